@@ -1,0 +1,3 @@
+from cdpctl.cli.main import run
+
+run()

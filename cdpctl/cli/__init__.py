@@ -1,0 +1,1 @@
+"""The command-line shell: options in, core calls, a renderer and an exit code out."""

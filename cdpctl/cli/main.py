@@ -1,0 +1,59 @@
+"""`cdpctl` entry point: the Typer app, exit-code policy and the no-traceback guarantee."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from cdpctl import __version__
+from cdpctl.cli import test_event, validate
+from cdpctl.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, fail
+
+app = typer.Typer(
+    name="cdpctl",
+    help="Check, preview, send and replay Segment-event mappings to marketing providers.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("validate")(validate.command)
+app.command("test-event")(test_event.command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cdpctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks on internal errors."),
+) -> None:
+    if debug:
+        os.environ["CDPCTL_DEBUG"] = "1"
+
+
+def run() -> None:
+    """Console-script entry: never a traceback unless --debug; 130 on Ctrl-C."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+    except SystemExit:
+        raise
+    except Exception as error:  # the last line of defence: report, never a traceback
+        if os.environ.get("CDPCTL_DEBUG") or "--debug" in sys.argv:
+            raise
+        fail(
+            f"internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
+            EXIT_INTERNAL,
+        )

@@ -1,0 +1,84 @@
+"""Every diagnostic code cdpctl emits, in one place. Codes are stable: never reuse or renumber."""
+
+from __future__ import annotations
+
+# Loading: the file itself.
+FILE_UNREADABLE = "CDP100"
+NOT_TEXT = "CDP101"
+FILE_TOO_LARGE = "CDP102"
+YAML_SYNTAX = "CDP103"
+TOO_DEEP = "CDP104"
+TOO_MANY_NODES = "CDP105"
+DUPLICATE_KEY = "CDP106"
+EMPTY_DOCUMENT = "CDP107"
+MULTIPLE_DOCUMENTS = "CDP108"
+JSON_SYNTAX = "CDP109"
+
+# Mapping-file JSON Schema.
+SCHEMA_UNKNOWN_KEY = "CDP201"
+SCHEMA_WRONG_TYPE = "CDP202"
+SCHEMA_MISSING_KEY = "CDP203"
+SCHEMA_INVALID_VALUE = "CDP204"
+
+# Semantics of a mapping file.
+UNKNOWN_PROVIDER = "CDP301"
+UNKNOWN_ACTION = "CDP302"
+UNKNOWN_FIELD = "CDP303"
+REQUIRED_FIELD_UNMAPPED = "CDP304"
+INVALID_TRIGGER = "CDP305"
+TRIGGER_AMBIGUOUS = "CDP306"
+INVALID_DIRECTIVE = "CDP307"
+PLAIN_TEXT_SECRET = "CDP308"
+UNKNOWN_SETTING = "CDP309"
+MISSING_SETTING = "CDP310"
+INVALID_SETTING = "CDP311"
+BAD_ENV_REFERENCE = "CDP312"
+DUPLICATE_SUBSCRIPTION_NAME = "CDP313"
+
+# A rendered payload checked against its action's fields.
+PAYLOAD_MISSING_FIELD = "CDP401"
+PAYLOAD_WRONG_TYPE = "CDP402"
+PAYLOAD_BAD_FORMAT = "CDP403"
+PAYLOAD_TOO_LONG = "CDP404"
+PAYLOAD_NOT_ALLOWED = "CDP405"
+PAYLOAD_RULE = "CDP406"
+MAPPING_RUNTIME = "CDP407"
+UNRESOLVED_SECRET = "CDP408"
+
+DESCRIPTIONS: dict[str, str] = {
+    FILE_UNREADABLE: "The file cannot be read (missing, a directory, or permission denied).",
+    NOT_TEXT: "The file is not UTF-8 text (binary data or a wrong encoding).",
+    FILE_TOO_LARGE: "The file exceeds the size limit for mapping files.",
+    YAML_SYNTAX: "The YAML is malformed (indentation, quoting, brackets).",
+    TOO_DEEP: "The document is nested deeper than cdpctl accepts.",
+    TOO_MANY_NODES: "YAML aliases expand to more nodes than cdpctl accepts (an alias bomb).",
+    DUPLICATE_KEY: "A mapping key appears twice; YAML would silently keep only the last one.",
+    EMPTY_DOCUMENT: "The file holds no document.",
+    MULTIPLE_DOCUMENTS: "The file holds more than one YAML document; use one file per destination.",
+    JSON_SYNTAX: "The JSON is malformed.",
+    SCHEMA_UNKNOWN_KEY: "A key the mapping-file schema does not define (often a typo).",
+    SCHEMA_WRONG_TYPE: "A value of the wrong type for its key.",
+    SCHEMA_MISSING_KEY: "A key the mapping-file schema requires is missing.",
+    SCHEMA_INVALID_VALUE: "A value outside what the schema allows (enum, pattern, range).",
+    UNKNOWN_PROVIDER: "`destination.provider` names no provider cdpctl knows.",
+    UNKNOWN_ACTION: "A subscription's `action` is not an action of its provider.",
+    UNKNOWN_FIELD: "A mapping key that is not a field of the action.",
+    REQUIRED_FIELD_UNMAPPED: "A required action field has neither a mapping nor a default.",
+    INVALID_TRIGGER: "The FQL trigger does not parse.",
+    TRIGGER_AMBIGUOUS: "The trigger parses, but Segment evaluates it differently than it reads.",
+    INVALID_DIRECTIVE: "A mapping directive is unknown or has the wrong arguments.",
+    PLAIN_TEXT_SECRET: "A secret setting holds a literal; use a ${ENV_NAME} reference.",
+    UNKNOWN_SETTING: "A destination setting the provider does not define.",
+    MISSING_SETTING: "A setting the provider requires is missing.",
+    INVALID_SETTING: "A setting value the provider does not accept.",
+    BAD_ENV_REFERENCE: "A malformed ${...} environment reference.",
+    DUPLICATE_SUBSCRIPTION_NAME: "Two subscriptions share a name; names key the replay ledger.",
+    PAYLOAD_MISSING_FIELD: "A required field is missing from the mapped payload.",
+    PAYLOAD_WRONG_TYPE: "A mapped value has the wrong type for its field.",
+    PAYLOAD_BAD_FORMAT: "A mapped value has the wrong format (email, E.164 phone, ISO-8601 date).",
+    PAYLOAD_TOO_LONG: "A mapped value is longer or larger than the provider accepts.",
+    PAYLOAD_NOT_ALLOWED: "A mapped value is not one of the field's allowed values.",
+    PAYLOAD_RULE: "A provider-specific rule rejects the payload.",
+    MAPPING_RUNTIME: "The mapping failed while rendering this event (e.g. @json of bad text).",
+    UNRESOLVED_SECRET: "A ${ENV_NAME} reference has no value in the environment.",
+}

@@ -1,0 +1,75 @@
+"""The mapping-file model: a destination and its subscriptions, read from a checked document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cdpctl.loading import Document
+from cdpctl.providers.base import Action
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionConfig:
+    index: int
+    name: str
+    trigger: str
+    action: str
+    mapping: dict[str, Any]
+    enabled: bool = True
+    use_defaults: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MappingFile:
+    path: str
+    provider: str
+    name: str
+    settings: dict[str, Any]
+    subscriptions: tuple[SubscriptionConfig, ...]
+    endpoint: str | None = None
+    rate_limit: float | None = None
+
+
+def read_mapping_file(document: Document) -> MappingFile:
+    """Build the model from a document that passed `cdpctl.lint.check_document`."""
+    data = document.data
+    destination = data["destination"]
+    subscriptions = tuple(
+        SubscriptionConfig(
+            index=index,
+            name=item["name"],
+            trigger=item["trigger"],
+            action=item["action"],
+            mapping=dict(item.get("mapping") or {}),
+            enabled=item.get("enabled", True),
+            use_defaults=item.get("defaults", True),
+        )
+        for index, item in enumerate(data["subscriptions"])
+    )
+    return MappingFile(
+        path=document.path,
+        provider=destination["provider"],
+        name=destination.get("name") or destination["provider"],
+        settings=dict(destination.get("settings") or {}),
+        subscriptions=subscriptions,
+        endpoint=destination.get("endpoint"),
+        rate_limit=destination.get("rateLimit"),
+    )
+
+
+def effective_mapping(
+    action: Action, mapping: dict[str, Any], use_defaults: bool
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The mapping actually applied (in the action's field order) and the fields defaulted."""
+    effective: dict[str, Any] = {}
+    defaulted: list[str] = []
+    for spec in action.fields:
+        if spec.name in mapping:
+            effective[spec.name] = mapping[spec.name]
+        elif use_defaults and spec.has_default:
+            effective[spec.name] = spec.default
+            defaulted.append(spec.name)
+    for key, value in mapping.items():
+        effective.setdefault(key, value)
+    return effective, tuple(defaulted)

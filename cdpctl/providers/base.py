@@ -1,0 +1,259 @@
+"""The shape every provider module fills in: settings, actions, fields and request builders.
+
+A provider module never sends anything. An action's `plan` is a generator that *yields*
+`Request` values and receives a `Reply` for each (from the transport in live mode, or the
+request's own `dry_run_reply` in dry-run), so lookups that precede the main call are visible
+in dry-run exactly as live mode would send them.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from cdpctl import jsonwire
+from cdpctl.diagnostics import Severity
+
+NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})()
+
+
+class FieldType(str, enum.Enum):
+    STRING = "string"
+    NUMBER = "number"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    OBJECT = "object"
+    DATETIME = "datetime"  # Segment's "datetime": an ISO-8601 string or an epoch number
+    ANY = "any"
+
+
+class Format(str, enum.Enum):
+    EMAIL = "email"
+    E164 = "e164"
+    URI = "uri"
+    DATE_TIME = "date-time"
+    HOSTNAME = "hostname"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One input field of an action, as Segment's action definitions declare them."""
+
+    name: str
+    type: FieldType
+    title: str
+    description: str = ""
+    required: bool = False
+    default: Any = NO_DEFAULT  # a mapping-kit value (directive or literal) used when unmapped
+    multiple: bool = False  # an array of `type`
+    enum: tuple[Any, ...] | None = None
+    format: Format | None = None
+    max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    allow_null: bool = False
+    properties: tuple[Field, ...] = ()  # declared keys of an object field (others still allowed)
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NO_DEFAULT
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One destination setting (API key, region, ...)."""
+
+    name: str
+    title: str
+    description: str = ""
+    type: str = "string"  # string | number | boolean
+    required: bool = False
+    secret: bool = False
+    default: Any = NO_DEFAULT
+    enum: tuple[Any, ...] | None = None
+    pattern: str | None = None
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NO_DEFAULT
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request, as data. `json`, `form` and `content` are mutually exclusive bodies."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    json: Any = None
+    form: tuple[tuple[str, str], ...] | None = None
+    content: bytes | None = None
+    purpose: str = ""
+    dry_run_reply: Reply | None = None
+    handles: frozenset[int] = frozenset()  # non-2xx statuses the plan inspects itself
+
+    @property
+    def has_json(self) -> bool:
+        return self.form is None and self.content is None and self.method not in ("GET", "DELETE")
+
+    def body(self) -> bytes:
+        """The exact bytes on the wire."""
+        if self.content is not None:
+            return self.content
+        if self.form is not None:
+            return urlencode(self.form).encode()
+        if self.json is None and self.method in ("GET", "DELETE", "HEAD"):
+            return b""
+        return jsonwire.dumps(self.json)
+
+    def with_base(self, base_url: str) -> Request:
+        """Same request with scheme and host taken from `base_url` (path and query kept)."""
+        base = urlsplit(base_url)
+        own = urlsplit(self.url)
+        prefix = base.path.rstrip("/")
+        url = urlunsplit((base.scheme, base.netloc, prefix + own.path, own.query, own.fragment))
+        return replace(self, url=url)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An HTTP response as the plan sees it."""
+
+    status: int
+    json: Any = None
+    text: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadError:
+    """A problem with a mapped payload, located by field path inside the payload."""
+
+    code: str
+    message: str
+    field_path: tuple[str | int, ...] = ()
+    hint: str | None = None
+    severity: Severity = Severity.ERROR
+
+
+class ActionFailed(Exception):
+    """Raised by a plan when the provider's answer means this event cannot be delivered."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retryable = retryable
+
+
+class Skip(Exception):
+    """Raised by a plan when, by the provider's rules, there is nothing to send for this event."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """Outcome of one event inside a batch request (multistatus)."""
+
+    ok: bool
+    status: int | None = None
+    reason: str = ""
+    retryable: bool = False
+
+
+@dataclass(slots=True)
+class ActionContext:
+    """Per-destination, per-run state a plan may use (e.g. a cached OAuth token)."""
+
+    settings: Mapping[str, Any]
+    cache: dict[str, Any] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
+    dry_run: bool = True
+    secrets_found: list[str] = field(default_factory=list)
+
+    def add_secret(self, value: str) -> None:
+        """Register a secret learned at run time (e.g. an access token) for redaction."""
+        if value:
+            self.secrets_found.append(value)
+
+
+Plan = Generator[Request, Reply, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSpec:
+    max_events: int
+    max_bytes: int | None = None
+    doc_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    title: str
+    description: str
+    fields: tuple[Field, ...]
+    plan: Callable[[dict[str, Any], ActionContext], Plan]
+    default_trigger: str = ""
+    check: Callable[[dict[str, Any], Mapping[str, Any]], list[PayloadError]] | None = None
+    batch: BatchSpec | None = None
+    plan_batch: Callable[[list[dict[str, Any]], ActionContext], Plan] | None = None
+
+    def field(self, name: str) -> Field | None:
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        return None
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    requests_per_second: float
+    doc_url: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    title: str
+    description: str
+    settings: tuple[Setting, ...]
+    actions: tuple[Action, ...]
+    rate_limit: RateLimit
+    docs_url: str = ""
+    derived_secrets: Callable[[Mapping[str, Any]], list[str]] = field(default=lambda settings: [])
+    check_settings: Callable[[Mapping[str, Any]], list[PayloadError]] | None = None
+    retryable_client_statuses: frozenset[int] = frozenset({408, 423, 429})
+    test_authentication: Callable[[ActionContext], Plan] | None = None
+
+    def action(self, name: str) -> Action | None:
+        for candidate in self.actions:
+            if candidate.name == name:
+                return candidate
+        return None
+
+    def setting(self, name: str) -> Setting | None:
+        for candidate in self.settings:
+            if candidate.name == name:
+                return candidate
+        return None
+
+    def is_retryable(self, status: int) -> bool:
+        """Segment's rule: 5xx except 501, plus 408, 423 and 429, are worth another attempt."""
+        return status in self.retryable_client_statuses or (500 <= status < 600 and status != 501)

@@ -1,0 +1,305 @@
+"""Loops (Actions): create/update contacts and send events.
+
+API: https://loops.so/docs/api-reference — reference: shared/reference/providers/loops.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cdpctl import codes
+from cdpctl.diagnostics import Severity
+from cdpctl.providers.base import (
+    Action,
+    ActionContext,
+    Field,
+    FieldType,
+    Format,
+    PayloadError,
+    Plan,
+    Provider,
+    RateLimit,
+    Request,
+    Setting,
+)
+
+BASE_URL = "https://app.loops.so/api/v1"
+DOCS_URL = "https://loops.so/docs/api-reference"
+# Loops documents a per-team baseline of ~10 requests/second, answered with 429 beyond it.
+RATE_LIMIT = RateLimit(10, "https://loops.so/docs/api-reference/intro#rate-limiting")
+
+
+def _if_exists(path: str, otherwise: Any) -> dict[str, Any]:
+    return {"@if": {"exists": {"@path": path}, "then": {"@path": path}, "else": otherwise}}
+
+
+def _headers(settings: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Authorization", f"Bearer {settings['apiKey']}"),
+        ("Content-Type", "application/json"),
+    )
+
+
+# --- createOrUpdateContact -------------------------------------------------------------------
+
+CONTACT_FIELDS = (
+    Field(
+        "createdAt",
+        FieldType.DATETIME,
+        "Contact Created Date",
+        "Date the contact was created; sent unchanged (an epoch number stays a number).",
+    ),
+    Field(
+        "customAttributes",
+        FieldType.OBJECT,
+        "Custom Contact Attributes",
+        "Attributes keyed by Loops contact property; spread into the top level of the body.",
+        default={"@path": "$.traits"},
+    ),
+    Field(
+        "email",
+        FieldType.STRING,
+        "Contact Email",
+        "Email of the contact. Loops needs it to create a contact (an update can match on userId).",
+        default=_if_exists("$.traits.email", {"@path": "$.email"}),
+        format=Format.EMAIL,
+    ),
+    Field("firstName", FieldType.STRING, "First Name", default={"@path": "$.traits.firstName"}),
+    Field("lastName", FieldType.STRING, "Last Name", default={"@path": "$.traits.lastName"}),
+    Field(
+        "mailingLists",
+        FieldType.ANY,
+        "Mailing Lists",
+        "Either a map {listId: true|false} or the documented array "
+        "[{listId, subscribed}]; true subscribes, false unsubscribes.",
+    ),
+    Field(
+        "source",
+        FieldType.STRING,
+        "Source",
+        "Where the contact came from.",
+        default=_if_exists("$.traits.source", "Segment"),
+    ),
+    Field(
+        "subscribed",
+        FieldType.BOOLEAN,
+        "Subscribed",
+        "Tri-state: absent keeps the preference, true re-subscribes, false unsubscribes.",
+    ),
+    Field("userGroup", FieldType.STRING, "User Group", default={"@path": "$.traits.userGroup"}),
+    Field(
+        "userId",
+        FieldType.STRING,
+        "User ID",
+        "The contact's userId in your system.",
+        required=True,
+        default={"@path": "$.userId"},
+    ),
+)
+
+_STANDARD_CONTACT_KEYS = (
+    "createdAt",
+    "email",
+    "firstName",
+    "lastName",
+    "source",
+    "subscribed",
+    "userGroup",
+    "userId",
+)
+
+
+def resolve_mailing_lists(payload: Mapping[str, Any]) -> tuple[dict[str, bool], list[str]]:
+    """The wire map {listId: bool} and a description of every entry that had to be dropped.
+
+    Accepts Loops' documented array form as well as Segment's map form (a cdpctl decision: the
+    seed documents the array, Segment's code silently drops it).
+    """
+    mapped = payload.get("mailingLists")
+    source: Any = mapped
+    if not mapped:
+        attributes = payload.get("customAttributes")
+        source = attributes.get("mailingLists") if isinstance(attributes, dict) else None
+    lists: dict[str, bool] = {}
+    dropped: list[str] = []
+    if isinstance(source, dict):
+        entries = list(source.items())
+    elif isinstance(source, list):
+        entries = []
+        for index, item in enumerate(source):
+            if isinstance(item, dict) and "listId" in item:
+                entries.append((str(item["listId"]), item.get("subscribed")))
+            else:
+                dropped.append(f"item {index} is not {{listId, subscribed}}")
+    else:
+        if source not in (None, ""):
+            dropped.append("mailingLists is neither a map nor a list")
+        entries = []
+    for list_id, value in entries:
+        if isinstance(value, bool):
+            lists[list_id] = value
+        elif value in ("true", "false"):
+            lists[list_id] = value == "true"
+        else:
+            dropped.append(f'list "{list_id}" has value {value!r}; use true or false')
+    return lists, dropped
+
+
+def contact_body(payload: Mapping[str, Any]) -> dict[str, Any]:
+    attributes = payload.get("customAttributes")
+    body: dict[str, Any] = {}
+    if isinstance(attributes, dict):
+        body.update((k, v) for k, v in attributes.items() if k != "mailingLists")
+    for key in _STANDARD_CONTACT_KEYS:
+        if key in payload:
+            body[key] = payload[key]
+    body["mailingLists"] = resolve_mailing_lists(payload)[0]
+    return body
+
+
+def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+    _, dropped = resolve_mailing_lists(payload)
+    warnings = [
+        PayloadError(
+            codes.PAYLOAD_RULE,
+            f"mailingLists: {reason} — entry not sent",
+            ("mailingLists",),
+            severity=Severity.WARNING,
+        )
+        for reason in dropped
+    ]
+    if "email" not in payload:
+        warnings.append(
+            PayloadError(
+                codes.PAYLOAD_RULE,
+                "no email: Loops can update an existing contact by userId but rejects creating one "
+                "without an email (400)",
+                ("email",),
+                severity=Severity.WARNING,
+            )
+        )
+    return warnings
+
+
+def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+    yield Request(
+        "PUT",
+        f"{BASE_URL}/contacts/update",
+        _headers(ctx.settings),
+        json=contact_body(payload),
+        purpose="create or update contact",
+    )
+
+
+# --- sendEvent -------------------------------------------------------------------------------
+
+EVENT_FIELDS = (
+    Field("userId", FieldType.STRING, "User ID", required=True, default={"@path": "$.userId"}),
+    Field(
+        "eventName",
+        FieldType.STRING,
+        "Event Name",
+        "The event that triggers Loops.",
+        required=True,
+        default={"@path": "$.event"},
+    ),
+    Field(
+        "email",
+        FieldType.STRING,
+        "Contact Email",
+        "Needed only when the contact does not exist in Loops yet.",
+        default=_if_exists("$.properties.email", {"@path": "$.context.traits.email"}),
+        format=Format.EMAIL,
+    ),
+    Field(
+        "eventProperties",
+        FieldType.OBJECT,
+        "Event Properties",
+        "Sent nested under eventProperties.",
+        default={"@path": "$.properties"},
+    ),
+    Field(
+        "contactProperties",
+        FieldType.OBJECT,
+        "Contact Properties",
+        "Spread into the top level of the body; e.g. map it to $.context.traits.",
+    ),
+)
+
+_STANDARD_EVENT_KEYS = ("email", "eventName", "userId", "eventProperties")
+
+
+def event_body(payload: Mapping[str, Any]) -> dict[str, Any]:
+    body = {key: payload[key] for key in _STANDARD_EVENT_KEYS if key in payload}
+    properties = payload.get("contactProperties")
+    if isinstance(properties, dict):
+        body.update(properties)
+    return body
+
+
+def _check_event(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+    properties = payload.get("contactProperties")
+    if not isinstance(properties, dict):
+        return []
+    return [
+        PayloadError(
+            codes.PAYLOAD_RULE,
+            f'contactProperties.{key} overrides the mapped "{key}" (contact properties are '
+            "spread last)",
+            ("contactProperties", key),
+            hint=f"remove {key} from contactProperties or stop mapping {key}",
+            severity=Severity.WARNING,
+        )
+        for key in ("email", "eventName", "userId")
+        if key in properties and key in payload and properties[key] != payload[key]
+    ]
+
+
+def _plan_event(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+    yield Request(
+        "POST",
+        f"{BASE_URL}/events/send",
+        _headers(ctx.settings),
+        json=event_body(payload),
+        purpose="send event",
+    )
+
+
+def _test_authentication(ctx: ActionContext) -> Plan:
+    yield Request("GET", f"{BASE_URL}/api-key", _headers(ctx.settings), purpose="check API key")
+
+
+PROVIDER = Provider(
+    name="loops",
+    title="Loops",
+    description="Email for SaaS: contacts and event-triggered loops.",
+    docs_url=DOCS_URL,
+    settings=(
+        Setting(
+            "apiKey", "API Key", "A Loops API key (Settings → API).", required=True, secret=True
+        ),
+    ),
+    actions=(
+        Action(
+            name="createOrUpdateContact",
+            title="Create or update a contact",
+            description="Create a contact in Loops, or update it when the userId/email exists.",
+            fields=CONTACT_FIELDS,
+            plan=_plan_contact,
+            default_trigger='type = "identify"',
+            check=_check_contact,
+        ),
+        Action(
+            name="sendEvent",
+            title="Send Event",
+            description="Send an event that can trigger a loop for the contact.",
+            fields=EVENT_FIELDS,
+            plan=_plan_event,
+            default_trigger='type = "track"',
+            check=_check_event,
+        ),
+    ),
+    rate_limit=RATE_LIMIT,
+    test_authentication=_test_authentication,
+)

@@ -1,0 +1,279 @@
+"""What Segment's framework does between mapping and request: clean, coerce, then validate.
+
+Order (as `@segment/actions-core` does it): top-level `""` and disallowed `null` values are
+removed, values are coerced to the field's type where JSON Schema's coercion would (number →
+string, `"true"` → boolean, numeric string → number), then required fields, types, enums,
+formats and lengths are checked. Formats use real libraries: email-validator (no DNS) and
+phonenumbers (E.164).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from cdpctl import codes
+from cdpctl.jsonwire import js_number_text
+from cdpctl.providers.base import Action, Field, FieldType, Format, PayloadError
+
+_NUMERIC = re.compile(r"^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_E164_SHAPE = re.compile(r"^\+[1-9]\d{1,14}$")
+E164_HINT = "prefix with the international dialling code, e.g. +447000000001"
+
+
+def prepare(
+    action: Action, payload: Mapping[str, Any], settings: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[PayloadError]]:
+    """Clean and coerce a mapped payload, returning it with every problem found."""
+    cleaned: dict[str, Any] = {}
+    errors: list[PayloadError] = []
+    for key, value in payload.items():
+        spec = action.field(key)
+        if value == "" and spec is not None and spec.type is not FieldType.OBJECT:
+            continue
+        if value is None and (spec is None or not spec.allow_null):
+            continue
+        cleaned[key] = coerce(spec, value) if spec is not None else value
+    for spec in action.fields:
+        if spec.name not in cleaned:
+            if spec.required:
+                errors.append(
+                    PayloadError(
+                        codes.PAYLOAD_MISSING_FIELD,
+                        f"missing the required field '{spec.name}'",
+                        (spec.name,),
+                        hint=f"map '{spec.name}' ({spec.title}) to a value present in the event",
+                    )
+                )
+            continue
+        errors.extend(check_value(spec, cleaned[spec.name], (spec.name,)))
+    if action.check is not None and not errors:
+        errors.extend(action.check(cleaned, settings))
+    return cleaned, errors
+
+
+def coerce(spec: Field, value: Any) -> Any:
+    if spec.multiple:
+        return (
+            [_coerce_scalar(spec.type, item) for item in value]
+            if isinstance(value, list)
+            else value
+        )
+    return _coerce_scalar(spec.type, value)
+
+
+def _coerce_scalar(kind: FieldType, value: Any) -> Any:
+    value_type = type(value)
+    if kind is FieldType.STRING and value_type in (int, float):
+        return js_number_text(float(value)) if value_type is float else str(value)
+    if kind is FieldType.BOOLEAN and value_type is str and value in ("true", "false"):
+        return value == "true"
+    if (
+        kind in (FieldType.NUMBER, FieldType.INTEGER)
+        and value_type is str
+        and _NUMERIC.match(value)
+    ):
+        number = float(value)
+        return int(number) if number.is_integer() and kind is FieldType.INTEGER else number
+    if kind is FieldType.NUMBER and value_type is bool:
+        return value
+    return value
+
+
+_TYPE_NAMES = {
+    FieldType.STRING: "a string",
+    FieldType.NUMBER: "a number",
+    FieldType.INTEGER: "an integer",
+    FieldType.BOOLEAN: "true or false",
+    FieldType.OBJECT: "an object",
+    FieldType.DATETIME: "an ISO-8601 date-time string or an epoch number",
+    FieldType.ANY: "any value",
+}
+
+
+def describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def check_value(spec: Field, value: Any, path: tuple[str | int, ...]) -> list[PayloadError]:
+    """Type, enum, format and length checks of one field value."""
+    if value is None and spec.allow_null:
+        return []
+    if spec.multiple:
+        if not isinstance(value, list):
+            return [_wrong_type(spec, value, path, "an array of " + _TYPE_NAMES[spec.type])]
+        errors: list[PayloadError] = []
+        for index, item in enumerate(value):
+            errors.extend(_check_scalar(spec, item, (*path, index)))
+        return errors
+    return _check_scalar(spec, value, path)
+
+
+def _wrong_type(
+    spec: Field, value: Any, path: tuple[str | int, ...], expected: str
+) -> PayloadError:
+    return PayloadError(
+        codes.PAYLOAD_WRONG_TYPE,
+        f"'{spec.name}' must be {expected}, got {describe(value)}",
+        path,
+    )
+
+
+def _type_ok(kind: FieldType, value: Any) -> bool:
+    if kind is FieldType.ANY:
+        return True
+    if kind is FieldType.STRING:
+        return isinstance(value, str)
+    if kind is FieldType.BOOLEAN:
+        return isinstance(value, bool)
+    if kind is FieldType.INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is FieldType.NUMBER:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is FieldType.OBJECT:
+        return isinstance(value, dict)
+    if kind is FieldType.DATETIME:
+        return isinstance(value, str | int | float) and not isinstance(value, bool)
+    return False
+
+
+def _check_scalar(spec: Field, value: Any, path: tuple[str | int, ...]) -> list[PayloadError]:
+    if not _type_ok(spec.type, value):
+        return [_wrong_type(spec, value, path, _TYPE_NAMES[spec.type])]
+    errors: list[PayloadError] = []
+    if spec.enum is not None and value not in spec.enum:
+        allowed = ", ".join(repr(v) if not isinstance(v, str) else f'"{v}"' for v in spec.enum)
+        errors.append(
+            PayloadError(codes.PAYLOAD_NOT_ALLOWED, f"'{spec.name}' must be one of {allowed}", path)
+        )
+    if spec.type is FieldType.DATETIME and isinstance(value, str) and not is_iso8601(value):
+        errors.append(
+            PayloadError(
+                codes.PAYLOAD_BAD_FORMAT,
+                f"'{spec.name}' is not an ISO-8601 date-time: \"{value}\"",
+                path,
+                hint="use e.g. 2024-05-17T09:30:00Z or 2024-05-17",
+            )
+        )
+    if isinstance(value, str):
+        if spec.max_length is not None and len(value) > spec.max_length:
+            errors.append(
+                PayloadError(
+                    codes.PAYLOAD_TOO_LONG,
+                    f"'{spec.name}' is {len(value)} characters; the provider accepts at most "
+                    f"{spec.max_length}",
+                    path,
+                )
+            )
+        if spec.format is not None:
+            problem = format_problem(spec.format, value)
+            if problem is not None:
+                message, hint = problem
+                errors.append(
+                    PayloadError(codes.PAYLOAD_BAD_FORMAT, f"'{spec.name}' {message}", path, hint)
+                )
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if spec.minimum is not None and value < spec.minimum:
+            errors.append(
+                PayloadError(
+                    codes.PAYLOAD_NOT_ALLOWED, f"'{spec.name}' must be ≥ {spec.minimum}", path
+                )
+            )
+        if spec.maximum is not None and value > spec.maximum:
+            errors.append(
+                PayloadError(
+                    codes.PAYLOAD_NOT_ALLOWED, f"'{spec.name}' must be ≤ {spec.maximum}", path
+                )
+            )
+    if spec.type is FieldType.OBJECT and spec.properties:
+        for child in spec.properties:
+            if child.name in value:
+                errors.extend(check_value(child, value[child.name], (*path, child.name)))
+            elif child.required:
+                errors.append(
+                    PayloadError(
+                        codes.PAYLOAD_MISSING_FIELD,
+                        f"'{spec.name}' is missing the required key '{child.name}'",
+                        (*path, child.name),
+                    )
+                )
+    return errors
+
+
+def format_problem(kind: Format, value: str) -> tuple[str, str | None] | None:
+    """None when `value` satisfies the format, else (message, hint)."""
+    if kind is Format.EMAIL:
+        return _email_problem(value)
+    if kind is Format.E164:
+        return e164_problem(value)
+    if kind is Format.DATE_TIME:
+        if is_iso8601(value):
+            return None
+        return (f'is not an ISO-8601 date-time: "{value}"', "use e.g. 2024-05-17T09:30:00Z")
+    if kind is Format.URI:
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$", value):
+            return None
+        return (f'is not a URI: "{value}"', "use an absolute URL such as https://example.com/")
+    if kind is Format.HOSTNAME:
+        if re.match(r"^[A-Za-z0-9.-]+$", value):
+            return None
+        return (f'is not a host name: "{value}"', None)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _email_problem(value: str) -> tuple[str, str | None] | None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return (f'is not a valid email address: "{value}" ({exc})', None)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def e164_problem(value: str) -> tuple[str, str | None] | None:
+    """E.164 check with the phonenumbers library: `+`, country code, number; nothing else."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return (f'is not an E.164 phone number: "{value}"', E164_HINT)
+    if not phonenumbers.is_valid_number(parsed):
+        return (f'is not a valid phone number: "{value}"', "check the digits and the country code")
+    canonical = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if canonical != value or not _E164_SHAPE.match(value):
+        return (f'is not in E.164 form: "{value}"', f"write it as {canonical}")
+    return None
+
+
+def is_iso8601(value: str) -> bool:
+    if _DATE_ONLY.match(value):
+        candidate = value
+    elif len(value) >= 16 and value[10] in "Tt ":
+        candidate = value[:-1] + "+00:00" if value[-1] in "Zz" else value
+    else:
+        return False
+    try:
+        datetime.fromisoformat(candidate)
+    except ValueError:
+        return False
+    return True

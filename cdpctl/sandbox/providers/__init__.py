@@ -1,0 +1,1 @@
+"""One emulator module per provider; each defines EMULATOR."""

@@ -1,0 +1,115 @@
+"""Loops API emulation: contacts keyed by userId/email, mailing lists, events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdpctl.providers.loops import RATE_LIMIT
+from cdpctl.sandbox.emulator import (
+    Emulator,
+    Route,
+    SandboxRequest,
+    SandboxResponse,
+    json_response,
+)
+
+API_KEY = "sandbox-loops-key"
+
+
+def _authenticate(request: SandboxRequest) -> SandboxResponse | None:
+    if request.header("authorization") == f"Bearer {API_KEY}":
+        return None
+    return json_response(401, {"success": False, "message": "Invalid API key"})
+
+
+def _bad_request(message: str) -> SandboxResponse:
+    return json_response(400, {"success": False, "message": message})
+
+
+def _new_contact(state: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    state["next_id"] += 1
+    contact = {
+        "id": f"loops-contact-{state['next_id']}",
+        "subscribed": True,
+        "mailingLists": {},
+        **fields,
+    }
+    state["contacts"][contact["id"]] = contact
+    return contact
+
+
+def _find(state: dict[str, Any], user_id: Any, email: Any) -> dict[str, Any] | None:
+    for contact in state["contacts"].values():
+        if (user_id and contact.get("userId") == user_id) or (
+            email and contact.get("email") == email
+        ):
+            return contact
+    return None
+
+
+def _api_key(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
+    return json_response(200, {"success": True, "teamName": "cdpctl sandbox"})
+
+
+def _update_contact(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
+    body = request.json()
+    if not isinstance(body, dict):
+        return _bad_request("Invalid JSON body.")
+    user_id, email = body.get("userId"), body.get("email")
+    if not user_id and not email:
+        return _bad_request("userId or email is required.")
+    contact = _find(state, user_id, email)
+    if contact is None:
+        if not email:
+            return _bad_request(
+                "userId not found and cannot create a new contact without an email."
+            )
+        contact = _new_contact(state)
+    lists = body.get("mailingLists") or {}
+    if not isinstance(lists, dict) or not all(isinstance(v, bool) for v in lists.values()):
+        return _bad_request("mailingLists must be an object of listId to boolean.")
+    for key, value in body.items():
+        if key != "mailingLists":
+            contact[key] = value
+    contact["mailingLists"].update(lists)
+    return json_response(200, {"success": True, "id": contact["id"]})
+
+
+def _send_event(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
+    body = request.json()
+    if not isinstance(body, dict) or not body.get("eventName"):
+        return _bad_request("eventName is required.")
+    user_id, email = body.get("userId"), body.get("email")
+    if not user_id and not email:
+        return _bad_request("userId or email is required.")
+    contact = _find(state, user_id, email)
+    if contact is None:
+        if not email:
+            return _bad_request("Contact not found and cannot create one without an email.")
+        _new_contact(state, email=email, userId=user_id)
+    state["events"].append(body)
+    return json_response(200, {"success": True})
+
+
+def _delete_contact(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
+    body = request.json() or {}
+    contact = _find(state, body.get("userId"), body.get("email"))
+    if contact is None:
+        return json_response(404, {"success": False, "message": "Contact not found."})
+    del state["contacts"][contact["id"]]
+    return json_response(200, {"success": True, "message": "Contact deleted."})
+
+
+EMULATOR = Emulator(
+    name="loops",
+    routes=(
+        Route("GET", "/api/v1/api-key", _api_key, acknowledges=False),
+        Route("PUT", "/api/v1/contacts/update", _update_contact),
+        Route("POST", "/api/v1/events/send", _send_event),
+        Route("POST", "/api/v1/contacts/delete", _delete_contact),
+    ),
+    authenticate=_authenticate,
+    requests_per_second=RATE_LIMIT.requests_per_second,
+    initial_state=lambda: {"contacts": {}, "events": [], "next_id": 0},
+    credentials={"apiKey": API_KEY},
+)

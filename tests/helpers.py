@@ -1,0 +1,72 @@
+"""Shared test helpers: run the CLI, plan provider requests, start the sandbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from typer.testing import CliRunner
+
+from cdpctl.cli.main import app
+from cdpctl.pipeline import dry_run
+from cdpctl.providers import get_provider
+from cdpctl.providers.base import ActionContext, Request
+from cdpctl.providers.payload import prepare
+
+
+def run_cli(args: list[str], input: str | None = None, env: Mapping[str, str] | None = None):
+    """Invoke the Typer app in-process; returns click's Result (exit_code, stdout, stderr)."""
+    return CliRunner().invoke(app, args, input=input, env=dict(env or {}), catch_exceptions=False)
+
+
+def plan_requests(
+    provider: str, action: str, payload: dict[str, Any], settings: dict[str, Any]
+) -> list[Request]:
+    """The requests an action would send for an already-mapped payload (Segment's test style:
+    literal mappings), after the framework's clean/coerce/validate step. Fails on errors."""
+    spec = get_provider(provider)
+    assert spec is not None, provider
+    act = spec.action(action)
+    assert act is not None, action
+    cleaned, errors = prepare(act, payload, settings)
+    real_errors = [e for e in errors if e.severity.value == "error"]
+    assert not real_errors, real_errors
+    return dry_run(act.plan(cleaned, ActionContext(settings=settings)))
+
+
+def body_json(request: Request) -> Any:
+    """The wire body parsed back (compare with `==`; key order checked separately if needed)."""
+    return json.loads(request.body())
+
+
+def header(request: Request, name: str) -> str | None:
+    for key, value in request.headers:
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def live_run(
+    provider: str,
+    action: str,
+    payload: dict[str, Any],
+    settings: dict[str, Any],
+    endpoint: str,
+    ctx: ActionContext | None = None,
+):
+    """Send an action's plan to `endpoint` (the sandbox) for real; returns (exchanges, result).
+    Raises cdpctl.delivery.transport.PlanFailed when the provider rejects it."""
+    import httpx
+
+    from cdpctl.delivery.transport import drive, send_sync
+
+    spec = get_provider(provider)
+    assert spec is not None
+    act = spec.action(action)
+    assert act is not None
+    cleaned, errors = prepare(act, payload, settings)
+    assert not [e for e in errors if e.severity.value == "error"], errors
+    context = ctx or ActionContext(settings=settings, dry_run=False)
+    with httpx.Client(timeout=10) as client:
+        return drive(act.plan(cleaned, context), lambda r: (send_sync(client, r, endpoint), 1))

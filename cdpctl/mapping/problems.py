@@ -1,0 +1,37 @@
+"""What the engine reports: validation problems and the error transform raises."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+PathKey = str | int
+
+
+@dataclass(frozen=True, slots=True)
+class MappingProblem:
+    """One validation problem, located at ``path`` inside the mapping.
+
+    ``message`` uses mapping-kit's wording (its ``/json/path`` prefix included).
+    """
+
+    path: tuple[PathKey, ...]
+    message: str
+    hint: str | None = None
+
+
+class MappingError(Exception):
+    """Raised where mapping-kit's ``transform`` throws.
+
+    ``problems`` holds the validation problems; it is empty for runtime errors.
+    """
+
+    def __init__(self, message: str, problems: Iterable[MappingProblem] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[MappingProblem, ...] = tuple(problems)
+
+    @classmethod
+    def from_problems(cls, problems: Iterable[MappingProblem]) -> MappingError:
+        """The error mapping-kit's validator throws: its messages, one a line."""
+        problems = tuple(problems)
+        return cls("\n".join(problem.message for problem in problems), problems)

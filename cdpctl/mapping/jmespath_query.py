@@ -1,0 +1,89 @@
+"""The ``@jmespath`` directive: a JMESPath expression evaluated against the event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from jmespath.visitor import TreeInterpreter
+
+from cdpctl.mapping.jsvalues import UNDEFINED
+from cdpctl.mapping.problems import MappingError
+from cdpctl.mapping.resolvers import Resolver, raising
+
+
+def jmespath_syntax_error(expression: str) -> str | None:
+    """Why ``expression`` does not parse, in one line, or None when it does."""
+    try:
+        jmespath.compile(expression)
+    except JMESPathError as error:
+        reason = str(error).split("\n", 1)[0].removesuffix(", for expression:").rstrip(":.")
+        position = getattr(error, "lex_position", None)
+        if position is not None and "column" not in reason:
+            reason += f" at column {position}"
+        return reason
+    return None
+
+
+def compile_jmespath(expression: Any) -> Resolver:
+    """Compile once; a ``null`` result (JMESPath's "nothing") becomes ``UNDEFINED``."""
+    if not isinstance(expression, str):
+        return raising("@jmespath requires a string expression")
+    try:
+        parsed = jmespath.compile(expression)
+    except JMESPathError as error:
+        return raising(f"@jmespath: {jmespath_syntax_error(expression) or error}")
+    field_chain = _field_chain(parsed.parsed)
+    if field_chain is not None:
+        return _compile_field_chain(field_chain)
+
+    # One interpreter per expression: `search()` would build a new one for every event.
+    interpreter = TreeInterpreter()
+    tree = parsed.parsed
+
+    def resolve_jmespath(payload: Any) -> Any:
+        try:
+            result = interpreter.visit(tree, payload)
+        except JMESPathError as error:
+            raise MappingError(f"@jmespath: {error}") from error
+        return UNDEFINED if result is None else result
+
+    return resolve_jmespath
+
+
+def _field_chain(node: dict[str, Any]) -> tuple[str | int, ...] | None:
+    """The steps of an expression made only of field names and indexes (``a.b[0].c``)."""
+    kind = node["type"]
+    if kind == "field":
+        return (node["value"],)
+    if kind == "index":
+        return (node["value"],)
+    if kind in ("subexpression", "index_expression"):
+        steps: tuple[str | int, ...] = ()
+        for child in node["children"]:
+            more = _field_chain(child)
+            if more is None:
+                return None
+            steps += more
+        return steps
+    return None
+
+
+def _compile_field_chain(steps: tuple[str | int, ...]) -> Resolver:
+    """The same lookups JMESPath would do, without its tree-walking interpreter."""
+
+    def resolve_field_chain(payload: Any) -> Any:
+        value = payload
+        for step in steps:
+            if type(step) is str:
+                value = value.get(step) if isinstance(value, dict) else None
+            elif isinstance(value, list) and -len(value) <= step < len(value):
+                value = value[step]
+            else:
+                value = None
+            if value is None:
+                return UNDEFINED
+        return value
+
+    return resolve_field_chain

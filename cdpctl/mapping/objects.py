@@ -1,0 +1,178 @@
+"""Object directives (``@merge``, ``@flatten``, ``@excludeWhenNull``) and undefined removal.
+
+mapping-kit keeps ``undefined`` values in the objects it builds and removes them only at the
+end, which ``@merge`` (an undefined value still overwrites) and ``@flatten`` can observe. The
+compiler drops them as it builds objects, except under these directives, which compile their
+inputs with ``keep_undefined`` and clean their own result when the caller does not keep them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from cdpctl.mapping.jsvalues import UNDEFINED, js_truthy, js_typeof, own_keys, utf16_units
+from cdpctl.mapping.problems import MappingError
+from cdpctl.mapping.resolvers import CompileChild, Resolver, raising
+
+
+def without_undefined_keys(value: Any) -> Any:
+    """actions-core's ``removeUndefined``: drop undefined object values, keep array slots."""
+    if isinstance(value, dict):
+        return {
+            key: without_undefined_keys(item)
+            for key, item in value.items()
+            if item is not UNDEFINED
+        }
+    if isinstance(value, list):
+        return [without_undefined_keys(item) for item in value]
+    return value
+
+
+def strip_undefined(value: Any) -> Any:
+    """A JSON-safe copy, as ``JSON.stringify`` sees it.
+
+    Undefined object values are dropped; undefined array slots and non-finite numbers
+    become ``None``.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {
+            key: item if type(item) in _PLAIN_LEAVES else strip_undefined(item)
+            for key, item in value.items()
+            if item is not UNDEFINED
+        }
+    if kind is list:
+        return [item if type(item) in _PLAIN_LEAVES else strip_undefined(item) for item in value]
+    if value is UNDEFINED:
+        return None
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return strip_undefined(dict(value))
+    if isinstance(value, (list, tuple)):
+        return strip_undefined(list(value))
+    return value
+
+
+_PLAIN_LEAVES = frozenset({str, int, bool, type(None)})
+
+
+def compile_merge(options: Any, compile_child: CompileChild, keep_undefined: bool) -> Resolver:
+    """``{"@merge": {"direction": "right", "objects": [...]}}``: ``Object.assign({}, ...)``.
+
+    Strings and arrays spread into index keys, ``left`` reverses the order (compared
+    exactly, while the validator ignores case), and an undefined value still overwrites.
+    """
+    if not isinstance(options, dict):
+        return raising('@merge requires an object with an "objects" key and a "direction" key')
+    direction = options.get("direction", UNDEFINED)
+    if not js_truthy(direction):
+        return raising('@merge requires a "direction" key')
+    resolve_direction = compile_child(direction)
+    objects = options.get("objects", UNDEFINED)
+    if not js_truthy(objects):
+        return raising('@merge requires a "objects" key')
+    if not isinstance(objects, list):
+        return raising(f"@merge: expected opts.array, got {js_typeof(objects)}")
+    resolvers = tuple(compile_child(item, keep_undefined=True) for item in objects)
+
+    def resolve_merge(payload: Any) -> Any:
+        sources = [resolve(payload) for resolve in resolvers]
+        if resolve_direction(payload) == "left":
+            sources.reverse()
+        merged: dict[str, Any] = {}
+        for source in sources:
+            _assign(merged, source)
+        return merged if keep_undefined else without_undefined_keys(merged)
+
+    return resolve_merge
+
+
+def _assign(target: dict[str, Any], source: Any) -> None:
+    """One source of ``Object.assign``: its own enumerable properties."""
+    if isinstance(source, dict):
+        target.update(source)
+    elif isinstance(source, list):
+        target.update((str(index), item) for index, item in enumerate(source))
+    elif isinstance(source, str):
+        target.update((str(index), unit) for index, unit in enumerate(utf16_units(source)))
+
+
+def compile_flatten(options: Any, compile_child: CompileChild, keep_undefined: bool) -> Resolver:
+    """``{"@flatten": {"value": ..., "separator": ".", "omitArrays": false}}``.
+
+    Empty objects and arrays vanish, and a value that is not an object becomes ``{"": value}``.
+    """
+    if not isinstance(options, dict):
+        return raising('@flatten requires an object with a "separator" key')
+    separator = options.get("separator", UNDEFINED)
+    if not js_truthy(separator):
+        return raising('@flatten requires a "separator" key')
+    resolve_separator = compile_child(separator)
+    resolve_value = compile_child(options.get("value", UNDEFINED), keep_undefined=True)
+    omit_arrays = js_truthy(options.get("omitArrays", UNDEFINED))
+
+    def resolve_flatten(payload: Any) -> Any:
+        resolved_separator = resolve_separator(payload)
+        if not isinstance(resolved_separator, str):
+            raise MappingError("@flatten requires a string separator")
+        flat: dict[str, Any] = {}
+        _flatten_into(
+            flat, resolve_value(payload), "", resolved_separator, omit_arrays, keep_undefined
+        )
+        return flat
+
+    return resolve_flatten
+
+
+def _flatten_into(
+    flat: dict[str, Any],
+    value: Any,
+    prefix: str,
+    separator: str,
+    omit_arrays: bool,
+    keep_undefined: bool,
+) -> None:
+    if isinstance(value, dict):
+        entries: Any = ((key, value[key]) for key in own_keys(value))
+    elif isinstance(value, list) and not omit_arrays:
+        entries = enumerate(value)
+    elif value is UNDEFINED and not keep_undefined:
+        # Assigning undefined then removing it: a leaf of the same name written earlier goes.
+        flat.pop(prefix, None)
+        return
+    else:
+        flat[prefix] = value if keep_undefined else without_undefined_keys(value)
+        return
+    for key, item in entries:
+        name = f"{prefix}{separator}{key}" if prefix else str(key)
+        _flatten_into(flat, item, name, separator, omit_arrays, keep_undefined)
+
+
+def compile_exclude_when_null(
+    argument: Any, compile_child: CompileChild, keep_undefined: bool
+) -> Resolver:
+    """``{"@excludeWhenNull": ...}``: null becomes undefined, in nested objects too (not arrays)."""
+    resolve_value = compile_child(argument, keep_undefined)
+
+    def resolve_exclude_when_null(payload: Any) -> Any:
+        resolved = resolve_value(payload)
+        if resolved is None:
+            return UNDEFINED
+        return _without_nulls(resolved, keep_undefined)
+
+    return resolve_exclude_when_null
+
+
+def _without_nulls(value: Any, keep_undefined: bool) -> Any:
+    if not isinstance(value, dict):
+        return value
+    cleaned: dict[Any, Any] = {}
+    for key, item in value.items():
+        if item is None:
+            if keep_undefined:
+                cleaned[key] = UNDEFINED
+        else:
+            cleaned[key] = _without_nulls(item, keep_undefined)
+    return cleaned

@@ -1,0 +1,89 @@
+"""``@template``: mustache-like ``{{path}}`` placeholders (actions-core's ``render``).
+
+Rendering is two passes, as in mapping-kit: ``{{{path}}}`` first, then ``{{path}}`` over the
+result, so text inserted by the first pass can itself hold placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from cdpctl.mapping.jsvalues import UNDEFINED, js_to_string, js_trim, js_type
+from cdpctl.mapping.paths import compile_getter, follow_path, parse_path
+from cdpctl.mapping.problems import MappingError
+from cdpctl.mapping.resolvers import CompileChild, Resolver
+
+_TRIPLE: Final = re.compile(r"\{\{\{([^}]+)\}\}\}")
+_DOUBLE: Final = re.compile(r"\{\{([^}]+)\}\}")
+
+
+def placeholder_text(value: Any) -> str:
+    """What a placeholder becomes: ``String(value ?? '')``."""
+    if type(value) is str:
+        return value
+    if value is None or value is UNDEFINED:
+        return ""
+    return js_to_string(value)
+
+
+def render(template: str, payload: Any) -> str:
+    """Render a template only known at run time."""
+    return _substitute(_DOUBLE, _substitute(_TRIPLE, template, payload), payload)
+
+
+def _substitute(pattern: re.Pattern[str], text: str, payload: Any) -> str:
+    return pattern.sub(
+        lambda match: placeholder_text(follow_path(payload, parse_path(js_trim(match.group(1))))),
+        text,
+    )
+
+
+def compile_template_text(template: str) -> Resolver:
+    """Parse a template once into literal text and precompiled lookups."""
+    if _TRIPLE.search(template):
+        first_pass = _compile_pass(template, _TRIPLE)
+        return lambda payload: _substitute(_DOUBLE, first_pass(payload), payload)
+    return _compile_pass(template, _DOUBLE)
+
+
+def _compile_pass(template: str, pattern: re.Pattern[str]) -> Resolver:
+    literals: list[str] = []
+    getters: list[Resolver] = []
+    position = 0
+    for match in pattern.finditer(template):
+        literals.append(template[position : match.start()])
+        getters.append(compile_getter(js_trim(match.group(1))))
+        position = match.end()
+    tail = template[position:]
+    if not getters:
+        return lambda payload: template
+    if len(getters) == 1 and not literals[0] and not tail:
+        (getter,) = getters
+        return lambda payload: placeholder_text(getter(payload))
+    pieces = tuple(zip(literals, getters, strict=True))
+
+    def render_pieces(payload: Any) -> str:
+        parts: list[str] = []
+        for literal, getter in pieces:
+            parts.append(literal)
+            parts.append(placeholder_text(getter(payload)))
+        parts.append(tail)
+        return "".join(parts)
+
+    return render_pieces
+
+
+def compile_template(argument: Any, compile_child: CompileChild, keep_undefined: bool) -> Resolver:
+    """``{"@template": "Hi {{traits.name}}"}``; the template may come from a directive."""
+    if isinstance(argument, str):
+        return compile_template_text(argument)
+    resolve_template = compile_child(argument)
+
+    def resolve_dynamic_template(payload: Any) -> Any:
+        template = resolve_template(payload)
+        if not isinstance(template, str):
+            raise MappingError(f"@template: expected string, got {js_type(template)}")
+        return render(template, payload)
+
+    return resolve_dynamic_template

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from cdpctl.mapping.conditionals import compile_if
 from cdpctl.mapping.jsvalues import UNDEFINED, js_truthy, js_type, spread
+from cdpctl.mapping.liquid import compile_liquid
 from cdpctl.mapping.objects import compile_exclude_when_null, compile_flatten, compile_merge
 from cdpctl.mapping.paths import compile_array_path, compile_path
 from cdpctl.mapping.problems import MappingError, MappingProblem, PathKey
@@ -235,6 +236,7 @@ _DIRECTIVE_COMPILERS: Final[dict[str, DirectiveCompiler]] = {
     "@if": compile_if,
     "@jmespath": _compile_jmespath,
     "@json": compile_json,
+    "@liquid": compile_liquid,
     "@literal": _compile_literal,
     "@merge": compile_merge,
     "@path": compile_path,

@@ -1,8 +1,5 @@
-"""The mapping engine: a Python reimplementation of Segment's mapping-kit, plus ``@jmespath``.
-
-``transform(mapping, payload)`` gives what ``@segment/actions-core``'s ``transform`` returns;
-``compile_mapping`` validates once and returns a fast callable for bulk use.
-"""
+"""The mapping engine: Segment's mapping-kit (``@segment/actions-core``) in Python, plus
+``@jmespath``. ``compile_mapping`` validates once and returns a fast callable for bulk use."""
 
 from __future__ import annotations
 

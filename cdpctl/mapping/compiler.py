@@ -1,9 +1,7 @@
-"""Compile a mapping once into nested closures, then apply it to any number of events.
+"""mapping-kit's ``transform``, compiled: validate a mapping once, then apply it to many events.
 
-This is mapping-kit's ``transform``: the mapping is copied with object spread, a root
-``__segment_internal_directive`` is expanded, the result is validated, and every node is
-turned into a resolver. Checks mapping-kit makes only while resolving a node become
-resolvers that raise, so they fail exactly when (and only if) mapping-kit would.
+A check mapping-kit makes only while resolving a node compiles into a resolver that raises,
+so it fails exactly when (and only if) mapping-kit would.
 """
 
 from __future__ import annotations
@@ -28,19 +26,14 @@ DirectiveCompiler = Callable[[Any, CompileChild, bool], Resolver]
 
 
 def transform(mapping: Any, payload: Any = UNDEFINED) -> Any:
-    """Apply ``mapping`` to one event, as mapping-kit's ``transform`` does.
-
-    Keys whose value resolves to undefined are left out; the result may be ``UNDEFINED``.
-    """
+    """What mapping-kit's ``transform`` returns: keys resolving to undefined are left out, and
+    the result itself may be ``UNDEFINED``."""
     return compile_mapping(mapping)(payload)
 
 
 def compile_mapping(mapping: Any) -> Callable[[Any], Any]:
-    """Validate ``mapping`` once and return a function applying it to an event payload.
-
-    Raises ``MappingError`` (with ``.problems``) when the mapping is invalid; the returned
-    function raises ``MappingError`` where mapping-kit fails at run time.
-    """
+    """Validate once (``MappingError`` with ``.problems`` if invalid); the returned function
+    maps one payload, sharing unchanged sub-objects with it, and raises where mapping-kit does."""
     resolve = _compile_top_level(mapping)
 
     def apply_mapping(payload: Any = UNDEFINED) -> Any:
@@ -71,10 +64,8 @@ def _compile_top_level(mapping: Any) -> Resolver:
 
 
 def _expand(mapping: Any) -> tuple[Any, Callable[[tuple[PathKey, ...]], tuple[PathKey, ...]]]:
-    """``getMappingToProcess``: spread the mapping and expand a root directive.
-
-    Also returns how to turn a path in the expanded mapping into one in ``mapping``.
-    """
+    """``getMappingToProcess`` (spread the mapping, expand a root directive), and how to turn
+    a path in the result into one in ``mapping``."""
     if mapping is None or mapping is UNDEFINED:
         raise MappingError("Cannot convert undefined or null to object")
     if isinstance(mapping, list):
@@ -113,11 +104,8 @@ def _index_paths(path: tuple[PathKey, ...]) -> tuple[PathKey, ...]:
 
 
 def compile_node(node: Any, keep_undefined: bool = False) -> Resolver:
-    """Compile any mapping node: a directive, a raw object or array, or a raw value.
-
-    Without ``keep_undefined`` the objects built leave out keys resolving to undefined, as
-    mapping-kit's final clean-up would.
-    """
+    """Compile a directive, raw object, raw array or raw value; unless ``keep_undefined``,
+    objects leave out keys resolving to undefined, as mapping-kit's final clean-up would."""
     if isinstance(node, dict):
         if _is_directive(node):
             return _compile_directive(node, keep_undefined)

@@ -17,11 +17,8 @@ def _is_not_blank(value: Any) -> bool:
 
 
 def compile_if(options: Any, compile_child: CompileChild, keep_undefined: bool) -> Resolver:
-    """Mirror mapping-kit's checks: conditions and ``else`` are tested for truthiness raw.
-
-    A falsy raw ``exists`` (``false``, ``0``, ``null``) counts as missing, ``else`` is only
-    used when truthy, while ``then`` is used whenever it is present.
-    """
+    """A falsy raw ``exists``/``blank`` counts as missing and a falsy raw ``else`` as absent,
+    while ``then`` is used whenever present: mapping-kit tests the raw mapping values."""
     if not isinstance(options, dict):
         return raising('@if requires an object with an "exists" key')
     exists = options.get("exists", UNDEFINED)

@@ -1,9 +1,8 @@
 """Object directives (``@merge``, ``@flatten``, ``@excludeWhenNull``) and undefined removal.
 
-mapping-kit keeps ``undefined`` values in the objects it builds and removes them only at the
-end, which ``@merge`` (an undefined value still overwrites) and ``@flatten`` can observe. The
-compiler drops them as it builds objects, except under these directives, which compile their
-inputs with ``keep_undefined`` and clean their own result when the caller does not keep them.
+mapping-kit removes undefined values only at the end, and ``@merge`` (an undefined value still
+overwrites) and ``@flatten`` can see them; so they compile their inputs with ``keep_undefined``
+and clean their own result when their caller does not keep undefined values.
 """
 
 from __future__ import annotations
@@ -30,11 +29,8 @@ def without_undefined_keys(value: Any) -> Any:
 
 
 def strip_undefined(value: Any) -> Any:
-    """A JSON-safe copy, as ``JSON.stringify`` sees it.
-
-    Undefined object values are dropped; undefined array slots and non-finite numbers
-    become ``None``.
-    """
+    """A JSON-safe copy as ``JSON.stringify`` sees it: undefined object values are dropped,
+    undefined array slots and non-finite numbers become ``None``."""
     kind = type(value)
     if kind is dict:
         return {
@@ -59,11 +55,8 @@ _PLAIN_LEAVES = frozenset({str, int, bool, type(None)})
 
 
 def compile_merge(options: Any, compile_child: CompileChild, keep_undefined: bool) -> Resolver:
-    """``{"@merge": {"direction": "right", "objects": [...]}}``: ``Object.assign({}, ...)``.
-
-    Strings and arrays spread into index keys, ``left`` reverses the order (compared
-    exactly, while the validator ignores case), and an undefined value still overwrites.
-    """
+    """``Object.assign({}, ...objects)``, reversed for ``"left"`` (exactly: the validator
+    ignores case, the runtime does not); strings and arrays spread into index keys."""
     if not isinstance(options, dict):
         return raising('@merge requires an object with an "objects" key and a "direction" key')
     direction = options.get("direction", UNDEFINED)
@@ -100,10 +93,8 @@ def _assign(target: dict[str, Any], source: Any) -> None:
 
 
 def compile_flatten(options: Any, compile_child: CompileChild, keep_undefined: bool) -> Resolver:
-    """``{"@flatten": {"value": ..., "separator": ".", "omitArrays": false}}``.
-
-    Empty objects and arrays vanish, and a value that is not an object becomes ``{"": value}``.
-    """
+    """``{"@flatten": {"value": ..., "separator": "."}}``: empty objects and arrays vanish, a
+    value that is not an object becomes ``{"": value}``."""
     if not isinstance(options, dict):
         return raising('@flatten requires an object with a "separator" key')
     separator = options.get("separator", UNDEFINED)

@@ -10,10 +10,8 @@ PathKey = str | int
 
 @dataclass(frozen=True, slots=True)
 class MappingProblem:
-    """One validation problem, located at ``path`` inside the mapping.
-
-    ``message`` uses mapping-kit's wording (its ``/json/path`` prefix included).
-    """
+    """One validation problem at ``path`` (keys and indexes into the mapping as written);
+    ``message`` is in mapping-kit's wording, its ``/json/path`` prefix included."""
 
     path: tuple[PathKey, ...]
     message: str
@@ -21,10 +19,8 @@ class MappingProblem:
 
 
 class MappingError(Exception):
-    """Raised where mapping-kit's ``transform`` throws.
-
-    ``problems`` holds the validation problems; it is empty for runtime errors.
-    """
+    """Raised where mapping-kit's ``transform`` throws; ``problems`` holds the validation
+    problems and is empty for runtime errors."""
 
     def __init__(self, message: str, problems: Iterable[MappingProblem] = ()) -> None:
         super().__init__(message)

@@ -49,11 +49,8 @@ def compile_case(options: Any, compile_child: CompileChild, keep_undefined: bool
 
 
 def compile_replace(options: Any, compile_child: CompileChild, keep_undefined: bool) -> Resolver:
-    """``{"@replace": {"pattern": "-", "replacement": "_", "value": ...}}``.
-
-    The pattern is matched literally, but the replacement keeps JavaScript's ``$&``, ``$```,
-    ``$'`` and ``$$``; numbers and booleans are stringified, other values give ``""``.
-    """
+    """A literal pattern, but a replacement with JavaScript's ``$&``, ``$```, ``$'``, ``$$``;
+    numbers and booleans are stringified, other values give ``""``."""
     if not isinstance(options, dict):
         return raising('@replace requires an object with a "pattern" key')
     pattern = options.get("pattern", UNDEFINED)
@@ -148,10 +145,8 @@ def _literal_replacer(
 
 
 def _replacement_tokens(replacement: str) -> tuple[str, ...]:
-    """Split a replacement into literal text and the ``$&``, ``$```, ``$'`` markers.
-
-    With no capture groups in the pattern, ``$1`` and ``$<name>`` stay literal text.
-    """
+    """Literal text and ``$&``, ``$```, ``$'`` markers; with no capture groups in the
+    pattern, ``$1`` and ``$<name>`` stay literal."""
     tokens: list[str] = []
     literal: list[str] = []
     index = 0
@@ -175,10 +170,8 @@ def _replacement_tokens(replacement: str) -> tuple[str, ...]:
 
 
 def _fold_case(text: str) -> str:
-    """Case-fold like a JavaScript regular expression with the ``i`` flag and no ``u`` flag.
-
-    Each character maps to one character, so match positions carry over to the original.
-    """
+    """Case-fold like a JavaScript ``i``-flag regular expression (no ``u`` flag), one
+    character for one, so match positions carry over to the original."""
     return "".join(map(_canonical_char, text))
 
 
@@ -199,11 +192,8 @@ def _failing(message: str) -> Callable[[str], str]:
 
 
 def compile_json(options: Any, compile_child: CompileChild, keep_undefined: bool) -> Resolver:
-    """``{"@json": {"mode": "encode" | "decode", "value": ...}}``.
-
-    Decoding a string that is not JSON gives the string back; any other mode than the
-    exact lowercase ``encode``/``decode`` gives undefined.
-    """
+    """Decoding a string that is not JSON gives it back; a mode other than exactly ``encode``
+    or ``decode`` gives undefined (the validator ignores case)."""
     if not isinstance(options, dict):
         return raising('@json requires an object with a "value" key')
     mode = options.get("mode", UNDEFINED)

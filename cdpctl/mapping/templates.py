@@ -1,8 +1,5 @@
-"""``@template``: mustache-like ``{{path}}`` placeholders (actions-core's ``render``).
-
-Rendering is two passes, as in mapping-kit: ``{{{path}}}`` first, then ``{{path}}`` over the
-result, so text inserted by the first pass can itself hold placeholders.
-"""
+"""``@template``: ``{{path}}`` placeholders (actions-core's ``render``), in its two passes:
+``{{{path}}}`` first, then ``{{path}}`` over the result, so inserted text can hold more."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""mapping-kit's mapping validator (``validate.ts``), plus the ``@jmespath`` checks.
-
-It reproduces the original's quirks: arrays are not looked into, ``@merge`` objects are
-reported with an empty JSON path, and a directive stops at its first structural error while
-sibling fields and keys are aggregated.
+"""mapping-kit's validator (``validate.ts``) and its quirks: arrays are not looked into,
+``@merge`` objects are reported at ``/``, a directive stops at its first error while sibling
+keys and fields are aggregated. Plus checks for ``@jmespath``.
 """
 
 from __future__ import annotations

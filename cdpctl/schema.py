@@ -166,7 +166,8 @@ def mapping_file_schema() -> dict[str, Any]:
                 "required": ["provider"],
                 "properties": {
                     "provider": {
-                        "enum": [p.name for p in providers if p is not None],
+                        "type": "string",
+                        "examples": [p.name for p in providers if p is not None],
                         "description": "Which provider this file sends to.",
                     },
                     "name": {"type": "string", "description": "A label for humans."},
@@ -336,13 +337,18 @@ def _to_diagnostics(document: Document, error: Any) -> list[Diagnostic]:
     if validator in ("enum", "const"):
         allowed = error.validator_value if validator == "enum" else [error.validator_value]
         guess = difflib.get_close_matches(str(error.instance), [str(a) for a in allowed], n=1)
+        if guess and guess[0] == str(error.instance):
+            guess = []
+            hint = "write it without quotes"
+        else:
+            hint = f'did you mean "{guess[0]}"?' if guess else None
         return [
             document.diagnostic(
                 codes.SCHEMA_INVALID_VALUE,
                 f"{error.instance!r} is not allowed {_where(path)}; expected one of "
                 + ", ".join(repr(a) for a in allowed),
                 path,
-                hint=f'did you mean "{guess[0]}"?' if guess else None,
+                hint=hint,
             )
         ]
     message = error.message

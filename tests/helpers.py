@@ -55,11 +55,15 @@ def live_run(
     endpoint: str,
     ctx: ActionContext | None = None,
 ):
-    """Send an action's plan to `endpoint` (the sandbox) for real; returns (exchanges, result).
-    Raises cdpctl.delivery.transport.PlanFailed when the provider rejects it."""
+    """Send an action's plan to `endpoint` (the sandbox) for real, without retries.
+
+    Returns (exchanges, result); raises cdpctl.delivery.transport.PlanFailed on a rejection."""
+    import asyncio
+
     import httpx
 
-    from cdpctl.delivery.transport import drive, send_sync
+    from cdpctl.delivery.limits import RetryPolicy
+    from cdpctl.delivery.transport import Transport, drive
 
     spec = get_provider(provider)
     assert spec is not None
@@ -68,5 +72,12 @@ def live_run(
     cleaned, errors = prepare(act, payload, settings)
     assert not [e for e in errors if e.severity.value == "error"], errors
     context = ctx or ActionContext(settings=settings, dry_run=False)
-    with httpx.Client(timeout=10) as client:
-        return drive(act.plan(cleaned, context), lambda r: (send_sync(client, r, endpoint), 1))
+
+    async def run():
+        async with httpx.AsyncClient(timeout=10) as client:
+            transport = Transport(
+                client, spec.is_retryable, policy=RetryPolicy(max_attempts=1), endpoint=endpoint
+            )
+            return await drive(act.plan(cleaned, context), transport.send)
+
+    return asyncio.run(run())

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from cdpctl import __version__
-from cdpctl.cli import test_event, validate
+from cdpctl.cli import replay, test_event, validate
 from cdpctl.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, fail
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.command("validate")(validate.command)
 app.command("test-event")(test_event.command)
+app.command("replay")(replay.command)
 
 
 def _version(value: bool) -> None:

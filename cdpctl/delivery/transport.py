@@ -1,16 +1,21 @@
-"""Turning `Request` values into HTTP exchanges (httpx) and driving a plan with real replies.
+"""Turning `Request` values into HTTP exchanges (async httpx) and driving plans with real replies.
 
 The transport never builds payloads: it sends exactly the bytes and headers a `Request` holds.
+It paces every request through the destination's shared pacer, retries what Segment's framework
+retries (5xx except 501, 408, 423, 429 and network errors) with exponential backoff and jitter,
+and honours `Retry-After` for every worker of the destination.
 """
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from cdpctl import jsonwire
+from cdpctl.delivery.limits import RetryPolicy, SharedPacer, parse_retry_after
 from cdpctl.providers.base import ActionFailed, Plan, Reply, Request
 
 DEFAULT_TIMEOUT = 10.0  # seconds, as Segment's framework
@@ -30,13 +35,24 @@ class PlanFailed(Exception):
     """A plan ended on a reply it does not handle; carries everything sent so far."""
 
     def __init__(
-        self, reason: str, exchanges: list[Exchange], *, status: int | None, retryable: bool
+        self,
+        reason: str,
+        exchanges: list[Exchange],
+        *,
+        status: int | None,
+        retryable: bool,
+        body: str = "",
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.exchanges = exchanges
         self.status = status
         self.retryable = retryable
+        self.body = body
+
+
+class NetworkFailure(Exception):
+    """Every attempt of a request failed without an HTTP answer."""
 
 
 def wire_headers(request: Request) -> dict[str, str]:
@@ -57,32 +73,100 @@ def to_reply(status: int, content: bytes, headers: Any) -> Reply:
     )
 
 
-def send_sync(client: Any, request: Request, endpoint: str | None = None) -> Reply:
-    """Send one request with an `httpx.Client`; network errors propagate as httpx errors."""
-    target = request.with_base(endpoint) if endpoint else request
-    response = client.request(
-        target.method, target.url, headers=wire_headers(target), content=target.body() or None
-    )
-    return to_reply(response.status_code, response.content, response.headers)
+@dataclass(slots=True)
+class TransportCounters:
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    network_errors: int = 0
+    bytes_sent: int = 0
 
 
-def drive(
-    plan: Plan,
-    send: Callable[[Request], tuple[Reply, int]],
-    clock: Callable[[], float] = time.perf_counter,
+@dataclass(slots=True)
+class Transport:
+    """Sends requests for one destination: pacing, retries, Retry-After, endpoint override."""
+
+    client: Any  # httpx.AsyncClient
+    is_retryable: Callable[[int], bool]
+    pacer: SharedPacer | None = None
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    endpoint: str | None = None
+    rng: random.Random = field(default_factory=random.Random)
+    counters: TransportCounters = field(default_factory=TransportCounters)
+    clock: Callable[[], float] = time.monotonic
+
+    async def send(self, request: Request) -> tuple[Reply, int]:
+        """The final reply (2xx, a non-retryable status, or the last retryable one) and the
+        number of attempts. Raises NetworkFailure when no attempt got an answer."""
+        import asyncio
+
+        import httpx
+
+        target = request.with_base(self.endpoint) if self.endpoint else request
+        body = target.body()
+        headers = wire_headers(target)
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.pacer is not None:
+                await self.pacer.acquire(self.clock)
+            self.counters.requests += 1
+            self.counters.bytes_sent += len(body)
+            try:
+                response = await self.client.request(
+                    target.method, target.url, headers=headers, content=body or None
+                )
+            except httpx.TransportError as error:
+                self.counters.network_errors += 1
+                if attempt >= self.policy.max_attempts:
+                    raise NetworkFailure(
+                        f"network error after {attempt} attempts: {type(error).__name__}: {error}"
+                    ) from None
+                self.counters.retries += 1
+                await asyncio.sleep(self.policy.delay(attempt, self.rng))
+                continue
+            reply = to_reply(response.status_code, response.content, response.headers)
+            if (
+                reply.ok
+                or reply.status in request.handles
+                or not self.is_retryable(reply.status)
+                or attempt >= self.policy.max_attempts
+            ):
+                return reply, attempt
+            self.counters.retries += 1
+            wait = parse_retry_after(reply.headers.get("retry-after"), time.time())
+            if reply.status == 429:
+                self.counters.throttled += 1
+            if wait is not None and self.pacer is not None:
+                self.pacer.pause_until(self.clock() + wait)
+            elif wait is not None:
+                await asyncio.sleep(wait)
+            else:
+                await asyncio.sleep(self.policy.delay(attempt, self.rng))
+
+
+Send = Callable[[Request], Awaitable[tuple[Reply, int]]]
+
+
+async def drive(
+    plan: Plan, send: Send, clock: Callable[[], float] = time.perf_counter
 ) -> tuple[list[Exchange], Any]:
-    """Run a plan to completion, sending each yielded request with `send` (which returns the
-    final reply and the attempt count). Returns the exchanges and the plan's return value."""
+    """Run a plan to completion, sending each yielded request with `send`.
+
+    Returns the exchanges and the plan's return value (a batch plan's item results). A reply the
+    plan does not handle ends it with PlanFailed."""
     exchanges: list[Exchange] = []
     try:
         request = next(plan)
         while True:
             started = clock()
-            reply, attempts = send(request)
+            reply, attempts = await send(request)
             exchanges.append(Exchange(request, reply, clock() - started, attempts))
             if not reply.ok and reply.status not in request.handles:
                 plan.close()
-                raise PlanFailed(_reason(reply), exchanges, status=reply.status, retryable=False)
+                raise PlanFailed(
+                    _reason(reply), exchanges, status=reply.status, retryable=False, body=reply.text
+                )
             request = plan.send(reply)
     except StopIteration as stop:
         return exchanges, stop.value

@@ -1,0 +1,158 @@
+"""`cdpctl replay EVENTS --mapping MAPPING` — bulk replay of event archives."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from cdpctl.cli.common import (
+    COLOR_OPTION,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    check_choice,
+    fail,
+    load_destination,
+    use_color,
+)
+
+FORMATS = ("text", "json")
+
+
+def _timestamp(value: str | None, option: str) -> datetime | None:
+    from cdpctl.delivery.engine import parse_timestamp
+
+    if value is None:
+        return None
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        fail(f"{option} must be an ISO-8601 date-time such as 2024-05-01T00:00:00Z (got {value!r})")
+    return parsed
+
+
+def command(
+    events: str = typer.Argument(..., help="Events: .ndjson, .ndjson.gz, a .json array, or -."),
+    mapping: str = typer.Option(..., "--mapping", "-m", help="The mapping file to replay through."),
+    live: bool = typer.Option(
+        False, "--live", help="Really send (default: dry run, sends nothing)."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Stop after N events."),
+    since: str | None = typer.Option(None, "--since", help="Only events at/after this timestamp."),
+    until: str | None = typer.Option(None, "--until", help="Only events before this timestamp."),
+    where: str | None = typer.Option(None, "--where", help='FQL filter, e.g. type = "track".'),
+    endpoint: str | None = typer.Option(
+        None, "--endpoint", help="Send every request to this scheme://host[:port]."
+    ),
+    rate: float | None = typer.Option(
+        None, "--rate", min=0.001, help="Requests per second (default: provider's limit)."
+    ),
+    concurrency: int = typer.Option(
+        8, "--concurrency", min=1, max=256, help="Requests in flight at once."
+    ),
+    max_attempts: int = typer.Option(
+        5, "--max-attempts", min=1, max=50, help="Attempts per request before dead-lettering."
+    ),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", min=1, help="Events per batch (capped at the provider's)."
+    ),
+    no_batch: bool = typer.Option(False, "--no-batch", help="One request per event."),
+    state: Path | None = typer.Option(
+        None, "--state", help="Ledger file (default: EVENTS.cdpctl-state.sqlite)."
+    ),
+    dead_letter: Path | None = typer.Option(
+        None,
+        "--dead-letter",
+        help="Dead-letter NDJSON (default when live: EVENTS.dead-letter.ndjson).",
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted live run."),
+    force: bool = typer.Option(False, "--force", help="Send again even what the ledger has."),
+    resend_in_doubt: bool = typer.Option(
+        False, "--resend-in-doubt", help="On --resume, resend events interrupted mid-send."
+    ),
+    record: Path | None = typer.Option(None, "--record", help="Store request/response pairs here."),
+    output_format: str = typer.Option("text", "--format", "-f", help="Summary: text or json."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress."),
+    color: str | None = COLOR_OPTION,
+) -> None:
+    """Replay an event archive through a mapping file: a dry run by default, --live to send.
+
+    Live runs pace to the provider's rate limit, batch where the provider allows, retry with
+    backoff, record every outcome in a ledger (so --resume never sends twice what was
+    acknowledged) and write every undelivered event to the dead-letter file with the reason."""
+    from cdpctl.delivery import engine
+    from cdpctl.delivery.limits import RetryPolicy
+    from cdpctl.delivery.replay import ReplayPlan, ReplayRefused, run_replay
+    from cdpctl.delivery.sources import EventSource
+    from cdpctl.output import replay as view
+    from cdpctl.triggers import TriggerSyntaxError
+
+    check_choice(output_format, FORMATS, "--format")
+    if events != "-" and not Path(events).is_file():
+        fail(f"no such events file: {events}")
+    if resume and force:
+        fail("--resume and --force contradict each other; pick one")
+    destination = load_destination(mapping)
+    try:
+        where_fn = engine.where_predicate(where)
+    except TriggerSyntaxError as error:
+        fail(f"--where: {error}")
+    filters = engine.Filters(
+        limit, _timestamp(since, "--since"), _timestamp(until, "--until"), where_fn
+    )
+    live_options = engine.LiveOptions(
+        endpoint=endpoint or destination.file.endpoint,
+        requests_per_second=rate,
+        concurrency=concurrency,
+        policy=RetryPolicy(max_attempts=max_attempts),
+        batching=not no_batch,
+        batch_size=batch_size,
+        resend_in_doubt=resend_in_doubt,
+        force=force,
+    )
+    if live and destination.settings.missing:
+        fail(
+            "cannot send: environment variable(s) not set: "
+            + ", ".join(destination.settings.missing)
+        )
+    source = EventSource(events)
+    plan = ReplayPlan(
+        source=source,
+        filters=filters,
+        live=live,
+        live_options=live_options,
+        state_path=state or engine.default_state_path(events),
+        dead_letter_path=dead_letter or (engine.default_dead_letter_path(events) if live else None),
+        resume=resume,
+        record_dir=record,
+    )
+    reporter = None
+    if progress:
+        reporter = (
+            view.RichProgress(source.position, source.total)
+            if sys.stderr.isatty()
+            else view.PlainProgress(source.position, source.total)
+        )
+    try:
+        result = run_replay(destination, plan, reporter)
+    except ReplayRefused as refused:
+        fail(str(refused))
+    dead = str(result.dead_letter) if result.dead_letter_count else None
+    if output_format == "json":
+        typer.echo(
+            view.summary_json(result.stats, live=live, elapsed=result.elapsed, dead_letter=dead),
+            nl=False,
+        )
+    else:
+        typer.echo(
+            view.summary_text(
+                result.stats,
+                live=live,
+                elapsed=result.elapsed,
+                color=use_color(color),
+                dead_letter=dead,
+            ),
+            nl=False,
+        )
+    raise typer.Exit(EXIT_FINDINGS if result.stats.failed else EXIT_OK)

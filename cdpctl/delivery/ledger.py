@@ -1,0 +1,140 @@
+"""The replay ledger: every event's outcome per (destination, subscription, messageId), in SQLite.
+
+An event is marked `sending` (committed) before its first request leaves, and `delivered`,
+`failed` or `skipped` once the outcome is known. After a crash, a `sending` row means *in
+doubt*: the provider may or may not have acknowledged it, so a resumed run does not send it
+again blindly (see `Ledger.in_doubt`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SENDING = "sending"
+DELIVERED = "delivered"
+FAILED = "failed"
+SKIPPED = "skipped"
+FINAL_STATES = (DELIVERED, FAILED, SKIPPED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outcomes (
+    destination TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status INTEGER,
+    reason TEXT,
+    updated REAL NOT NULL,
+    PRIMARY KEY (destination, subscription, message_id)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    destination: str
+    subscription: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    key: Key
+    state: str
+    attempts: int = 0
+    status: int | None = None
+    reason: str | None = None
+
+
+class Ledger:
+    """A small SQLite file in WAL mode; safe to share between worker processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0]
+
+    def states(self, keys: Iterable[Key]) -> dict[Key, str]:
+        """Current state of each key that has a row."""
+        found: dict[Key, str] = {}
+        for key in keys:
+            row = self._db.execute(
+                "SELECT state FROM outcomes WHERE destination=? AND subscription=? "
+                "AND message_id=?",
+                (key.destination, key.subscription, key.message_id),
+            ).fetchone()
+            if row is not None:
+                found[key] = row[0]
+        return found
+
+    def mark_sending(self, keys: Iterable[Key]) -> None:
+        """Durably record intent before the first request of these events goes out."""
+        now = time.time()
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO outcomes (destination, subscription, message_id, state, updated) "
+                "VALUES (?, ?, ?, 'sending', ?) ON CONFLICT DO UPDATE SET state='sending', "
+                "updated=excluded.updated",
+                [(k.destination, k.subscription, k.message_id, now) for k in keys],
+            )
+
+    def record(self, outcomes: Iterable[Outcome]) -> None:
+        now = time.time()
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO outcomes (destination, subscription, message_id, state, attempts, "
+                "status, reason, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
+                "SET state=excluded.state, attempts=excluded.attempts, status=excluded.status, "
+                "reason=excluded.reason, updated=excluded.updated",
+                [
+                    (
+                        o.key.destination,
+                        o.key.subscription,
+                        o.key.message_id,
+                        o.state,
+                        o.attempts,
+                        o.status,
+                        o.reason,
+                        now,
+                    )
+                    for o in outcomes
+                ],
+            )
+
+    def in_doubt(self) -> Iterator[Key]:
+        rows = self._db.execute(
+            "SELECT destination, subscription, message_id FROM outcomes WHERE state='sending'"
+        )
+        for destination, subscription, message_id in rows.fetchall():
+            yield Key(destination, subscription, message_id)
+
+    def summary(self) -> dict[str, int]:
+        rows = self._db.execute("SELECT state, COUNT(*) FROM outcomes GROUP BY state")
+        return dict(rows.fetchall())
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")

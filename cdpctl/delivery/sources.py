@@ -1,0 +1,176 @@
+"""Streaming event archives: NDJSON (plain or gzip), a JSON array, or stdin — constant memory.
+
+Each record keeps its line number (for NDJSON) or element index (for arrays) so a malformed one
+can be reported precisely; parsing errors are values, not exceptions, so a replay goes on.
+Dead-letter records (`{"deadLetter": …, "event": …}`) are unwrapped, so a dead-letter file can
+be replayed as it is.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+MAX_LINE_BYTES = 8 * 1024 * 1024
+_ARRAY_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One event's bytes and where it came from (line number, or array index + 1)."""
+
+    number: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    number: int
+    raw: bytes
+    event: dict[str, Any] | None
+    error: str | None = None
+
+
+def open_binary(spec: str) -> IO[bytes]:
+    """`-` is stdin; `.gz` files (or gzip magic on stdin) are decompressed on the fly."""
+    if spec == "-":
+        stream: IO[bytes] = sys.stdin.buffer
+        peek = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
+        return gzip.GzipFile(fileobj=stream) if peek == b"\x1f\x8b" else stream
+    with open(spec, "rb") as probe:
+        compressed = probe.read(2) == b"\x1f\x8b"
+    return gzip.open(spec, "rb") if compressed else open(spec, "rb")
+
+
+def _is_json_array(stream: IO[bytes]) -> bool:
+    if isinstance(stream, io.BufferedReader | gzip.GzipFile):
+        head = stream.peek(64)
+        return head.lstrip()[:1] == b"["
+    return False
+
+
+def raw_records(stream: IO[bytes]) -> Iterator[RawRecord]:
+    """Split a stream into per-event byte strings without parsing them."""
+    if _is_json_array(stream):
+        yield from _array_elements(stream)
+        return
+    for number, line in enumerate(stream, start=1):
+        stripped = line.strip()
+        if stripped:
+            yield RawRecord(number, stripped)
+
+
+def parse(record: RawRecord) -> Record:
+    """Decode one record; a malformed or non-object record carries an error message."""
+    if len(record.data) > MAX_LINE_BYTES:
+        return Record(
+            record.number,
+            record.data[:200],
+            None,
+            f"record is larger than {MAX_LINE_BYTES // (1024 * 1024)} MB",
+        )
+    try:
+        value = orjson.loads(record.data)
+    except orjson.JSONDecodeError as error:
+        return Record(record.number, record.data, None, f"malformed JSON: {error}")
+    if not isinstance(value, dict):
+        return Record(
+            record.number,
+            record.data,
+            None,
+            f"expected a JSON object (a Segment event), got {type(value).__name__}",
+        )
+    if "deadLetter" in value and isinstance(value.get("event"), dict):
+        value = value["event"]
+    return Record(record.number, record.data, value)
+
+
+class EventSource:
+    """Records of an archive plus how far through it we are (bytes), for progress and ETA."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.total: int | None = None if spec == "-" else Path(spec).stat().st_size
+        self._raw: IO[bytes] | None = None
+
+    def records(self) -> Iterator[Record]:
+        with open_binary(self.spec) as stream:
+            self._raw = getattr(stream, "fileobj", None) or stream
+            for raw in raw_records(stream):
+                yield parse(raw)
+
+    def position(self) -> int:
+        raw = self._raw
+        try:
+            return raw.tell() if raw is not None and not raw.closed else 0
+        except (OSError, ValueError):
+            return 0
+
+
+def _array_elements(stream: IO[bytes]) -> Iterator[RawRecord]:
+    """Elements of a top-level JSON array, decoded chunk by chunk with raw_decode."""
+    decoder = json.JSONDecoder()
+    buffer = ""
+    position = 0
+    index = 0
+    reader = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
+    started = False
+    exhausted = False
+    while True:
+        while position < len(buffer) and buffer[position] in " \t\r\n,":
+            position += 1
+        if not started:
+            if position < len(buffer):
+                if buffer[position] != "[":
+                    return
+                started = True
+                position += 1
+                continue
+        elif position < len(buffer) and buffer[position] == "]":
+            return
+        if position < len(buffer):
+            try:
+                value, end = decoder.raw_decode(buffer, position)
+            except json.JSONDecodeError as error:
+                if not exhausted and len(buffer) - position < MAX_LINE_BYTES:
+                    chunk = reader.read(_ARRAY_CHUNK)
+                    if chunk:
+                        buffer = buffer[position:] + chunk
+                        position = 0
+                        continue
+                    exhausted = True
+                    continue
+                index += 1
+                yield RawRecord(index, f"<invalid element: {error.msg}>".encode())
+                return
+            if end == len(buffer) and not exhausted:
+                chunk = reader.read(_ARRAY_CHUNK)  # a value ending the buffer may be cut short
+                if chunk:
+                    buffer = buffer[position:] + chunk
+                    position = 0
+                    continue
+                exhausted = True
+            index += 1
+            yield RawRecord(index, json.dumps(value, ensure_ascii=False).encode())
+            position = end
+            continue
+        if exhausted:
+            return
+        chunk = reader.read(_ARRAY_CHUNK)
+        if not chunk:
+            exhausted = True
+            continue
+        buffer = buffer[position:] + chunk
+        position = 0
+
+
+def source_name(spec: str) -> str:
+    return "<stdin>" if spec == "-" else str(Path(spec))

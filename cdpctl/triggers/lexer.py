@@ -138,9 +138,11 @@ class _Lexer:
                 raise TriggerSyntaxError(
                     "string is too long (100000 characters or more)", start + 1
                 )
+        end = self.pos
         if not self.accept(quote):
             self.unconsumed_quotes.add(self.pos)
-        return Token("string", f"{quote}{text}{quote}", start, self.pos)
+            end += 1  # the quote also opens the next token
+        return Token("string", f"{quote}{text}{quote}", start, end)
 
     def _unterminated(self, quote: str, start: int) -> str:
         if start in self.unconsumed_quotes:
@@ -204,7 +206,14 @@ class _Lexer:
             ch = self.next()
         coming = self.peek()
         if not (_is_terminator(coming) or coming in (".", "(", "=", "!")):
-            raise TriggerSyntaxError(_after_word(text, coming), self.pos + 1)
+            path_start = start
+            while path_start and (
+                _is_ident(self.code[path_start - 1]) or self.code[path_start - 1] == "."
+            ):
+                path_start -= 1
+            raise TriggerSyntaxError(
+                _after_word(self.code[path_start : self.pos], coming), self.pos + 1
+            )
         return Token("ident", text, start, self.pos)
 
 

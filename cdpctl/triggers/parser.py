@@ -107,12 +107,22 @@ class _Parser:
         self.warnings: list[TriggerWarning] = []
         self.unknown_fields: list[TriggerWarning] = []
         self.quiet: set[int] = set()  # token starts whose "ignored" warning is already covered
+        self.group_ends: set[int] = set()  # starts of the ")" tokens that closed a group
 
     def warn(self, column: int, message: str) -> None:
         self.warnings.append(TriggerWarning(column, message))
 
     def parse(self) -> Trigger:
         tokens = _normalize(lex(self.source))
+        for token, following in itertools.pairwise(tokens):
+            if token.kind == following.kind == "string" and following.start == token.end - 1:
+                self.quiet.add(following.start)
+                self.warn(
+                    following.column,
+                    f"the closing {token.value[0]} at column {following.column} needs a space, "
+                    '",", ")" or the end after it; Segment also reads it as the opening quote of '
+                    "another string",
+                )
         node = self.level(deque(tokens), depth=0)
         if node is None:
             raise self.nothing_recognised(tokens)
@@ -128,8 +138,8 @@ class _Parser:
                 'the trigger is empty; write a condition such as type = "track"', 1
             )
         if self.unknown_fields:
-            unknown = self.unknown_fields[0]
-            return TriggerSyntaxError(f"no condition left: {unknown.message}", unknown.column)
+            first = self.unknown_fields[0]
+            return TriggerSyntaxError(f"no condition left: {first.message}", first.column)
         return TriggerSyntaxError(
             'expected a condition such as type = "track" or contains(event, "Order"), '
             f"got {_describe(first)}",
@@ -246,6 +256,7 @@ class _Parser:
                 break
             inner.append(token)
         inner.append(Token("eos", "eos", token.start, token.start))
+        self.group_ends.add(token.start)
         self.check_group_end(opening, inner, tokens)
         node = self.level(deque(inner), depth + 1)
         if node is None:
@@ -273,6 +284,9 @@ class _Parser:
             self.quiet.add(rest[0].start)
             return
         call = calls[-1]
+        stray_close = next((token for token in rest if token.kind == "parenright"), None)
+        if stray_close is not None:
+            self.quiet.add(stray_close.start)  # the ")" the author meant for the group
         self.warn(
             call.column,
             f'the ")" of {call.value}(...) also ends the group opened at column {opening.column}, '
@@ -435,7 +449,7 @@ class _Parser:
             word = value_token.value
             self.warn(
                 value_token.column,
-                f'{root} {op} {word} compares with the text "{word}", not the boolean',
+                f'{field.value} {op} {word} compares with the text "{word}", not the boolean',
             )
         if value_token.kind == "number" and top_level and op in ("=", "!="):
             self.warn(
@@ -506,6 +520,13 @@ class _Parser:
         close: Token | None,
     ) -> None:
         name = name_token.value
+        if value_token.kind == "eos":
+            self.warn(
+                name_token.column,
+                f'{name}() needs two arguments, as in {name}(event, "Order"); Segment reads the '
+                'missing text as "eos"',
+            )
+            return
         if open_token is None or open_token.kind != "parenleft":
             self.warn(
                 name_token.column, f'expected "(" right after {name}; Segment skips that token'
@@ -515,20 +536,14 @@ class _Parser:
             self.warn(
                 column, f'expected "," between the arguments of {name}(); Segment skips that token'
             )
-        if value_token.kind == "eos":
-            self.warn(
-                name_token.column,
-                f'{name}() has no second argument; Segment looks for the text "eos"',
-            )
-        elif value_token.kind == "string" and value_token.value.startswith("'"):
+        if value_token.kind == "string" and value_token.value.startswith("'"):
             self.warn(value_token.column, _single_quote_message(value_token))
+        if close is not None and close.kind == "eos" and close.start in self.group_ends:
+            return  # the group's ")" closed the call; check_group_end has reported it
         if close is None or close.kind != "parenright":
-            column = (
-                close.column if close is not None and close.kind != "eos" else name_token.column
-            )
             shown = _describe(close) if close is not None else "nothing"
             self.warn(
-                column,
+                close.column if close is not None else name_token.column,
                 f'expected ")" to close {name}(, got {shown}; Segment skips that token',
             )
 
@@ -549,10 +564,11 @@ class _Parser:
                 path = text[len(root) + 1 :] if text.startswith(root + ".") else text
                 return Comparison(FIELD_KINDS[root], operator, value, path, column)
         allowed = "event, name, userId, properties.<name>, traits.<name> or context.<name>"
-        self.warn(
-            field.column,
-            f"Segment ignores {name}() on {_describe(field)}: it works on {allowed}",
+        warning = TriggerWarning(
+            field.column, f"Segment ignores {name}() on {_describe(field)}: it works on {allowed}"
         )
+        self.warnings.append(warning)
+        self.unknown_fields.append(warning)
         return None
 
 

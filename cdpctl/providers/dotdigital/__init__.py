@@ -1,0 +1,63 @@
+"""Dotdigital (Actions): contacts, lists, programs, campaigns, SMS and transactional email.
+
+API: https://developer.dotdigital.com/ — reference: shared/reference/providers/dotdigital.md.
+The package splits the API surface and limits (`api`), the value rules (`rules`) and the
+actions (`actions`).
+"""
+
+from __future__ import annotations
+
+from cdpctl.providers.base import ActionContext, Plan, Provider, Request, Setting
+from cdpctl.providers.dotdigital import api
+from cdpctl.providers.dotdigital.actions import ACTIONS
+from cdpctl.providers.dotdigital.rules import DATA_FIELD_TYPES_PATTERN
+
+SETTINGS = (
+    Setting(
+        "api_host",
+        "Region",
+        "The region of your account; its API base URL (r1, r2 or r3).",
+        required=True,
+        default=api.DEFAULT_API_HOST,
+        enum=tuple(api.REGIONS.values()),
+    ),
+    Setting(
+        "username",
+        "Username",
+        "The API user's name (Settings → Access → API users).",
+        required=True,
+    ),
+    Setting("password", "Password", "The API user's password.", required=True, secret=True),
+    Setting(
+        "dataFieldTypes",
+        "Data field types",
+        "Optional, cdpctl only: your data fields' Dotdigital types as NAME=Type pairs separated "
+        'by commas (Type: String, Numeric, Date or Boolean), e.g. "FIRSTNAME=String, '
+        'BIRTHDAY=Date". Used to check mapped dataFields before sending and to show their '
+        "converted values in dry runs; at send time the live GET /v2/data-fields/ decides.",
+        pattern=DATA_FIELD_TYPES_PATTERN,
+    ),
+)
+
+
+def _test_authentication(ctx: ActionContext) -> Plan:
+    yield Request(
+        "GET",
+        api.api_host(ctx.settings) + api.DATA_FIELDS_PATH,
+        api.headers(ctx.settings),
+        purpose="check the API user's credentials",
+    )
+
+
+PROVIDER = Provider(
+    name="dotdigital",
+    title="Dotdigital",
+    description="Marketing automation: contacts and lists, programs, email campaigns, SMS and "
+    "transactional email.",
+    docs_url=api.DOCS_URL,
+    settings=SETTINGS,
+    actions=ACTIONS,
+    rate_limit=api.RATE_LIMIT,
+    derived_secrets=api.derived_secrets,
+    test_authentication=_test_authentication,
+)

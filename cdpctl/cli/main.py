@@ -8,7 +8,7 @@ import sys
 import typer
 
 from cdpctl import __version__
-from cdpctl.cli import replay, test_event, validate
+from cdpctl.cli import replay, sandbox, send, test_event, validate
 from cdpctl.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, fail
 
 app = typer.Typer(
@@ -22,7 +22,9 @@ app = typer.Typer(
 )
 app.command("validate")(validate.command)
 app.command("test-event")(test_event.command)
+app.command("send")(send.command)
 app.command("replay")(replay.command)
+app.command("sandbox")(sandbox.command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,69 @@
+"""Field-level differences between JSON-like values (requests, payloads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cdpctl.diagnostics import format_json_path
+
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    path: tuple[str | int, ...]
+    expected: Any
+    actual: Any
+
+    @property
+    def kind(self) -> str:
+        if self.expected is MISSING:
+            return "added"
+        if self.actual is MISSING:
+            return "removed"
+        return "changed"
+
+    def describe(self) -> str:
+        where = format_json_path(self.path)
+        if self.kind == "added":
+            return f"{where}: added {_show(self.actual)}"
+        if self.kind == "removed":
+            return f"{where}: removed (was {_show(self.expected)})"
+        return f"{where}: expected {_show(self.expected)}, got {_show(self.actual)}"
+
+
+def _show(value: Any) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 120 else text[:117] + "…"
+
+
+def diff(expected: Any, actual: Any, path: tuple[str | int, ...] = ()) -> list[Change]:
+    """Every leaf-level difference; objects by key (order ignored), arrays by position."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        changes: list[Change] = []
+        for key in expected:
+            changes.extend(diff(expected[key], actual.get(key, MISSING), (*path, key)))
+        for key in actual:
+            if key not in expected:
+                changes.append(Change((*path, key), MISSING, actual[key]))
+        return changes
+    if isinstance(expected, list) and isinstance(actual, list):
+        changes = []
+        for index in range(max(len(expected), len(actual))):
+            left = expected[index] if index < len(expected) else MISSING
+            right = actual[index] if index < len(actual) else MISSING
+            changes.extend(diff(left, right, (*path, index)))
+        return changes
+    if expected is MISSING or actual is MISSING:
+        return [Change(path, expected, actual)]
+    if type(expected) is not type(actual) and not (
+        isinstance(expected, (int, float))
+        and isinstance(actual, (int, float))
+        and not isinstance(expected, bool)
+        and not isinstance(actual, bool)
+    ):
+        return [Change(path, expected, actual)]
+    return [] if expected == actual else [Change(path, expected, actual)]

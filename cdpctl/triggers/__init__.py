@@ -1,8 +1,6 @@
-"""Segment FQL subscription triggers: parse, match and explain, exactly as Segment does.
+"""Segment FQL subscription triggers: parse, match and explain them exactly as Segment does.
 
-A Python reimplementation of ``parseFql()`` and ``validate()`` from
-``@segment/destination-subscriptions`` 3.37.0 (lexer ``@segment/fql-ts`` 1.10.1), quirks included;
-``parse`` adds warnings where Segment's reading probably differs from the author's intent.
+Mirrors ``parseFql``/``validate`` of @segment/destination-subscriptions 3.37.0 (fql-ts 1.10.1).
 """
 
 from __future__ import annotations
@@ -61,8 +59,7 @@ def compile_trigger(fql_or_trigger: str | Trigger) -> Callable[[Any], bool]:
 def compile_ast(ast: dict[str, Any]) -> Callable[[Any], bool]:
     """A predicate for a Segment-shaped AST (``{"error": ...}`` never matches).
 
-    Where ``validate()`` throws (a None event, a null child, a group without children) the
-    predicate raises TriggerEvaluationError, a TypeError.
+    Where ``validate()`` throws (a None event, a null child) it raises TriggerEvaluationError.
     """
     return compile_tree(from_ast(ast)).predicate
 

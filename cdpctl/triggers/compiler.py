@@ -1,7 +1,6 @@
-"""Condition tree → fast predicate, mirroring ``validate()`` from destination-subscriptions 3.37.0.
+"""Condition tree → predicate answering what ``validate()`` (destination-subscriptions 3.37.0) does.
 
-Everything that can be decided once (field paths, String()/Number() of the expected value, which
-operator test to run) is decided here, so matching an event is a few dict lookups and compares.
+Paths, String()/Number() of expected values and operator tests are fixed at compile time.
 """
 
 from __future__ import annotations

@@ -30,10 +30,9 @@ MISSING: Final = _Sentinel("MISSING")
 
 @dataclass(frozen=True, slots=True)
 class JSBuiltin:
-    """A JavaScript built-in reached through a prototype (``properties.items.map``).
+    """A built-in reached via a prototype (``properties.items.map``): present, equal to nothing.
 
-    Present and truthy, but equal to nothing FQL can write; ``length`` is None for a prototype
-    object and the arity for a function.
+    ``length`` is the function's arity, or None for a prototype object such as Array.prototype.
     """
 
     name: str

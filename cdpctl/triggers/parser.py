@@ -1,8 +1,7 @@
-"""FQL → condition tree, reproducing ``parseFql`` from @segment/destination-subscriptions 3.37.0.
+"""FQL → condition tree exactly as ``parseFql`` (destination-subscriptions 3.37.0) builds it.
 
-Segment's parser is lenient: it skips tokens it does not understand, lets the last ``and``/``or``
-of a list win, and reads odd input as odd conditions. This parser builds exactly the tree Segment
-builds, and records a TriggerWarning wherever the result is probably not what the author meant.
+Segment's parser skips what it does not understand and lets the last and/or win; wherever its
+reading probably differs from the author's intent, this parser records a TriggerWarning.
 """
 
 from __future__ import annotations
@@ -112,6 +111,12 @@ class _Parser:
     def warn(self, column: int, message: str) -> None:
         self.warnings.append(TriggerWarning(column, message))
 
+    def dropped(self, column: int, message: str) -> None:
+        """Warn about a condition Segment drops (reported as the error if nothing is left)."""
+        warning = TriggerWarning(column, message)
+        self.warnings.append(warning)
+        self.unknown_fields.append(warning)
+
     def parse(self) -> Trigger:
         tokens = _normalize(lex(self.source))
         for token, following in itertools.pairwise(tokens):
@@ -128,7 +133,8 @@ class _Parser:
             raise self.nothing_recognised(tokens)
         if not isinstance(node, Group):
             node = Group("and", (node,), column=node.column)
-        warnings = tuple(sorted(set(self.warnings), key=lambda w: w.column))
+        unique = dict.fromkeys(self.warnings)  # drops repeats, keeps the order they were found in
+        warnings = tuple(sorted(unique, key=lambda warning: warning.column))
         return Trigger(self.source, warnings, node)
 
     def nothing_recognised(self, tokens: list[Token]) -> TriggerSyntaxError:
@@ -309,9 +315,7 @@ class _Parser:
                 f'unknown field "{token.value}" is ignored by Segment, together with its '
                 f"comparison; conditions can use {_KNOWN}{hint}"
             )
-        warning = TriggerWarning(token.column, message)
-        self.warnings.append(warning)
-        self.unknown_fields.append(warning)
+        self.dropped(token.column, message)
         if tokens and tokens[0].kind == "operator" and tokens[0].value != "!":
             self.quiet.add(tokens[0].start)
             if len(tokens) > 1 and tokens[1].kind in ("string", "number", "null", "ident"):
@@ -354,7 +358,7 @@ class _Parser:
             )
         kind = FIELD_KINDS.get(root)
         if kind is None:
-            self.warn(
+            self.dropped(
                 field.column,
                 f'unknown field "{field.value}" is ignored by Segment, together with its '
                 f"comparison; conditions can use {_KNOWN}",
@@ -458,13 +462,12 @@ class _Parser:
                 f'"{to_string(_token_value(value_token))}" here, so a numeric {root} never '
                 "equals it",
             )
-        if op in ("<", "<=", ">", ">=") and value_token.kind == "string":
-            number = string_to_number(str(_token_value(value_token)))
-            if number != number:
-                self.warn(
-                    value_token.column,
-                    f"{value_token.value} is not a number, so this comparison never matches",
-                )
+        ordering = op in ("<", "<=", ">", ">=") and value_token.kind == "string"
+        if ordering and math.isnan(string_to_number(str(_token_value(value_token)))):
+            self.warn(
+                value_token.column,
+                f"{value_token.value} is not a number, so this comparison never matches",
+            )
 
     def function(
         self, start: Token, name_token: Token, tokens: deque[Token], nodes: list[Node], negate: bool
@@ -564,11 +567,9 @@ class _Parser:
                 path = text[len(root) + 1 :] if text.startswith(root + ".") else text
                 return Comparison(FIELD_KINDS[root], operator, value, path, column)
         allowed = "event, name, userId, properties.<name>, traits.<name> or context.<name>"
-        warning = TriggerWarning(
+        self.dropped(
             field.column, f"Segment ignores {name}() on {_describe(field)}: it works on {allowed}"
         )
-        self.warnings.append(warning)
-        self.unknown_fields.append(warning)
         return None
 
 

@@ -75,7 +75,7 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
             raise ConfigError(f"{file.path}: {provider.name} has no action {sub.action!r}")
         effective, defaulted = effective_mapping(action, sub.mapping, sub.use_defaults)
         try:
-            predicate = triggers.compile_trigger(sub.trigger)
+            predicate = _never_raising(triggers.compile_trigger(sub.trigger))
             transform = mapping.compile_mapping(effective)
         except (triggers.TriggerSyntaxError, mapping.MappingError) as error:
             raise ConfigError(f"{file.path}: subscription {sub.name!r}: {error}") from error
@@ -94,6 +94,19 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
         )
     settings = resolve_settings(provider, file.settings, environ)
     return Destination(file, provider, tuple(compiled), settings)
+
+
+def _never_raising(predicate: Callable[[Mapping[str, Any]], bool]
+                   ) -> Callable[[Mapping[str, Any]], bool]:
+    """Where Segment's matcher throws (odd triggers on odd events), the event does not match."""
+
+    def matches(event: Mapping[str, Any]) -> bool:
+        try:
+            return predicate(event)
+        except triggers.TriggerEvaluationError:
+            return False
+
+    return matches
 
 
 @dataclass(slots=True)

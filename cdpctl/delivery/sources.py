@@ -88,7 +88,10 @@ def parse(record: RawRecord) -> Record:
             None,
             f"expected a JSON object (a Segment event), got {type(value).__name__}",
         )
-    if "deadLetter" in value and isinstance(value.get("event"), dict):
+    if "deadLetter" in value:
+        if not isinstance(value.get("event"), dict):
+            return Record(record.number, record.data, None,
+                          "dead-letter record of a line that was never a valid event")
         value = value["event"]
     return Record(record.number, record.data, value)
 

@@ -203,7 +203,9 @@ def _compile_transform(options: Any, compile_child: CompileChild, keep_undefined
     resolve_mapping = compile_child(mapping, keep_undefined)
 
     def resolve_transform(payload: Any) -> Any:
-        if type(payload) is not dict:
+        if payload is UNDEFINED:
+            payload = {}  # transform()'s default parameter
+        elif type(payload) is not dict:
             _require_object(payload)
         return resolve_mapping(resolve_apply(payload))
 

@@ -26,6 +26,8 @@ def placeholder_text(value: Any) -> str:
 
 def render(template: str, payload: Any) -> str:
     """Render a template only known at run time."""
+    if payload is UNDEFINED:
+        payload = {}
     return _substitute(_DOUBLE, _substitute(_TRIPLE, template, payload), payload)
 
 
@@ -50,7 +52,8 @@ def _compile_pass(template: str, pattern: re.Pattern[str]) -> Resolver:
     position = 0
     for match in pattern.finditer(template):
         literals.append(template[position : match.start()])
-        getters.append(compile_getter(js_trim(match.group(1))))
+        path = js_trim(match.group(1))
+        getters.append(compile_getter(path) if parse_path(path) else _whole_payload)
         position = match.end()
     tail = template[position:]
     if not getters:
@@ -69,6 +72,11 @@ def _compile_pass(template: str, pattern: re.Pattern[str]) -> Resolver:
         return "".join(parts)
 
     return render_pieces
+
+
+def _whole_payload(payload: Any) -> Any:
+    # render()'s `data = {}` default: an undefined payload renders as an empty object.
+    return {} if payload is UNDEFINED else payload
 
 
 def compile_template(argument: Any, compile_child: CompileChild, keep_undefined: bool) -> Resolver:

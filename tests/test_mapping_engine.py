@@ -134,23 +134,28 @@ def test_jmespath_runtime_type_error_raises_mapping_error() -> None:
     assert raised.value.problems == ()
 
 
-def test_jmespath_is_a_known_directive() -> None:
-    assert "@jmespath" in DIRECTIVES
-    assert DIRECTIVES >= {
-        "@path",
-        "@template",
-        "@if",
-        "@literal",
-        "@arrayPath",
-        "@case",
-        "@replace",
-        "@merge",
-        "@flatten",
-        "@json",
-        "@excludeWhenNull",
-        "@transform",
-        "@liquid",
-    }
+def test_directives_lists_mapping_kit_directives_and_jmespath() -> None:
+    assert (
+        frozenset(
+            {
+                "@path",
+                "@template",
+                "@if",
+                "@literal",
+                "@arrayPath",
+                "@case",
+                "@replace",
+                "@merge",
+                "@flatten",
+                "@json",
+                "@excludeWhenNull",
+                "@transform",
+                "@liquid",
+                "@jmespath",
+            }
+        )
+        == DIRECTIVES
+    )
 
 
 # --- compile once, apply many ----------------------------------------------------------
@@ -334,9 +339,49 @@ def test_merge_lets_undefined_from_a_directive_overwrite() -> None:
     assert transform(mapping, {}) == {"b": 2}
 
 
-def test_liquid_arithmetic_and_output_follow_javascript() -> None:
-    mapping = {"@liquid": "{{ 0.1 | plus: 0.2 }}|{{ 7 | modulo: 2 }}|{{ a | json }}"}
-    assert transform(mapping, {"a": {"x": [1, None]}}) == '0.30000000000000004|1|{"x":[1,null]}'
+# Expected values below are what liquidjs 10.27.2 (mapping-kit's engine) renders.
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ 0.1 | plus: 0.2 }}", "0.30000000000000004"),
+        ("{{ 3 | times: 1.1 }}", "3.3000000000000003"),
+        ("{{ nope | plus: 1 }}|{{ 't' | plus: 1 }}|{{ ' 3 ' | plus: 1 }}", "1|1|4"),
+        ("{{ i | divided_by: 0 }}|{{ i | modulo: 0 }}", "Infinity|NaN"),
+        ("{{ -7 | modulo: 5 }}|{{ 7 | modulo: -5 }}", "3|-3"),
+        ("{{ 2.5 | round }}|{{ -2.5 | round }}|{{ 1.005 | round: 2 }}", "3|-3|1.01"),
+        ("{{ 1234.5678 | round: -2 }}", "1200"),
+        ("{{ i | at_most: 'x' }}|{{ 3 | at_least: '5' }}", "0|5"),
+        ("{{ f }}|{{ f | append: 1.0 }}", "2|21"),
+        ("{{ s | size }}|{{ d | size }}|{{ i | size }}", "7|0|0"),
+        ("{{ t | first }}{{ t | last }}|{{ strs | first }}", "ac|x"),
+        ("{{ strs | join }}|{{ strs }}|{{ d }}", "x y|xy|[object Object]"),
+        ("{{ d | json }}", '{"a":1,"b":2}'),
+    ],
+)
+def test_liquid_filters_follow_liquidjs(template: str, expected: str) -> None:
+    payload = {
+        "s": "héllo🌍",
+        "t": "abc",
+        "strs": ["x", "y"],
+        "d": {"a": 1, "b": 2},
+        "i": 7,
+        "f": 2.0,
+    }
+    assert transform({"@liquid": template}, payload) == expected
+
+
+def test_an_undefined_payload_inside_transform_renders_as_an_empty_object() -> None:
+    # mapping-kit's `render(template, data = {})` and `transform(mapping, data = {})` defaults.
+    mapping = {
+        "@transform": {
+            "apply": {"@path": "$.nope"},
+            "mapping": {
+                "t": {"@template": "[{{ }}]"},
+                "inner": {"@transform": {"apply": {"x": 1}, "mapping": {"@path": "$.x"}}},
+            },
+        }
+    }
+    assert transform(mapping, {}) == {"t": "[[object Object]]", "inner": 1}
 
 
 # --- helpers ---------------------------------------------------------------------------

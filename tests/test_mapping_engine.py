@@ -309,6 +309,12 @@ def test_merge_object_problems_keep_mapping_kit_message_but_real_path() -> None:
     assert problem.path == ("m", "@merge", "objects", 1, "@path")
 
 
+def test_problems_come_in_javascript_key_order() -> None:
+    # Object.keys lists integer-like keys first, and mapping-kit reports in that order.
+    mapping = {"b": {"@oops": 1}, "10": {"@oops": 2}, "2": {"@oops": 3}}
+    assert [problem.path[0] for problem in validate(mapping)] == ["2", "10", "b"]
+
+
 def test_compile_paths_refer_to_the_mapping_as_written() -> None:
     with pytest.raises(MappingError) as spread_array:
         compile_mapping([{"@path": "$.a"}, {"@path": 5}])

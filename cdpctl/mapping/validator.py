@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cdpctl.mapping.jsvalues import UNDEFINED, js_type, json_stringify, utf16_length
+from cdpctl.mapping.jsvalues import UNDEFINED, js_type, json_stringify, own_keys, utf16_length
 from cdpctl.mapping.problems import MappingProblem, PathKey
 
 DIRECTIVES: Final = frozenset(
@@ -134,9 +134,9 @@ def _validate_object(value: Any, where: _Where) -> None:
     if kind != "object":
         raise _problem(where, f"should be an object but it is {_a(kind)}")
     problems: list[MappingProblem] = []
-    for key, item in value.items():
+    for key in own_keys(value):  # JavaScript's key order decides the order of problems
         try:
-            _validate(item, where.child(key))
+            _validate(value[key], where.child(key))
         except _Invalid as invalid:
             problems.extend(invalid.problems)
     if problems:

@@ -309,6 +309,14 @@ def test_merge_object_problems_keep_mapping_kit_message_but_real_path() -> None:
     assert problem.path == ("m", "@merge", "objects", 1, "@path")
 
 
+def test_mapping_error_pickles_with_its_problems() -> None:
+    with pytest.raises(MappingError) as raised:
+        compile_mapping({"x": {"@pathh": "$.a"}})
+    copied = pickle.loads(pickle.dumps(raised.value))
+    assert str(copied) == str(raised.value)
+    assert copied.problems == raised.value.problems
+
+
 def test_problems_come_in_javascript_key_order() -> None:
     # Object.keys lists integer-like keys first, and mapping-kit reports in that order.
     mapping = {"b": {"@oops": 1}, "10": {"@oops": 2}, "2": {"@oops": 3}}

@@ -26,6 +26,10 @@ class MappingError(Exception):
         super().__init__(message)
         self.problems: tuple[MappingProblem, ...] = tuple(problems)
 
+    def __reduce__(self) -> tuple[type[MappingError], tuple[str, tuple[MappingProblem, ...]]]:
+        # Keep the problems when the error crosses a process boundary (bulk replay workers).
+        return type(self), (str(self), self.problems)
+
     @classmethod
     def from_problems(cls, problems: Iterable[MappingProblem]) -> MappingError:
         """The error mapping-kit's validator throws: its messages, one a line."""

@@ -104,9 +104,6 @@ def liquid_environment() -> Environment:
         def render_to_output(self, context: Any, buffer: Any) -> int:
             return buffer.write(output_text(self.expression.evaluate(context)))
 
-        async def render_to_output_async(self, context: Any, buffer: Any) -> int:
-            return buffer.write(output_text(await self.expression.evaluate_async(context)))
-
     class JsEchoNode(JsOutputNode, EchoNode):
         pass
 

@@ -1469,3 +1469,33 @@ def test_example_flash_sale_with_a_spaced_phone_is_rejected_with_the_e164_hint(l
     (error,) = sms["errors"]
     assert error["hint"] == "write it as +447000000001"
     assert sms["requests"] == []
+
+
+def test_example_sms_opt_in_sets_sms_consent_and_leaves_the_email_status_alone(
+    live_schema, tmp_path
+) -> None:
+    event = {
+        "type": "track",
+        "event": "SMS Opt In",
+        "context": {"traits": {"email": "jane@example.com", "phone": "+447000000001"}},
+    }
+    path = tmp_path / "opt-in.json"
+    path.write_text(json.dumps(event))
+    result = run_cli(["test-event", "--format", "json", str(EXAMPLE), str(path)])
+    assert result.exit_code == 0, result.output
+    (opt_in,) = [r for r in json.loads(result.stdout)["results"] if r["matched"]]
+    (patch,) = opt_in["requests"]
+    assert patch["url"].endswith("/contacts/v3/mobileNumber/+447000000001?merge-option=overwrite")
+    assert patch["json"]["channelProperties"] == {
+        "email": {"emailType": "html", "optInType": "single"},
+        "sms": {"status": "subscribed"},
+    }
+
+
+def test_validate_reports_a_data_field_type_dotdigital_does_not_have(live_schema, tmp_path) -> None:
+    text = EXAMPLE.read_text().replace("PLAN=String", "PLAN=Text")
+    path = tmp_path / "dotdigital.yaml"
+    path.write_text(text)
+    result = run_cli(["validate", str(path)])
+    assert result.exit_code == 1
+    assert "CDP311 dataFieldTypes" in result.output

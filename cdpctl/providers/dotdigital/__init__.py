@@ -31,10 +31,9 @@ SETTINGS = (
     Setting(
         "dataFieldTypes",
         "Data field types",
-        "Optional, cdpctl only: your data fields' Dotdigital types as NAME=Type pairs separated "
-        'by commas (Type: String, Numeric, Date or Boolean), e.g. "FIRSTNAME=String, '
-        'BIRTHDAY=Date". Used to check mapped dataFields before sending and to show their '
-        "converted values in dry runs; at send time the live GET /v2/data-fields/ decides.",
+        "NAME=Type pairs separated by commas, Type one of String, Numeric, Date, Boolean (e.g. "
+        '"FIRSTNAME=String, BIRTHDAY=Date"). cdpctl only: checks dataFields and shows their '
+        "conversion in dry runs; when sending, Dotdigital's GET /v2/data-fields/ decides.",
         pattern=DATA_FIELD_TYPES_PATTERN,
     ),
 )

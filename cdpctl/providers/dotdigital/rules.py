@@ -69,7 +69,7 @@ def invalid_addresses(text: str | None) -> list[str]:
 DATA_FIELD_TYPES = ("String", "Numeric", "Date", "Boolean")
 _TYPES_ALTERNATIVES = "|".join(DATA_FIELD_TYPES)
 _DECLARATION = rf"\s*[A-Za-z0-9_-]+\s*=\s*(?:{_TYPES_ALTERNATIVES})\s*"
-DATA_FIELD_TYPES_PATTERN = rf"{_DECLARATION}(?:,{_DECLARATION})*"
+DATA_FIELD_TYPES_PATTERN = rf"^{_DECLARATION}(?:,{_DECLARATION})*$"
 _ONE_DECLARATION = re.compile(rf"\s*([A-Za-z0-9_-]+)\s*=\s*({_TYPES_ALTERNATIVES})\s*")
 
 

@@ -1,0 +1,190 @@
+"""SFMC REST endpoints, limits, and how SFMC's answers are judged (single, rowset, async).
+
+Reference: shared/reference/providers/sfmc.md §1.3, §2.8, §2.9, §3. Salesforce's REST docs:
+https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/rest-api-overview.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+from cdpctl import jsonwire
+from cdpctl.providers.base import ActionFailed, ItemResult, RateLimit, Reply
+
+DOCS_URL = (
+    "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/rest-api-overview.html"
+)
+ACTIONS_DOCS_URL = (
+    "https://segment.com/docs/connections/destinations/catalog/actions-salesforce-marketing-cloud/"
+)
+CLASSIC_DOCS_URL = (
+    "https://segment.com/docs/connections/destinations/catalog/salesforce-marketing-cloud/"
+)
+ROWSET_DOCS_URL = "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/postDataExtensionRowsetByKey.html"
+ASYNC_DOCS_URL = (
+    "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/data-extensions-api.html"
+)
+
+# Segment's classic docs: "SFMC has strict rate limits, usually 20 requests per second";
+# Salesforce can raise it per account.
+RATE_LIMIT = RateLimit(
+    20, CLASSIC_DOCS_URL, "about 20 requests/second per account; Salesforce can raise it"
+)
+
+# Segment's hidden default rows per /rowset call: kept low on purpose (SFMC times out on large
+# rowsets; Salesforce publishes no hard limit).
+ROWSET_BATCH_SIZE = 10
+# Data Extensions async API: rows and bytes per request (Segment's field limits).
+ASYNC_BATCH_SIZE = 28_000
+ASYNC_BATCH_SIZE_MIN = 1_000
+ASYNC_BATCH_SIZE_MAX = 30_000
+ASYNC_BATCH_BYTES = 5_000_000
+
+# Statuses a plan judges itself to report SFMC's own message (single events) or to map onto
+# batch items: every 4xx (401 included, after the token refresh) and 501. The transport retries
+# the others (408, 423, 429, 5xx) and they reach a plan only through `ALL_ERRORS`.
+CLIENT_ERRORS = (frozenset(range(400, 500)) - {408, 423, 429}) | {501}
+# A poll classifies every answer itself (429 and 500 mean "ask again later").
+ALL_ERRORS = frozenset(range(400, 600))
+
+
+def rest_url(subdomain: str, path: str) -> str:
+    return f"https://{subdomain}.rest.marketingcloudapis.com{path}"
+
+
+def segment(value: Any) -> str:
+    """One path segment, percent-encoded like `encodeURIComponent` (`quote(..., safe="")`)."""
+    return quote(str(value), safe="")
+
+
+def de_by_key(key: str) -> str:
+    """A data extension addressed by external key: the literal `key:` prefix, the key encoded."""
+    return "key:" + segment(key)
+
+
+def de_by_id(de_id: str) -> str:
+    return segment(de_id)
+
+
+def rowset_url(subdomain: str, de: str) -> str:
+    return rest_url(subdomain, f"/hub/v1/dataevents/{de}/rowset")
+
+
+def row_url(subdomain: str, de: str, keys: Mapping[str, Any]) -> str:
+    """`…/rows/{PK1}:{v1},{PK2}:{v2}`: names and values encoded one by one; `:` and `,` are the
+    separators, so they must stay literal."""
+    pairs = ",".join(f"{segment(name)}:{segment(value)}" for name, value in keys.items())
+    return rest_url(subdomain, f"/hub/v1/dataevents/{de}/rows/{pairs}")
+
+
+def async_rows_url(subdomain: str, de: str) -> str:
+    return rest_url(subdomain, f"/data/v1/async/dataextensions/{de}/rows")
+
+
+def async_status_url(subdomain: str, request_id: str) -> str:
+    return rest_url(subdomain, f"/data/v1/async/{segment(request_id)}/status")
+
+
+def async_results_url(subdomain: str, request_id: str) -> str:
+    return rest_url(subdomain, f"/data/v1/async/{segment(request_id)}/results")
+
+
+def is_retryable(status: int) -> bool:
+    """The provider's retry rule, for results the plan builds itself (batch items)."""
+    from cdpctl.providers.sfmc import PROVIDER  # the package is loaded once a plan runs
+
+    return PROVIDER.is_retryable(status)
+
+
+def _first_message(items: Any) -> str | None:
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        message = items[0].get("message")
+        if isinstance(message, str):
+            return message
+    return None
+
+
+def error_message(reply: Reply) -> str:
+    """SFMC's own words for a failure: `additionalErrors[0].message`, else `message`, else the
+    first `resultMessages` entry, else the body itself (or the HTTP reason phrase)."""
+    body = reply.json
+    if isinstance(body, dict):
+        for candidate in (
+            _first_message(body.get("additionalErrors")),
+            body.get("message") if isinstance(body.get("message"), str) else None,
+            _first_message(body.get("resultMessages")),
+        ):
+            if candidate:
+                return candidate
+    if body is not None:
+        return f"SFMC API responded with {jsonwire.dumps(body).decode()}."
+    return reply.text.strip() or _phrase(reply.status)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def judge(reply: Reply) -> None:
+    """Single-event rule (§2.8): 2xx is success; anything else fails with SFMC's message."""
+    if reply.ok:
+        return
+    raise ActionFailed(
+        f"SFMC answered {reply.status}: {error_message(reply)}",
+        status=reply.status,
+        retryable=is_retryable(reply.status),
+    )
+
+
+def _is_transient_rowset_error(reply: Reply) -> bool:
+    """SFMC's "Unable to save rows" 400 (errorcode 10006) without details is a transient failure."""
+    body = reply.json
+    return (
+        reply.status == 400
+        and isinstance(body, dict)
+        and body.get("errorcode") == 10006
+        and "Unable to save rows for data extension ID" in str(body.get("message", ""))
+        and not body.get("additionalErrors")
+    )
+
+
+def rowset_results(reply: Reply, count: int) -> list[ItemResult]:
+    """Segment's multistatus rules for one /rowset call (§2.9): SFMC does not say which row
+    failed, so every row gets the same outcome."""
+    if reply.ok:
+        bodies = reply.json if isinstance(reply.json, list) else []
+        return [
+            ItemResult(True, 200, _success_note(bodies[index] if index < len(bodies) else None))
+            for index in range(count)
+        ]
+    status = 500 if _is_transient_rowset_error(reply) else reply.status
+    body = reply.json
+    message = ""
+    if isinstance(body, dict):
+        message = _first_message(body.get("additionalErrors")) or str(body.get("message") or "")
+    failure = ItemResult(False, status, message, is_retryable(status))
+    return [failure] * count
+
+
+def _success_note(body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    return ""
+
+
+def async_submit_results(reply: Reply, count: int) -> list[ItemResult]:
+    """Segment's async submit rules (§2.6 b): 2xx means every row was accepted for processing
+    (the request id is what a poll asks about later); otherwise every row gets the status."""
+    body = reply.json if isinstance(reply.json, dict) else {}
+    request_id = body.get("requestId")
+    if reply.ok:
+        note = f"accepted as async request {request_id}" if request_id else "accepted"
+        return [ItemResult(True, 200, note)] * count
+    failure = ItemResult(False, reply.status, error_message(reply), is_retryable(reply.status))
+    return [failure] * count

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from cdpctl import codes, jsonwire
 from cdpctl.diagnostics import Severity
@@ -32,6 +32,7 @@ NO_DE_MESSAGE = (
 )
 NOT_CONNECTED_MESSAGE = "No Data Extension Connected"
 USER_ID = {"@path": "$.userId"}
+T = TypeVar("T")
 
 
 def colon_error(field: str, value: Any) -> PayloadError:
@@ -178,24 +179,21 @@ def _check_contact_key(payload: dict[str, Any], settings: Mapping[str, Any]) -> 
     return [colon_error("contactKey", value)] if isinstance(value, str) and ":" in value else []
 
 
-def contact_request(subdomain: str, contact_key: str, token: str, **extra: Any) -> Request:
+def contact_request(subdomain: str, contact_key: str, token: str) -> Request:
     return Request(
         "POST",
         api.rest_url(subdomain, "/contacts/v1/contacts"),
         bearer_headers(token),
         json={"contactKey": contact_key, "attributeSets": []},
         purpose="create the contact (if new)",
-        **extra,
+        handles=api.CLIENT_ERRORS,
     )
 
 
 def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     subdomain = checked_subdomain(ctx.settings)
     reply = yield from authorized(
-        ctx,
-        lambda token: contact_request(
-            subdomain, payload["contactKey"], token, handles=api.CLIENT_ERRORS
-        ),
+        ctx, lambda token: contact_request(subdomain, payload["contactKey"], token)
     )
     api.judge(reply)
 
@@ -203,7 +201,7 @@ def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> Plan:
 # --- data extension rows (V1 and V2, /rowset) --------------------------------------------------
 
 
-def _rowset_request(subdomain: str, de: str, rows: list[dict[str, Any]], token: str) -> Request:
+def rowset_request(subdomain: str, de: str, rows: list[dict[str, Any]], token: str) -> Request:
     return Request(
         "POST",
         api.rowset_url(subdomain, de),
@@ -274,7 +272,7 @@ def _contact_key_warning(payload: Mapping[str, Any]) -> list[PayloadError]:
     return []
 
 
-DeOf = Callable[[Mapping[str, Any]], "str | None"]
+DeOf = Callable[[Mapping[str, Any]], str | None]
 
 
 def _rowset_plan(de_of: DeOf, missing: str) -> Callable[[dict[str, Any], ActionContext], Plan]:
@@ -284,16 +282,16 @@ def _rowset_plan(de_of: DeOf, missing: str) -> Callable[[dict[str, Any], ActionC
             raise ActionFailed(missing, status=400, retryable=False)
         subdomain = checked_subdomain(ctx.settings)
         reply = yield from authorized(
-            ctx, lambda token: _rowset_request(subdomain, de, [row(payload)], token)
+            ctx, lambda token: rowset_request(subdomain, de, [row(payload)], token)
         )
         api.judge(reply)
 
     return plan
 
 
-def chunks(indexes: list[int], size: int) -> list[list[int]]:
+def chunks(items: list[T], size: int) -> list[list[T]]:
     size = max(1, size)
-    return [indexes[start : start + size] for start in range(0, len(indexes), size)]
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _batch_size(payloads: list[dict[str, Any]], indexes: list[int]) -> int:
@@ -325,7 +323,7 @@ def _rowset_batch_plan(
                 rows = [row(payloads[i]) for i in chunk]
                 reply = yield from authorized(
                     ctx,
-                    lambda t, de=de, rows=rows: _rowset_request(subdomain, de, rows, t),
+                    lambda t, de=de, rows=rows: rowset_request(subdomain, de, rows, t),
                 )
                 for i, result in zip(chunk, api.rowset_results(reply, len(chunk)), strict=True):
                     results[i] = result

@@ -38,8 +38,10 @@ from cdpctl.providers.sfmc.actions import (
     api_event_request,
     async_batch,
     async_request,
+    chunks,
     colon_error,
     contact_request,
+    rowset_request,
 )
 from cdpctl.providers.sfmc.auth import authorized, bearer_headers, checked_subdomain
 from cdpctl.providers.sfmc.titlecase import title_case
@@ -475,21 +477,6 @@ def row_request(subdomain: str, row: ClassicRow, token: str) -> Request:
     )
 
 
-def rowset_request(
-    subdomain: str, external_key: str, rows: list[ClassicRow], token: str
-) -> Request:
-    body = [{"keys": r.keys, "values": r.values} for r in rows]
-    return Request(
-        "POST",
-        api.rowset_url(subdomain, api.de_by_key(external_key)),
-        bearer_headers(token),
-        json=body,
-        purpose=f"upsert {len(rows)} row(s) into data extension {external_key}",
-        dry_run_reply=Reply(200, body),
-        handles=api.CLIENT_ERRORS,
-    )
-
-
 RowBuilder = Callable[[Mapping[str, Any], Mapping[str, Any]], Built]
 
 
@@ -525,7 +512,7 @@ def _plan_identify(payload: dict[str, Any], ctx: ActionContext) -> Plan:
         key = row.keys[CONTACT_KEY]
         reply = yield from authorized(
             ctx,
-            lambda token: contact_request(subdomain, key, token, handles=api.CLIENT_ERRORS),
+            lambda token: contact_request(subdomain, key, token),
         )
         api.judge(reply)
     yield from _send_row(ctx, row)
@@ -570,19 +557,17 @@ def _batch_plan(
         for index, row in rows:
             groups.setdefault(row.external_key, []).append((index, row))
         for external_key, members in groups.items():
+            de = api.de_by_key(external_key)
             if _batching(ctx.settings):
                 items = [(index, row.merged()) for index, row in members]
-                de = api.de_by_key(external_key)
                 yield from async_batch(
                     ctx, subdomain, de, items, api.ASYNC_BATCH_SIZE, api.ASYNC_BATCH_BYTES, results
                 )
                 continue
-            for start in range(0, len(members), api.ROWSET_BATCH_SIZE):
-                chunk = members[start : start + api.ROWSET_BATCH_SIZE]
-                batch = [row for _, row in chunk]
+            for chunk in chunks(members, api.ROWSET_BATCH_SIZE):
+                body = [{"keys": row.keys, "values": row.values} for _, row in chunk]
                 reply = yield from authorized(
-                    ctx,
-                    lambda t, k=external_key, b=batch: rowset_request(subdomain, k, b, t),
+                    ctx, lambda t, de=de, body=body: rowset_request(subdomain, de, body, t)
                 )
                 for (index, _), result in zip(
                     chunk, api.rowset_results(reply, len(chunk)), strict=True
@@ -604,9 +589,7 @@ def _create_contacts(
     kept = []
     for index, row in rows:
         key = row.keys[CONTACT_KEY]
-        reply = yield from authorized(
-            ctx, lambda t, key=key: contact_request(subdomain, key, t, handles=api.CLIENT_ERRORS)
-        )
+        reply = yield from authorized(ctx, lambda t, key=key: contact_request(subdomain, key, t))
         if reply.ok:
             kept.append((index, row))
         else:

@@ -24,14 +24,27 @@ def make_events(count: int, *, start: int = 0) -> list[dict]:
     for i in range(start, start + count):
         user = f"user-{i % 37}"
         if i % 3 == 0:
-            events.append({"type": "identify", "userId": user, "messageId": f"m-{i}",
-                           "timestamp": f"2024-05-{1 + i % 28:02d}T10:00:00Z",
-                           "traits": {"email": f"{user}@example.com", "firstName": "Ann"}})
+            events.append(
+                {
+                    "type": "identify",
+                    "userId": user,
+                    "messageId": f"m-{i}",
+                    "timestamp": f"2024-05-{1 + i % 28:02d}T10:00:00Z",
+                    "traits": {"email": f"{user}@example.com", "firstName": "Ann"},
+                }
+            )
         else:
-            events.append({"type": "track", "event": "Order Completed", "userId": user,
-                           "messageId": f"m-{i}", "timestamp": f"2024-05-{1 + i % 28:02d}T10:00:00Z",
-                           "properties": {"order_id": f"o-{i}", "total": 10.5, "products": [1]},
-                           "context": {"traits": {"email": f"{user}@example.com"}}})
+            events.append(
+                {
+                    "type": "track",
+                    "event": "Order Completed",
+                    "userId": user,
+                    "messageId": f"m-{i}",
+                    "timestamp": f"2024-05-{1 + i % 28:02d}T10:00:00Z",
+                    "properties": {"order_id": f"o-{i}", "total": 10.5, "products": [1]},
+                    "context": {"traits": {"email": f"{user}@example.com"}},
+                }
+            )
     return events
 
 
@@ -94,8 +107,9 @@ def test_filters_limit_since_until_and_where(tmp_path: Path) -> None:
     events = write_ndjson(tmp_path / "e.ndjson", make_events(60))
     base = ["replay", str(events), "-m", LOOPS, "--format", "json", "--no-progress"]
     assert summary(run_cli([*base, "--limit", "7"]))["events_read"] == 7
-    windowed = summary(run_cli([*base, "--since", "2024-05-03T00:00:00Z",
-                                "--until", "2024-05-05T00:00:00Z"]))
+    windowed = summary(
+        run_cli([*base, "--since", "2024-05-03T00:00:00Z", "--until", "2024-05-05T00:00:00Z"])
+    )
     sent = sum(s["would_send"] for s in windowed["subscriptions"].values())
     assert sent == sum(1 for i in range(60) if 2 <= i % 28 <= 3)
     where = summary(run_cli([*base, "--where", 'type = "identify"']))
@@ -111,9 +125,24 @@ def test_invalid_where_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def live(events: Path, sandbox, *extra: str, env: dict | None = None):
-    return run_cli(["replay", str(events), "-m", LOOPS, "--live", "--endpoint", sandbox.url,
-                    "--format", "json", "--no-progress", "--rate", "1000", *extra],
-                   env=env or ENV)
+    return run_cli(
+        [
+            "replay",
+            str(events),
+            "-m",
+            LOOPS,
+            "--live",
+            "--endpoint",
+            sandbox.url,
+            "--format",
+            "json",
+            "--no-progress",
+            "--rate",
+            "1000",
+            *extra,
+        ],
+        env=env or ENV,
+    )
 
 
 def test_live_replay_delivers_everything_and_guards_the_ledger(tmp_path: Path, sandbox) -> None:
@@ -156,10 +185,27 @@ def test_failures_go_to_a_dead_letter_file_that_replays_as_is(tmp_path: Path, sa
     assert all("Invalid API key" in line["deadLetter"]["response"] for line in rejected)
     assert "revoked-key" not in dead.read_text()
 
-    again = run_cli(["replay", str(dead), "-m", LOOPS, "--live", "--endpoint", sandbox.url,
-                     "--format", "json", "--no-progress", "--rate", "1000",
-                     "--state", str(tmp_path / "retry.sqlite"),
-                     "--dead-letter", str(tmp_path / "retry-dead.ndjson")], env=ENV)
+    again = run_cli(
+        [
+            "replay",
+            str(dead),
+            "-m",
+            LOOPS,
+            "--live",
+            "--endpoint",
+            sandbox.url,
+            "--format",
+            "json",
+            "--no-progress",
+            "--rate",
+            "1000",
+            "--state",
+            str(tmp_path / "retry.sqlite"),
+            "--dead-letter",
+            str(tmp_path / "retry-dead.ndjson"),
+        ],
+        env=ENV,
+    )
     report = summary(again)
     assert sum(s["delivered"] for s in report["subscriptions"].values()) == 9
     assert report["malformed"] == 1  # the unparseable line stays unparseable
@@ -179,9 +225,10 @@ def test_retry_after_is_honoured_and_nothing_is_lost(tmp_path: Path, sandbox) ->
 
 
 def test_invalid_payloads_are_dead_lettered_with_the_rule(tmp_path: Path, sandbox) -> None:
-    events = write_ndjson(tmp_path / "e.ndjson", [
-        {"type": "track", "event": "Order Completed", "messageId": "no-user",
-         "properties": {}}])
+    events = write_ndjson(
+        tmp_path / "e.ndjson",
+        [{"type": "track", "event": "Order Completed", "messageId": "no-user", "properties": {}}],
+    )
     result = live(events, sandbox)
     assert result.exit_code == 1
     assert summary(result)["subscriptions"]["Order completed event"]["invalid"] == 1

@@ -14,16 +14,19 @@ LOOPS = str(ROOT / "examples" / "loops.yaml")
 
 
 def test_dry_run_is_the_default_and_sends_nothing(sandbox) -> None:
-    result = run_cli(["send", LOOPS, "track", "--endpoint", sandbox.url],
-                     env={"LOOPS_API_KEY": API_KEY})
+    result = run_cli(
+        ["send", LOOPS, "track", "--endpoint", sandbox.url], env={"LOOPS_API_KEY": API_KEY}
+    )
     assert result.exit_code == 0, result.output
     assert "dry run — nothing sent" in result.stdout
     assert sandbox.state.stats["requests"] == 0
 
 
 def test_live_send_prints_request_and_response_and_redacts_the_key(sandbox) -> None:
-    result = run_cli(["send", LOOPS, "track", "--live", "--endpoint", sandbox.url, "--format",
-                      "json", "-v"], env={"LOOPS_API_KEY": API_KEY})
+    result = run_cli(
+        ["send", LOOPS, "track", "--live", "--endpoint", sandbox.url, "--format", "json", "-v"],
+        env={"LOOPS_API_KEY": API_KEY},
+    )
     assert result.exit_code == 0, result.output
     assert API_KEY not in result.stdout
     document = json.loads(result.stdout)
@@ -37,8 +40,10 @@ def test_live_send_prints_request_and_response_and_redacts_the_key(sandbox) -> N
 
 
 def test_live_send_of_a_rejected_request_exits_1_with_the_provider_reason(sandbox) -> None:
-    result = run_cli(["send", LOOPS, "track", "--live", "--endpoint", sandbox.url],
-                     env={"LOOPS_API_KEY": "wrong-key"})
+    result = run_cli(
+        ["send", LOOPS, "track", "--live", "--endpoint", sandbox.url],
+        env={"LOOPS_API_KEY": "wrong-key"},
+    )
     assert result.exit_code == 1
     assert "not delivered: HTTP 401" in result.stdout
     assert "wrong-key" not in result.stdout

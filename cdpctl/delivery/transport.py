@@ -126,6 +126,8 @@ class Transport:
                 await asyncio.sleep(self.policy.delay(attempt, self.rng))
                 continue
             reply = to_reply(response.status_code, response.content, response.headers)
+            if reply.status == 429:
+                self.counters.throttled += 1
             if (
                 reply.ok
                 or reply.status in request.handles
@@ -135,8 +137,6 @@ class Transport:
                 return reply, attempt
             self.counters.retries += 1
             wait = parse_retry_after(reply.headers.get("retry-after"), time.time())
-            if reply.status == 429:
-                self.counters.throttled += 1
             if wait is not None and self.pacer is not None:
                 self.pacer.pause_until(self.clock() + wait)
             elif wait is not None:

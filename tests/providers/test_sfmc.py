@@ -1539,3 +1539,64 @@ def test_sandbox_routes_do_not_collide_with_other_providers() -> None:
                 emulator.name,
                 route.pattern,
             )
+
+
+def test_every_context_field_goes_to_its_fixed_column_in_table_order() -> None:
+    context = {
+        "app": {"name": "Shop", "version": "2.1.0", "build": "42"},
+        "campaign": {"name": "n", "source": "s", "medium": "m", "term": "t", "content": "c"},
+        "locale": "en-GB",
+        "userAgent": "UA",
+        "ip": "203.0.113.7",
+        "device": {
+            "adTrackingEnabled": True,
+            "manufacturer": "Apple",
+            "model": "iPhone14,2",
+            "name": "Phone",
+            "type": "ios",
+        },
+        "network": {"bluetooth": False, "carrier": "EE", "cellular": True, "wifi": False},
+        "screen": {"density": 3, "height": 844, "width": 390},
+        "timezone": "Europe/London",
+    }
+    event = {"type": "identify", "userId": "u", "context": context}
+    (_, row), _ = classic("identifyDataExtension", event)
+    assert list(body_json(row)["values"].items()) == [
+        ("Contact Key", "u"),
+        ("App Name", "Shop"),
+        ("App Version", "2.1.0"),
+        ("App Build", "42"),
+        ("UTM Campaign", "n"),
+        ("UTM Source", "s"),
+        ("UTM Medium", "m"),
+        ("UTM Term", "t"),
+        ("UTM Content", "c"),
+        ("Locale", "en-GB"),
+        ("User Agent", "UA"),
+        ("IP Address", "203.0.113.7"),
+        ("Ad Tracking Enabled", True),
+        ("Device Manufacturer", "Apple"),
+        ("Device-model", "iPhone14,2"),
+        ("Device Name", "Phone"),
+        ("Device Type", "ios"),
+        ("Bluetooth Enabled", False),
+        ("Network Carrier", "EE"),
+        ("Cellular Enabled", True),
+        ("Wifi Enabled", False),
+        ("Screen Density", 3),
+        ("Screen Height", 844),
+        ("Screen Width", 390),
+    ]
+
+
+def test_track_rows_carry_context_columns_after_the_keys() -> None:
+    event = {**EXAMPLE_E, "context": {"ip": "203.0.113.7", "app": {"name": "Shop"}}}
+    (row,), _ = classic("trackDataExtension", event)
+    assert list(body_json(row)["values"]) == [
+        "Contact Key",
+        "Order Id",
+        "App Name",
+        "IP Address",
+        "Revenue",
+        "Currency",
+    ]

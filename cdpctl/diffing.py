@@ -24,13 +24,13 @@ class Change:
             return "removed"
         return "changed"
 
-    def describe(self) -> str:
+    def describe(self, before: str = "expected", after: str = "got") -> str:
         where = format_json_path(self.path)
         if self.kind == "added":
             return f"{where}: added {_show(self.actual)}"
         if self.kind == "removed":
             return f"{where}: removed (was {_show(self.expected)})"
-        return f"{where}: expected {_show(self.expected)}, got {_show(self.actual)}"
+        return f"{where}: {before} {_show(self.expected)}, {after} {_show(self.actual)}"
 
 
 def _show(value: Any) -> str:

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from cdpctl import __version__
-from cdpctl.cli import replay, sandbox, send, test_event, validate
+from cdpctl.cli import diff, replay, sandbox, send, test_event, validate
 from cdpctl.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, fail
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.command("test-event")(test_event.command)
 app.command("send")(send.command)
 app.command("replay")(replay.command)
 app.command("sandbox")(sandbox.command)
+app.command("diff")(diff.command)
 
 
 def _version(value: bool) -> None:

@@ -347,59 +347,51 @@ class LiveRun:
             None,
         )
 
-    async def _send_batch(
-        self, batch: list[_Work], transport: Transport, ctx: ActionContext
-    ) -> None:
+    async def _send_batch(self, batch: list[_Work], transport: Transport,
+                          ctx: ActionContext) -> None:
+        """Send a batch; items the provider marks retryable are resent on their own, with
+        backoff, until they succeed or run out of attempts."""
         action = batch[0].sub.action
         assert action.plan_batch is not None
         self.ledger.mark_sending([w.key for w in batch])
-        try:
-            exchanges, results = await drive(
-                action.plan_batch([w.payload for w in batch], ctx), transport.send
-            )
-        except PlanFailed as failure:
-            attempts = failure.exchanges[-1].attempts if failure.exchanges else 0
+        round_number = 0
+        while batch:
+            round_number += 1
+            try:
+                exchanges, results = await drive(
+                    action.plan_batch([w.payload for w in batch], ctx), transport.send)
+            except PlanFailed as failure:
+                attempts = failure.exchanges[-1].attempts if failure.exchanges else 0
+                for work in batch:
+                    self._fail(work.record, work.sub, work.key,
+                               f"batch failed: {failure.reason}", failure.status, failure.body,
+                               attempts)
+                return
+            except NetworkFailure as failure:
+                for work in batch:
+                    self._fail(work.record, work.sub, work.key, str(failure), None, None,
+                               self.options.policy.max_attempts)
+                return
+            self._learn_secrets(ctx)
             for work in batch:
-                self._fail(
-                    work.record,
-                    work.sub,
-                    work.key,
-                    f"batch failed: {failure.reason}",
-                    failure.status,
-                    failure.body,
-                    attempts,
-                )
-            return
-        except NetworkFailure as failure:
-            for work in batch:
-                self._fail(
-                    work.record,
-                    work.sub,
-                    work.key,
-                    str(failure),
-                    None,
-                    None,
-                    self.options.policy.max_attempts,
-                )
-            return
-        self._learn_secrets(ctx)
-        for work in batch:
-            self._record_exchanges(work, exchanges)
-        items: list[ItemResult] = results or [ItemResult(True)] * len(batch)
-        attempts = exchanges[-1].attempts if exchanges else 0
-        for work, item in zip(batch, items, strict=True):
-            if item.ok:
-                self._finish(work, ledger_states.DELIVERED, attempts, item.status, None)
-            else:
-                self._fail(
-                    work.record,
-                    work.sub,
-                    work.key,
-                    item.reason or "rejected in batch",
-                    item.status,
-                    None,
-                    attempts,
-                )
+                self._record_exchanges(work, exchanges)
+            items: list[ItemResult] = results or [ItemResult(True)] * len(batch)
+            attempts = exchanges[-1].attempts if exchanges else 0
+            again = []
+            for work, item in zip(batch, items, strict=True):
+                if item.skipped:
+                    self._finish(work, ledger_states.SKIPPED, attempts, item.status, item.reason)
+                elif item.ok:
+                    self._finish(work, ledger_states.DELIVERED, attempts, item.status, None)
+                elif item.retryable and round_number < self.options.policy.max_attempts:
+                    again.append(work)
+                else:
+                    self._fail(work.record, work.sub, work.key,
+                               item.reason or "rejected in batch", item.status, None, attempts)
+            if again:
+                self.stats.retries += len(again)
+                await asyncio.sleep(self.options.policy.delay(round_number, transport.rng))
+            batch = again
 
     def _learn_secrets(self, ctx: ActionContext) -> None:
         while ctx.secrets_found:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 
 from cdpctl import codes
 from cdpctl.diagnostics import Diagnostic
 from cdpctl.loading import Document
 from cdpctl.providers import get_provider, provider_names
-from cdpctl.secrets import ENV_REFERENCE, MALFORMED_REFERENCE, WHOLE_REFERENCE
+from cdpctl.secrets import ENV_REFERENCE, MALFORMED_REFERENCE, WHOLE_REFERENCE, resolve_settings
 
 UNKNOWN_PROVIDER = codes.UNKNOWN_PROVIDER
 
@@ -96,6 +97,12 @@ def check(document: Document) -> list[Diagnostic]:
                     where,
                 )
             )
+    if provider.check_settings is not None and not found:
+        values = resolve_settings(provider, settings, os.environ).values
+        for problem in provider.check_settings(values):
+            found.append(document.diagnostic(
+                problem.code, problem.message, base, at_key=True, hint=problem.hint,
+                severity=problem.severity))
     for spec in provider.settings:
         if spec.required and not spec.has_default and spec.name not in settings:
             found.append(

@@ -169,7 +169,8 @@ class ItemResult:
     ok: bool
     status: int | None = None
     reason: str = ""
-    retryable: bool = False
+    retryable: bool = False  # the transport resends just this item (with backoff)
+    skipped: bool = False  # by the provider's rules there was nothing to send for it
 
 
 @dataclass(slots=True)

@@ -403,7 +403,11 @@ def _delete_person(state: dict[str, Any], identifiers: dict[str, Any], why: str)
     )
 
 
-def _merge(state: dict[str, Any], primary_ids: dict[str, Any], secondary_ids: dict[str, Any]):
+def _merge(
+    state: dict[str, Any], primary_ids: dict[str, Any], secondary_ids: dict[str, Any]
+) -> None:
+    """The secondary's attributes (where the primary has none), anonymous IDs, devices and
+    activity move to the primary, then the secondary is deleted."""
     secondary = find_person(state, secondary_ids)
     primary = _person(state, primary_ids)
     if secondary is not None and secondary is not primary:

@@ -51,6 +51,18 @@ class SharedPacer:
             await asyncio.sleep(wait)
 
 
+def parse_rate_limit_reset(value: str | None, now: float) -> float | None:
+    """Seconds until `X-RateLimit-Reset` (an epoch time, as SendGrid sends it, or a delta)."""
+    if not value:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    seconds = number - now if number > 1e9 else number
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), capped."""
     if not value:

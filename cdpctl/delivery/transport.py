@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdpctl import jsonwire
-from cdpctl.delivery.limits import RetryPolicy, SharedPacer, parse_retry_after
+from cdpctl.delivery.limits import (
+    RetryPolicy,
+    SharedPacer,
+    parse_rate_limit_reset,
+    parse_retry_after,
+)
 from cdpctl.providers.base import ActionFailed, Plan, Reply, Request
 
 DEFAULT_TIMEOUT = 10.0  # seconds, as Segment's framework
@@ -136,13 +141,24 @@ class Transport:
             ):
                 return reply, attempt
             self.counters.retries += 1
-            wait = parse_retry_after(reply.headers.get("retry-after"), time.time())
+            wait = provider_wait(reply)
             if wait is not None and self.pacer is not None:
                 self.pacer.pause_until(self.clock() + wait)
             elif wait is not None:
                 await asyncio.sleep(wait)
             else:
                 await asyncio.sleep(self.policy.delay(attempt, self.rng))
+
+
+def provider_wait(reply: Reply) -> float | None:
+    """How long the provider asked us to wait: the larger of `Retry-After` and, on a 429,
+    `X-RateLimit-Reset` (SendGrid and Segment signal their limits with the latter)."""
+    now = time.time()
+    waits = [parse_retry_after(reply.headers.get("retry-after"), now)]
+    if reply.status == 429:
+        waits.append(parse_rate_limit_reset(reply.headers.get("x-ratelimit-reset"), now))
+    known = [w for w in waits if w is not None]
+    return max(known) if known else None
 
 
 Send = Callable[[Request], Awaitable[tuple[Reply, int]]]

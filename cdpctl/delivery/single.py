@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from cdpctl.delivery.limits import RetryPolicy
+from cdpctl.delivery.limits import RetryPolicy, SharedPacer
 from cdpctl.delivery.transport import Exchange, NetworkFailure, PlanFailed, Transport, drive
 from cdpctl.pipeline import Destination, SubscriptionResult
 from cdpctl.providers.base import Skip

@@ -176,9 +176,14 @@ async def drive(
         request = next(plan)
         while True:
             started = clock()
-            reply, attempts = await send(request)
+            try:
+                reply, attempts = await send(request)
+            except NetworkFailure as failure:
+                if not request.sees_failure:
+                    raise
+                reply, attempts = Reply(0, text=str(failure)), 0
             exchanges.append(Exchange(request, reply, clock() - started, attempts))
-            if not reply.ok and reply.status not in request.handles:
+            if not reply.ok and reply.status not in request.handles and not request.sees_failure:
                 plan.close()
                 raise PlanFailed(
                     _reason(reply), exchanges, status=reply.status, retryable=False, body=reply.text

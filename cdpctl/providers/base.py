@@ -95,6 +95,9 @@ class Request:
     purpose: str = ""
     dry_run_reply: Reply | None = None
     handles: frozenset[int] = frozenset()  # non-2xx statuses the plan inspects itself
+    # The plan also receives the final failure after retries (status 0 = no answer at all),
+    # e.g. one chunk of a batch, so events of chunks already delivered are not failed with it.
+    sees_failure: bool = False
 
     @property
     def has_json(self) -> bool:

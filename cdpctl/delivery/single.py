@@ -50,8 +50,13 @@ async def _deliver(
     ctx = destination.context(dry_run=False)
     deliveries = []
     async with httpx.AsyncClient(timeout=timeout) as client:
+        rate = destination.file.rate_limit or destination.provider.rate_limit.requests_per_second
         transport = Transport(
-            client, destination.provider.is_retryable, policy=policy, endpoint=endpoint
+            client,
+            destination.provider.is_retryable,
+            policy=policy,
+            endpoint=endpoint,
+            pacer=SharedPacer(rate),
         )
         for result in results:
             if not result.sendable or result.payload is None or result.reason:

@@ -8,6 +8,7 @@ occur, so payloads without floats are serialized by orjson alone.
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -39,17 +40,6 @@ def js_number_text(number: float) -> str:
     return f"{sign}{mantissa}e{'+' if n > 0 else '-'}{abs(n - 1)}"
 
 
-def _needs_rewrite(value: Any) -> bool:
-    kind = type(value)
-    if kind is float:
-        return True
-    if kind is dict:
-        return any(_needs_rewrite(item) for item in value.values())
-    if kind is list:
-        return any(_needs_rewrite(item) for item in value)
-    return False
-
-
 def _rewrite(value: Any) -> Any:
     kind = type(value)
     if kind is float:
@@ -65,11 +55,18 @@ def _rewrite(value: Any) -> Any:
     return value
 
 
+# Where orjson's text can differ from JavaScript's: an integral float (`2.0`) or an exponent
+# (`1e+16`, `1e-7`; JavaScript writes plain digits below 1e21). Only then is the value walked;
+# the pattern may also hit inside a string, which merely costs the (always correct) slow path.
+_MAYBE_NOT_JS = re.compile(rb"\d\.0(?:[,}\]]|$)|\de")
+
+
 def dumps(value: Any) -> bytes:
     """Serialize like `JSON.stringify(value)`: compact, UTF-8, JavaScript number formatting."""
-    if _needs_rewrite(value):
-        value = _rewrite(value)
-    return orjson.dumps(value)
+    text = orjson.dumps(value)
+    if _MAYBE_NOT_JS.search(text) is None:
+        return text
+    return orjson.dumps(_rewrite(value))
 
 
 def dumps_text(value: Any) -> str:

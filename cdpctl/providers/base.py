@@ -202,7 +202,7 @@ class BatchSpec:
     doc_url: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity equality: usable as a cache key
 class Action:
     name: str
     title: str

@@ -10,9 +10,10 @@ phonenumbers (E.164).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from cdpctl import codes
@@ -29,31 +30,115 @@ def prepare(
     action: Action, payload: Mapping[str, Any], settings: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[PayloadError]]:
     """Clean and coerce a mapped payload, returning it with every problem found."""
+    plan = _compiled(action)
     cleaned: dict[str, Any] = {}
-    errors: list[PayloadError] = []
     for key, value in payload.items():
-        spec = action.field(key)
-        if value == "" and spec is not None and spec.type is not FieldType.OBJECT:
+        compiled = plan.fields.get(key)
+        if compiled is None:
+            if value is not None:
+                cleaned[key] = value
             continue
-        if value is None and (spec is None or not spec.allow_null):
+        if value is None:
+            if compiled.spec.allow_null:
+                cleaned[key] = value
             continue
-        cleaned[key] = coerce(spec, value) if spec is not None else value
-    for spec in action.fields:
-        if spec.name not in cleaned:
-            if spec.required:
-                errors.append(
-                    PayloadError(
-                        codes.PAYLOAD_MISSING_FIELD,
-                        f"missing the required field '{spec.name}'",
-                        (spec.name,),
-                        hint=f"map '{spec.name}' ({spec.title}) to a value present in the event",
-                    )
-                )
+        if value == "" and compiled.spec.type is not FieldType.OBJECT:
             continue
-        errors.extend(check_value(spec, cleaned[spec.name], (spec.name,)))
+        cleaned[key] = compiled.coerce(value) if compiled.coerce is not None else value
+    errors: list[PayloadError] = []
+    for compiled in plan.ordered:
+        name = compiled.spec.name
+        if name not in cleaned:
+            if compiled.spec.required:
+                errors.append(_missing(compiled.spec))
+            continue
+        if not compiled.valid(cleaned[name]):
+            errors.extend(check_value(compiled.spec, cleaned[name], (name,)))
     if action.check is not None and not errors:
         errors.extend(action.check(cleaned, settings))
     return cleaned, errors
+
+
+def _missing(spec: Field) -> PayloadError:
+    return PayloadError(
+        codes.PAYLOAD_MISSING_FIELD,
+        f"missing the required field '{spec.name}'",
+        (spec.name,),
+        hint=f"map '{spec.name}' ({spec.title}) to a value present in the event",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledField:
+    spec: Field
+    coerce: Callable[[Any], Any] | None
+    valid: Callable[[Any], bool]  # a fast yes; on no, `check_value` explains why
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledAction:
+    fields: dict[str, _CompiledField]
+    ordered: tuple[_CompiledField, ...]
+
+
+@lru_cache(maxsize=256)
+def _compiled(action: Action) -> _CompiledAction:
+    compiled = tuple(
+        _CompiledField(spec, _coercer(spec), _fast_validator(spec)) for spec in action.fields
+    )
+    return _CompiledAction({c.spec.name: c for c in compiled}, compiled)
+
+
+def _coercer(spec: Field) -> Callable[[Any], Any] | None:
+    """Field coercion with a no-op fast path for values already of the right type."""
+    if spec.multiple or spec.type not in _NATIVE:
+        return partial(coerce, spec) if spec.type in _NATIVE else None
+    native = _NATIVE[spec.type]
+    slow = partial(_coerce_scalar, spec.type)
+    return lambda value: value if type(value) in native else slow(value)
+
+
+_NATIVE: dict[FieldType, tuple[type, ...]] = {
+    FieldType.STRING: (str,),
+    FieldType.BOOLEAN: (bool,),
+    FieldType.NUMBER: (int, float),
+    FieldType.INTEGER: (int,),
+}
+
+
+def _fast_validator(spec: Field) -> Callable[[Any], bool]:
+    """A predicate that is True only when `check_value` would find nothing (cheap path)."""
+    checks: list[Callable[[Any], bool]] = [partial(_type_ok, spec.type)]
+    if spec.enum is not None:
+        allowed = spec.enum
+        checks.append(lambda value: value in allowed)
+    if spec.type is FieldType.DATETIME:
+        checks.append(lambda value: not isinstance(value, str) or is_iso8601(value))
+    if spec.max_length is not None:
+        longest = spec.max_length
+        checks.append(lambda value: not isinstance(value, str) or len(value) <= longest)
+    if spec.format is not None:
+        kind = spec.format
+        checks.append(
+            lambda value: not isinstance(value, str) or format_problem(kind, value) is None
+        )
+    if spec.minimum is not None or spec.maximum is not None:
+        checks.append(lambda value: not _check_scalar(spec, value, ()))
+    if spec.properties:
+        children = [
+            (child.name, child.required, _fast_validator(child)) for child in spec.properties
+        ]
+        checks.append(
+            lambda value: all(
+                child_ok(value[name]) if name in value else not required
+                for name, required, child_ok in children
+            )
+        )
+    one = checks[0] if len(checks) == 1 else (lambda value: all(c(value) for c in checks))
+    if spec.multiple:
+        many = lambda value: type(value) is list and all(one(v) for v in value)  # noqa: E731
+        return (lambda value: value is None or many(value)) if spec.allow_null else many
+    return (lambda value: value is None or one(value)) if spec.allow_null else one
 
 
 def coerce(spec: Field, value: Any) -> Any:

@@ -139,9 +139,10 @@ def render(results: dict[str, Any]) -> str:
         f"| `cdpctl validate` of {validate['files']} mapping files (one command) | best"
         f" {validate['best_s']:.2f} s, median {validate['median_s']:.2f} s"
         f" ({validate['best_s'] * 1000 / validate['files']:.1f} ms a file) |",
-        f"| live replay of {live['events']:,} events into `cdpctl sandbox --no-rate-limits`,"
-        f" batched ({live['requests']:,} requests) | best {number(live['best_eps'])} events/s,"
-        f" median {number(live['median_eps'])}; peak RSS {live['tree_rss_mb']:.0f} MB |",
+        f"| live replay (`--live`, default workers and batching) of {live['events']:,} events"
+        f" into `cdpctl sandbox --no-rate-limits` ({live['requests']:,} requests) |"
+        f" best {number(live['best_eps'])} events/s, median {number(live['median_eps'])};"
+        f" peak RSS {live['tree_rss_mb']:.0f} MB |",
         "",
         "## Targets",
         "",
@@ -156,8 +157,9 @@ def render(results: dict[str, Any]) -> str:
         " action's fields, build the provider request and serialise its body.",
         "- **Node actions-core** (`bench/node/transform.js`): per line `JSON.parse`,"
         " `validate(parseFql(trigger), event)` per subscription (parsed once), `transform(mapping,"
-        " event)` for each match, `JSON.stringify` of the result; no payload validation, no"
-        " request building. Same matches as cdpctl (the *outputs* agree, see below).",
+        " event)` for each match (which, as in Segment's runtime, re-validates the mapping on"
+        " every call), `JSON.stringify` of the result; no payload validation, no request"
+        " building. Same matches as cdpctl (the *outputs* agree, see below).",
         "- **floor** (`bench/floor.py`): read each line, `orjson.loads`, `orjson.dumps`; one"
         " process.",
         "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,16 @@ def command(
     mapping: str = typer.Option(..., "--mapping", "-m", help="The mapping file to replay through."),
     live: bool = typer.Option(
         False, "--live", help="Really send (default: dry run, sends nothing)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Render only, send nothing (default)."),
+    workers: int = typer.Option(
+        os.cpu_count() or 1,
+        "--workers",
+        "-w",
+        min=1,
+        max=64,
+        help="Processes; events are partitioned by userId so each user's events keep their "
+        "order (default: the machine's cores).",
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Stop after N events."),
     since: str | None = typer.Option(None, "--since", help="Only events at/after this timestamp."),
@@ -89,6 +100,8 @@ def command(
     from cdpctl.triggers import TriggerSyntaxError
 
     check_choice(output_format, FORMATS, "--format")
+    if live and dry_run:
+        fail("--live and --dry-run contradict each other; pick one")
     if events != "-" and not Path(events).is_file():
         fail(f"no such events file: {events}")
     if resume and force:
@@ -126,6 +139,7 @@ def command(
         dead_letter_path=dead_letter or (engine.default_dead_letter_path(events) if live else None),
         resume=resume,
         record_dir=record,
+        workers=workers,
     )
     reporter = None
     if progress:
@@ -138,7 +152,7 @@ def command(
         result = run_replay(destination, plan, reporter)
     except ReplayRefused as refused:
         fail(str(refused))
-    dead = str(result.dead_letter) if result.dead_letter_count else None
+    dead = str(result.dead_letter) if result.dead_letter else None
     if output_format == "json":
         typer.echo(
             view.summary_json(result.stats, live=live, elapsed=result.elapsed, dead_letter=dead),

@@ -1,7 +1,7 @@
 """Dead-letter NDJSON: every event that was not delivered, with why — replayable as it is.
 
 Each line is `{"deadLetter": {...reason...}, "event": {...original event...}}`; `cdpctl replay`
-unwraps such lines, so the file can be fed back once the cause is fixed. Lines are flushed one
+unwraps such lines, so the file can be fed back once the cause is fixed. Lines are written one
 by one so a killed process loses none.
 """
 
@@ -54,14 +54,14 @@ class DeadLetters:
         elif raw is not None:
             record["raw"] = raw.decode("utf-8", "replace")
         if self._handle is None:
-            self._handle = open(self.path, "ab")  # noqa: SIM115 - kept open across writes
+            # Unbuffered append: one write() per line, so worker processes sharing the file
+            # never interleave lines and a killed process loses none.
+            self._handle = open(self.path, "ab", buffering=0)  # noqa: SIM115
         self._handle.write(jsonwire.dumps(record) + b"\n")
-        self._handle.flush()
         self.count += 1
 
     def close(self) -> None:
         if self._handle is not None:
-            self._handle.flush()
             os.fsync(self._handle.fileno())
             self._handle.close()
             self._handle = None

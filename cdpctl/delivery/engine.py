@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -186,7 +186,7 @@ class LiveRun:
     recorder: Callable[[dict[str, Any]], None] | None = None
     on_progress: Callable[[ReplayStats], None] | None = None
 
-    async def run(self, records: Iterable[Record]) -> None:
+    async def run(self, records: Iterable[Record] | AsyncIterator[Record]) -> None:
         import httpx
 
         limits = httpx.Limits(
@@ -227,11 +227,16 @@ class LiveRun:
         counters.network_errors = counters.bytes_sent = 0
 
     async def _produce(
-        self, records: Iterable[Record], lanes: list[asyncio.Queue], ctx: ActionContext
+        self,
+        records: Iterable[Record] | AsyncIterator[Record],
+        lanes: list[asyncio.Queue],
+        ctx: ActionContext,
     ) -> None:
         destination_name = self.destination.file.name
         subscriptions = [s for s in self.destination.subscriptions if s.enabled]
-        for count, record in enumerate(records, start=1):
+        count = 0
+        async for record in _as_async(records):
+            count += 1
             event = record.event
             assert event is not None
             for sub in subscriptions:
@@ -347,8 +352,9 @@ class LiveRun:
             None,
         )
 
-    async def _send_batch(self, batch: list[_Work], transport: Transport,
-                          ctx: ActionContext) -> None:
+    async def _send_batch(
+        self, batch: list[_Work], transport: Transport, ctx: ActionContext
+    ) -> None:
         """Send a batch; items the provider marks retryable are resent on their own, with
         backoff, until they succeed or run out of attempts."""
         action = batch[0].sub.action
@@ -359,18 +365,32 @@ class LiveRun:
             round_number += 1
             try:
                 exchanges, results = await drive(
-                    action.plan_batch([w.payload for w in batch], ctx), transport.send)
+                    action.plan_batch([w.payload for w in batch], ctx), transport.send
+                )
             except PlanFailed as failure:
                 attempts = failure.exchanges[-1].attempts if failure.exchanges else 0
                 for work in batch:
-                    self._fail(work.record, work.sub, work.key,
-                               f"batch failed: {failure.reason}", failure.status, failure.body,
-                               attempts)
+                    self._fail(
+                        work.record,
+                        work.sub,
+                        work.key,
+                        f"batch failed: {failure.reason}",
+                        failure.status,
+                        failure.body,
+                        attempts,
+                    )
                 return
             except NetworkFailure as failure:
                 for work in batch:
-                    self._fail(work.record, work.sub, work.key, str(failure), None, None,
-                               self.options.policy.max_attempts)
+                    self._fail(
+                        work.record,
+                        work.sub,
+                        work.key,
+                        str(failure),
+                        None,
+                        None,
+                        self.options.policy.max_attempts,
+                    )
                 return
             self._learn_secrets(ctx)
             for work in batch:
@@ -386,8 +406,15 @@ class LiveRun:
                 elif item.retryable and round_number < self.options.policy.max_attempts:
                     again.append(work)
                 else:
-                    self._fail(work.record, work.sub, work.key,
-                               item.reason or "rejected in batch", item.status, None, attempts)
+                    self._fail(
+                        work.record,
+                        work.sub,
+                        work.key,
+                        item.reason or "rejected in batch",
+                        item.status,
+                        None,
+                        attempts,
+                    )
             if again:
                 self.stats.retries += len(again)
                 await asyncio.sleep(self.options.policy.delay(round_number, transport.rng))
@@ -467,6 +494,15 @@ class LiveRun:
                     },
                 }
             )
+
+
+async def _as_async(records: Iterable[Record] | AsyncIterator[Record]) -> AsyncIterator[Record]:
+    if isinstance(records, AsyncIterator):
+        async for record in records:
+            yield record
+    else:
+        for record in records:
+            yield record
 
 
 def _reason_shape(reason: str) -> str:

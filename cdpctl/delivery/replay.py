@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cdpctl import jsonwire
 from cdpctl.delivery.deadletter import DeadLetters
 from cdpctl.delivery.engine import Filters, LiveOptions, LiveRun, filtered, render_records
 from cdpctl.delivery.ledger import Ledger
 from cdpctl.delivery.limits import SharedPacer
-from cdpctl.delivery.sources import EventSource
+from cdpctl.delivery.recording import open_recorder
+from cdpctl.delivery.sources import EventSource, Record
 from cdpctl.delivery.stats import ReplayStats
+from cdpctl.delivery.workers import WorkerJob, fork_context, run_parallel
 from cdpctl.pipeline import Destination
 
 
@@ -33,14 +34,14 @@ class ReplayPlan:
     dead_letter_path: Path | None
     resume: bool = False
     record_dir: Path | None = None
+    workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class ReplayResult:
     stats: ReplayStats
     elapsed: float
-    dead_letter: Path | None
-    dead_letter_count: int
+    dead_letter: Path | None  # set when the run wrote dead letters
 
 
 def check_ledger(plan: ReplayPlan) -> None:
@@ -72,82 +73,66 @@ def run_replay(
     started = time.monotonic()
     records = filtered(plan.source.records(), plan.filters, stats, dead_letters)
     on_progress: Callable[[ReplayStats], None] | None = progress.update if progress else None
-    try:
-        if not plan.live:
-            _render_with_progress(destination, records, stats, on_progress)
-        else:
-            assert dead_letters is not None
-            _deliver(destination, plan, records, stats, dead_letters, redactor, on_progress)
-    finally:
-        if dead_letters is not None:
-            dead_letters.close()
-        if progress is not None:
-            progress.close(stats)
-    return ReplayResult(
-        stats,
-        time.monotonic() - started,
-        plan.dead_letter_path,
-        dead_letters.count if dead_letters else 0,
-    )
-
-
-def _render_with_progress(
-    destination: Destination,
-    records: Any,
-    stats: ReplayStats,
-    on_progress: Callable[[ReplayStats], None] | None,
-) -> None:
-    if on_progress is None:
-        render_records(destination, records, stats)
-        return
-
-    def ticking() -> Any:
-        for count, record in enumerate(records, start=1):
-            if count % 4096 == 0:
-                on_progress(stats)
-            yield record
-
-    render_records(destination, ticking(), stats)
-
-
-def _deliver(
-    destination: Destination,
-    plan: ReplayPlan,
-    records: Any,
-    stats: ReplayStats,
-    dead_letters: DeadLetters,
-    redactor: Any,
-    on_progress: Callable[[ReplayStats], None] | None,
-) -> None:
     rate = (
         plan.live_options.requests_per_second
         or destination.file.rate_limit
         or destination.provider.rate_limit.requests_per_second
     )
-    recorder = None
-    record_handle = None
-    if plan.record_dir is not None:
-        plan.record_dir.mkdir(parents=True, exist_ok=True)
-        record_handle = open(plan.record_dir / "exchanges.ndjson", "ab")  # noqa: SIM115
-
-        def recorder(entry: dict[str, Any]) -> None:
-            record_handle.write(jsonwire.dumps(entry) + b"\n")
-
-    ledger = Ledger(plan.state_path)
-    run = LiveRun(
-        destination=destination,
-        options=plan.live_options,
-        ledger=ledger,
-        dead_letters=dead_letters,
-        pacer=SharedPacer(rate),
-        stats=stats,
-        redactor=redactor,
-        recorder=recorder,
-        on_progress=on_progress,
-    )
     try:
-        asyncio.run(run.run(records))
+        if plan.workers > 1 and fork_context() is not None:
+            jobs = [
+                WorkerJob(
+                    index,
+                    plan.live,
+                    plan.live_options,
+                    plan.state_path,
+                    plan.dead_letter_path,
+                    plan.record_dir,
+                )
+                for index in range(plan.workers)
+            ]
+            run_parallel(
+                destination, records, plan.workers, jobs, SharedPacer(rate), stats, on_progress
+            )
+        elif not plan.live:
+            render_records(destination, _ticking(records, stats, on_progress), stats)
+        else:
+            assert dead_letters is not None
+            ledger = Ledger(plan.state_path)
+            run = LiveRun(
+                destination=destination,
+                options=plan.live_options,
+                ledger=ledger,
+                dead_letters=dead_letters,
+                pacer=SharedPacer(rate),
+                stats=stats,
+                redactor=redactor,
+                recorder=open_recorder(plan.record_dir),
+                on_progress=on_progress,
+            )
+            try:
+                asyncio.run(run.run(records))
+            finally:
+                ledger.close()
     finally:
-        ledger.close()
-        if record_handle is not None:
-            record_handle.close()
+        if dead_letters is not None:
+            dead_letters.close()
+        if progress is not None:
+            progress.close(stats)
+    has_dead = (
+        plan.dead_letter_path is not None
+        and plan.dead_letter_path.exists()
+        and plan.dead_letter_path.stat().st_size > 0
+    )
+    return ReplayResult(
+        stats, time.monotonic() - started, plan.dead_letter_path if has_dead else None
+    )
+
+
+def _ticking(
+    records: Iterable[Record], stats: ReplayStats, on_progress: Callable[[ReplayStats], None] | None
+) -> Iterator[Record]:
+    for count, record in enumerate(records, start=1):
+        if on_progress is not None and count % 4096 == 0:
+            on_progress(stats)
+        yield record

@@ -90,8 +90,12 @@ def parse(record: RawRecord) -> Record:
         )
     if "deadLetter" in value:
         if not isinstance(value.get("event"), dict):
-            return Record(record.number, record.data, None,
-                          "dead-letter record of a line that was never a valid event")
+            return Record(
+                record.number,
+                record.data,
+                None,
+                "dead-letter record of a line that was never a valid event",
+            )
         value = value["event"]
     return Record(record.number, record.data, value)
 

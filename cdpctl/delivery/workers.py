@@ -1,0 +1,206 @@
+"""Replay on every core: the parent reads, filters and partitions; worker processes render or
+deliver their partition.
+
+Events are partitioned by a hash of userId (else anonymousId), so one user's events stay in
+order within one worker. Workers share the destination's pacer (shared memory), the ledger
+(SQLite in WAL mode) and the dead-letter file (unbuffered appends). Queues are bounded, so
+memory stays flat however large the archive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import queue
+import time
+from array import array
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from cdpctl.delivery.deadletter import DeadLetters
+from cdpctl.delivery.engine import LiveOptions, LiveRun, partition_of, render_records
+from cdpctl.delivery.ledger import Ledger
+from cdpctl.delivery.limits import SharedPacer
+from cdpctl.delivery.recording import open_recorder
+from cdpctl.delivery.sources import RawRecord, Record, parse
+from cdpctl.delivery.stats import ReplayStats
+from cdpctl.pipeline import Destination
+
+CHUNK_BYTES = 256 * 1024  # raw event bytes per hand-over to a worker
+QUEUE_CHUNKS = 4  # chunks buffered per worker
+SNAPSHOT_EVERY = 1.0  # seconds between progress snapshots from a worker
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerJob:
+    index: int
+    live: bool
+    live_options: LiveOptions
+    state_path: Any
+    dead_letter_path: Any
+    record_dir: Any
+
+
+def fork_context() -> Any | None:
+    """Workers inherit the compiled destination by fork; None where fork is unavailable."""
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:
+        return None
+
+
+Chunk = tuple[array, bytes]  # line numbers, and the lines joined by newlines
+
+
+def _chunks(inbox: Any) -> Iterable[Chunk]:
+    while True:
+        chunk = inbox.get()
+        if chunk is None:
+            return
+        yield chunk
+
+
+def _records(chunk: Chunk) -> list[Record]:
+    numbers, data = chunk
+    return [
+        parse(RawRecord(number, raw))
+        for number, raw in zip(numbers, data.split(b"\n"), strict=True)
+    ]
+
+
+def _worker(
+    job: WorkerJob, destination: Destination, pacer: SharedPacer, inbox: Any, outbox: Any
+) -> None:
+    stats = ReplayStats()
+    last = time.monotonic()
+
+    def report(final: bool = False) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if final or now - last >= SNAPSHOT_EVERY:
+            last = now
+            outbox.put((job.index, final, stats))
+
+    if not job.live:
+        for chunk in _chunks(inbox):
+            render_records(destination, _records(chunk), stats)
+            report()
+        report(final=True)
+        return
+    redactor = destination.redactor()
+    dead_letters = DeadLetters(job.dead_letter_path, redactor)
+    ledger = Ledger(job.state_path)
+    recorder = open_recorder(job.record_dir)
+    run = LiveRun(
+        destination=destination,
+        options=job.live_options,
+        ledger=ledger,
+        dead_letters=dead_letters,
+        pacer=pacer,
+        stats=stats,
+        redactor=redactor,
+        recorder=recorder,
+        on_progress=lambda _: report(),
+    )
+
+    async def incoming() -> AsyncIterator[Record]:
+        loop = asyncio.get_running_loop()
+        while True:
+            chunk = await loop.run_in_executor(None, inbox.get)
+            if chunk is None:
+                return
+            for record in _records(chunk):
+                yield record
+
+    try:
+        asyncio.run(run.run(incoming()))
+    finally:
+        ledger.close()
+        dead_letters.close()
+        report(final=True)
+
+
+def run_parallel(
+    destination: Destination,
+    records: Iterable[Record],
+    workers: int,
+    jobs: list[WorkerJob],
+    pacer: SharedPacer,
+    stats: ReplayStats,
+    on_progress: Callable[[ReplayStats], None] | None,
+) -> None:
+    """Feed `records` (already parsed and filtered by the parent) to `workers` processes and
+    merge their statistics into `stats`."""
+    context = fork_context()
+    assert context is not None
+    inboxes = [context.Queue(QUEUE_CHUNKS) for _ in range(workers)]
+    outbox = context.Queue()
+    processes = [
+        context.Process(
+            target=_worker, args=(job, destination, pacer, inboxes[i], outbox), daemon=True
+        )
+        for i, job in enumerate(jobs)
+    ]
+    for process in processes:
+        process.start()
+    latest: dict[int, ReplayStats] = {}
+    finished: set[int] = set()
+
+    def drain(block: bool) -> None:
+        while True:
+            try:
+                index, final, snapshot = outbox.get(block=block, timeout=0.5 if block else None)
+            except queue.Empty:
+                return
+            latest[index] = snapshot
+            if final:
+                finished.add(index)
+            if on_progress is not None:
+                on_progress(_merged(stats, latest))
+            block = False
+
+    numbers = [array("Q") for _ in range(workers)]
+    lines: list[list[bytes]] = [[] for _ in range(workers)]
+    sizes = [0] * workers
+
+    def hand_over(target: int) -> None:
+        inboxes[target].put((numbers[target], b"\n".join(lines[target])))
+        numbers[target] = array("Q")
+        lines[target] = []
+        sizes[target] = 0
+
+    try:
+        for record in records:
+            assert record.event is not None
+            target = partition_of(record.event, workers)
+            numbers[target].append(record.number)
+            lines[target].append(record.raw)
+            sizes[target] += len(record.raw)
+            if sizes[target] >= CHUNK_BYTES:
+                hand_over(target)
+                drain(block=False)
+        for index in range(workers):
+            if lines[index]:
+                hand_over(index)
+            inboxes[index].put(None)
+        while len(finished) < workers:
+            drain(block=True)
+            if any(not p.is_alive() and p.exitcode for p in processes) and len(finished) < workers:
+                dead = [p.exitcode for p in processes if not p.is_alive() and p.exitcode]
+                raise RuntimeError(f"a replay worker died (exit code {dead[0]})")
+    finally:
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+    for snapshot in latest.values():  # workers never read the archive: only their work adds
+        stats.merge(snapshot)
+
+
+def _merged(parent: ReplayStats, latest: dict[int, ReplayStats]) -> ReplayStats:
+    view = ReplayStats()
+    view.merge(parent)
+    for snapshot in latest.values():
+        view.merge(snapshot)
+    return view

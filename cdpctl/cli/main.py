@@ -8,7 +8,17 @@ import sys
 import typer
 
 from cdpctl import __version__
-from cdpctl.cli import diff, replay, sandbox, send, test_event, validate
+from cdpctl.cli import (
+    diff,
+    init,
+    providers,
+    replay,
+    sandbox,
+    schema_cmd,
+    send,
+    test_event,
+    validate,
+)
 from cdpctl.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, fail
 
 app = typer.Typer(
@@ -26,6 +36,11 @@ app.command("send")(send.command)
 app.command("replay")(replay.command)
 app.command("sandbox")(sandbox.command)
 app.command("diff")(diff.command)
+app.command("providers")(providers.providers_command)
+app.command("actions")(providers.actions_command)
+app.command("fields")(providers.fields_command)
+app.command("schema")(schema_cmd.command)
+app.command("init")(init.command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,71 @@
+"""`cdpctl init PROVIDER [ACTION...]` — print or write a commented starter mapping file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from cdpctl.cli.common import fail
+from cdpctl.cli.providers import PROVIDER_ARGUMENT, complete_action
+
+
+def _schema_ref(output: Path | None) -> str:
+    """The bundled mapping-file schema, relative to where the file will live."""
+    from cdpctl import resources
+
+    schema = resources.path("schemas/mapping.schema.json").resolve()
+    base = output.resolve().parent if output is not None else Path.cwd()
+    try:
+        return Path(os.path.relpath(schema, base)).as_posix()
+    except ValueError:  # another drive on Windows
+        return schema.as_uri()
+
+
+def command(
+    provider: str = PROVIDER_ARGUMENT,
+    actions: list[str] | None = typer.Argument(
+        None,
+        metavar="[ACTION]...",
+        help="Actions to subscribe to (default: every action of PROVIDER).",
+        autocompletion=complete_action,
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", metavar="FILE", help="Write the file here instead of stdout."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite FILE if it exists."),
+    schema_ref: str | None = typer.Option(
+        None,
+        "--schema",
+        metavar="URL|PATH",
+        help="The $schema reference for editors (default: the bundled schema, relative to FILE).",
+    ),
+) -> None:
+    """Start a mapping file: every required setting (secrets as ${ENV} references) and one
+    subscription per action with its default trigger and default mappings, each field
+    commented. The result validates as it stands."""
+    from cdpctl import catalog, scaffold
+
+    try:
+        spec = catalog.find_provider(provider)
+        text = scaffold.scaffold(spec, actions or (), schema_ref=schema_ref or _schema_ref(output))
+    except catalog.LookupFailed as error:
+        fail(str(error))
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    if output.is_dir():
+        fail(f"{output} is a folder; give a file name, e.g. {output / (spec.name + '.yaml')}")
+    try:
+        with output.open("w" if force else "x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        fail(f"{output} already exists; use --force to overwrite it")
+    except OSError as error:
+        fail(f"cannot write {output}: {error.strerror or error}")
+    count = len(dict.fromkeys(actions)) if actions else len(spec.actions)
+    typer.echo(
+        f"wrote {output} ({spec.name}: {count} subscription(s)); next: cdpctl validate {output}",
+        err=True,
+    )

@@ -31,29 +31,35 @@ def prepare(
 ) -> tuple[dict[str, Any], list[PayloadError]]:
     """Clean and coerce a mapped payload, returning it with every problem found."""
     plan = _compiled(action)
+    fields = plan.fields
     cleaned: dict[str, Any] = {}
+    invalid: list[_CompiledField] = []
     for key, value in payload.items():
-        compiled = plan.fields.get(key)
+        compiled = fields.get(key)
         if compiled is None:
             if value is not None:
                 cleaned[key] = value
             continue
         if value is None:
-            if compiled.spec.allow_null:
+            if compiled.allow_null:
                 cleaned[key] = value
             continue
-        if value == "" and compiled.spec.type is not FieldType.OBJECT:
+        if value == "" and compiled.drops_empty:
             continue
-        cleaned[key] = compiled.coerce(value) if compiled.coerce is not None else value
+        if compiled.coerce is not None:
+            value = compiled.coerce(value)
+        cleaned[key] = value
+        if compiled.valid is not None and not compiled.valid(value):
+            invalid.append(compiled)
     errors: list[PayloadError] = []
-    for compiled in plan.ordered:
-        name = compiled.spec.name
-        if name not in cleaned:
-            if compiled.spec.required:
-                errors.append(_missing(compiled.spec))
-            continue
-        if not compiled.valid(cleaned[name]):
-            errors.extend(check_value(compiled.spec, cleaned[name], (name,)))
+    if invalid or any(name not in cleaned for name in plan.required):
+        for compiled in plan.ordered:  # report in field order
+            name = compiled.spec.name
+            if name not in cleaned:
+                if compiled.spec.required:
+                    errors.append(_missing(compiled.spec))
+            elif compiled in invalid:
+                errors.extend(check_value(compiled.spec, cleaned[name], (name,)))
     if action.check is not None and not errors:
         errors.extend(action.check(cleaned, settings))
     return cleaned, errors
@@ -68,25 +74,37 @@ def _missing(spec: Field) -> PayloadError:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _CompiledField:
     spec: Field
     coerce: Callable[[Any], Any] | None
-    valid: Callable[[Any], bool]  # a fast yes; on no, `check_value` explains why
+    valid: Callable[[Any], bool] | None  # a fast yes (None: anything goes); on no,
+    # `check_value` explains why
+    allow_null: bool
+    drops_empty: bool
 
 
 @dataclass(frozen=True, slots=True)
 class _CompiledAction:
     fields: dict[str, _CompiledField]
     ordered: tuple[_CompiledField, ...]
+    required: tuple[str, ...]
 
 
 @lru_cache(maxsize=256)
 def _compiled(action: Action) -> _CompiledAction:
     compiled = tuple(
-        _CompiledField(spec, _coercer(spec), _fast_validator(spec)) for spec in action.fields
+        _CompiledField(
+            spec,
+            _coercer(spec),
+            _fast_validator(spec),
+            spec.allow_null,
+            spec.type is not FieldType.OBJECT,
+        )
+        for spec in action.fields
     )
-    return _CompiledAction({c.spec.name: c for c in compiled}, compiled)
+    required = tuple(spec.name for spec in action.fields if spec.required)
+    return _CompiledAction({c.spec.name: c for c in compiled}, compiled, required)
 
 
 def _coercer(spec: Field) -> Callable[[Any], Any] | None:
@@ -106,9 +124,22 @@ _NATIVE: dict[FieldType, tuple[type, ...]] = {
 }
 
 
-def _fast_validator(spec: Field) -> Callable[[Any], bool]:
+_QUICK_TYPE_CHECKS: dict[FieldType, Callable[[Any], bool]] = {
+    FieldType.STRING: lambda value: type(value) is str,
+    FieldType.OBJECT: lambda value: type(value) is dict,
+    FieldType.BOOLEAN: lambda value: type(value) is bool,
+    FieldType.NUMBER: lambda value: type(value) is int or type(value) is float,
+    FieldType.INTEGER: lambda value: type(value) is int,
+}
+
+
+def _fast_validator(spec: Field) -> Callable[[Any], bool] | None:
     """A predicate that is True only when `check_value` would find nothing (cheap path)."""
-    checks: list[Callable[[Any], bool]] = [partial(_type_ok, spec.type)]
+    if spec.type is FieldType.ANY and not (spec.enum or spec.multiple or spec.properties):
+        return None
+    checks: list[Callable[[Any], bool]] = [
+        _QUICK_TYPE_CHECKS.get(spec.type) or partial(_type_ok, spec.type)
+    ]
     if spec.enum is not None:
         allowed = spec.enum
         checks.append(lambda value: value in allowed)

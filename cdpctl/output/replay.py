@@ -17,11 +17,11 @@ class PlainProgress:
     """A status line every few seconds on stderr (for CI logs and pipes)."""
 
     def __init__(
-        self, position: Callable[[], int], total: int | None, stream: IO[str] = sys.stderr
+        self, position: Callable[[], int], total: int | None, stream: IO[str] | None = None
     ) -> None:
         self._position = position
         self._total = total
-        self._stream = stream
+        self._stream = stream or sys.stderr
         self._started = time.monotonic()
         self._last = self._started
 

@@ -15,6 +15,7 @@ from cdpctl.providers.customerio.api import (
     ENTITY_PATH,
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
+    error_detail,
     failure,
     headers,
     track_host,
@@ -79,14 +80,28 @@ def read_multistatus(reply: Reply, count: int) -> list[ItemResult]:
 
 @cache
 def final_statuses() -> frozenset[int]:
-    """Error statuses the batch plan reads itself, so one refused chunk fails only its events.
-    Transient ones stay with the transport, which retries them (and fails the plan at last)."""
+    """Error statuses the transport does not retry. Batch requests also see the transient ones
+    once the transport's attempts run out (`sees_failure`), so one failed chunk fails only its
+    events, never those of chunks Customer.io already took."""
     from cdpctl.providers.customerio import PROVIDER
 
     return frozenset(s for s in range(400, 600) if not PROVIDER.is_retryable(s))
 
 
 def _whole_failure(reply: Reply) -> ItemResult:
+    """Every event of one request failed: refused for good, still failing when the transport's
+    attempts ran out, or never answered at all (status 0). Not retryable: the transport has
+    already spent the attempts on it."""
+    if reply.status == 0:
+        return ItemResult(False, None, f"no answer from Customer.io: {reply.text}")
+    if reply.status >= 400 and reply.status not in final_statuses():
+        detail = error_detail(reply)
+        suffix = f": {detail}" if detail else ""
+        return ItemResult(
+            False,
+            reply.status,
+            f"Customer.io answered HTTP {reply.status} on the last attempt{suffix}",
+        )
     return ItemResult(False, reply.status, failure(reply).reason)
 
 
@@ -116,6 +131,7 @@ def make_plan_batch(
                     json=entity,
                     purpose=f"{entity['type']} {entity['action']}",
                     handles=final_statuses(),
+                    sees_failure=True,
                 )
                 results[index] = (
                     ItemResult(True, reply.status) if reply.ok else _whole_failure(reply)
@@ -149,6 +165,7 @@ def make_plan_batch(
                     json={"batch": [entities[index] for index in indexes]},
                     purpose=f"batch of {len(indexes)} entities",
                     handles=final_statuses(),
+                    sees_failure=True,
                 )
                 if reply.ok:
                     outcomes = read_multistatus(reply, len(indexes))

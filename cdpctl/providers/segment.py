@@ -692,6 +692,23 @@ def failure_reason(reply: Reply) -> str:
     )
 
 
+def batch_failure(reply: Reply) -> ItemResult:
+    """The outcome of every event of one batch request Segment did not take: a 400/401/403 in
+    Segment's words, another refusal, a transient status still there when the transport's
+    attempts ran out, or no answer at all (status 0). Not retryable: the attempts are spent."""
+    if reply.status == 0:
+        return ItemResult(False, reason=f"no answer from Segment: {reply.text}")
+    if reply.status in _CHECKED_STATUSES:
+        return ItemResult(False, reply.status, failure_reason(reply))
+    detail = _detail(reply)
+    suffix = f": {detail}" if detail else ""
+    if PROVIDER.is_retryable(reply.status):
+        reason = f"Segment answered HTTP {reply.status} on the last attempt{suffix}"
+    else:
+        reason = f"Segment refused the batch (HTTP {reply.status}{suffix})"
+    return ItemResult(False, reply.status, reason)
+
+
 _ACCEPTED = Reply(200, {"success": True})
 
 
@@ -736,7 +753,8 @@ Delivery = Generator[Request, Reply, dict[int, ItemResult]]
 
 def _deliver(kind: str, region: Region, settings: Mapping[str, Any], items: Items) -> Delivery:
     """Send one batch; on a 400 split it in halves and resend them, so only the events Segment
-    refuses fail (safe: a 400 refuses the whole batch, so nothing was accepted twice)."""
+    refuses fail (safe: a 400 refuses the whole batch, so nothing was accepted twice). Any
+    other failure, after the transport's retries, fails this request's events only."""
     reply = yield Request(
         "POST",
         f"{region.base_url}/batch",
@@ -745,6 +763,7 @@ def _deliver(kind: str, region: Region, settings: Mapping[str, Any], items: Item
         purpose=f"send {len(items)} {kind} call(s) in a batch ({region.title} region)",
         dry_run_reply=_ACCEPTED,
         handles=_CHECKED_STATUSES,
+        sees_failure=True,
     )
     if reply.ok:
         return {index: ItemResult(True, reply.status) for index, _ in items}
@@ -753,7 +772,7 @@ def _deliver(kind: str, region: Region, settings: Mapping[str, Any], items: Item
         first = yield from _deliver(kind, region, settings, items[:middle])
         second = yield from _deliver(kind, region, settings, items[middle:])
         return {**first, **second}
-    failed = ItemResult(False, reply.status, failure_reason(reply))
+    failed = batch_failure(reply)
     return {index: failed for index, _ in items}
 
 

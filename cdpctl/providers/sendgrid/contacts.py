@@ -41,6 +41,7 @@ UNKNOWN_FIELD_ERROR = (
 # The shape Segment's audience action checks (RA); the number need not be assigned.
 E164_SHAPE = re.compile(r"^\+[1-9]\d{1,14}$")
 DEFINITIONS_TTL = 300.0  # seconds a run reuses the custom-field lookup
+REFUSED_KEY = frozenset({401, 403})  # the API key is wrong, or lacks the Marketing scope
 _CACHE_KEY = "sendgrid.field_definitions {url}"
 
 
@@ -412,6 +413,42 @@ def field_definitions(ctx: ActionContext, *, refresh: bool = False) -> Lookup:
     return definitions, True
 
 
+def request_failure(reply: Reply, what: str) -> ItemResult:
+    """Why SendGrid did not do `what` for a request's contacts. Requests that `sees_failure`
+    get here with any status, including a transient one still there when the transport's
+    attempts ran out, or 0 when nothing answered. Not retryable: the attempts are spent."""
+    if reply.status == 0:
+        return ItemResult(False, None, f"no answer from SendGrid to the {what}: {reply.text}")
+    detail = "; ".join(api.error_messages(reply.json)) or reply.text.strip()[:300]
+    suffix = f": {detail}" if detail else ""
+    if reply.status in REFUSED_KEY:
+        reason = (
+            f"SendGrid refused the API key for the {what} (HTTP {reply.status}{suffix}) — "
+            "check sendGridApiKey (it needs Full Access to Marketing)"
+        )
+    elif _is_retryable(reply.status):
+        reason = f"SendGrid answered the {what} with HTTP {reply.status} on the last attempt"
+        reason += suffix
+    else:
+        reason = f"SendGrid refused the {what} (HTTP {reply.status}{suffix})"
+    return ItemResult(False, reply.status, reason)
+
+
+def _is_retryable(status: int) -> bool:
+    from cdpctl.providers.sendgrid import PROVIDER  # the package is loaded once a plan runs
+
+    return PROVIDER.is_retryable(status)
+
+
+def _refusal(results: Mapping[int, ItemResult]) -> ItemResult | None:
+    """Once SendGrid refused the API key, what the contacts of every later request get instead
+    of being sent (the key is refused for them too)."""
+    refused = next((r for r in results.values() if r.status in REFUSED_KEY), None)
+    if refused is None or refused.reason.startswith("not sent: "):
+        return refused
+    return ItemResult(False, refused.status, "not sent: " + refused.reason)
+
+
 @dataclass(frozen=True, slots=True)
 class _Item:
     index: int  # position in the payloads
@@ -422,7 +459,8 @@ class _Item:
 
 def _upsert(ctx: ActionContext, list_ids: tuple[str, ...] | None, items: list[_Item]) -> Step:
     """One PUT; on a 400 the contacts SendGrid names fail and the rest are sent again (or, when
-    none is named, both halves are), so one bad contact never sinks the others."""
+    none is named, both halves are), so one bad contact never sinks the others. Any other
+    failure fails this PUT's contacts only, never those SendGrid already queued."""
     body: dict[str, Any] = {} if list_ids is None else {"list_ids": list(list_ids)}
     body["contacts"] = [item.contact for item in items]
     reply = yield Request(
@@ -434,11 +472,15 @@ def _upsert(ctx: ActionContext, list_ids: tuple[str, ...] | None, items: list[_I
         + (f" and add them to {len(list_ids)} list(s)" if list_ids else ""),
         dry_run_reply=Reply(202, {"job_id": "<job_id>"}),
         handles=frozenset({400}),
+        sees_failure=True,
     )
     if reply.ok:
         job = reply.json.get("job_id") if isinstance(reply.json, dict) else None
         queued = f"queued as job {job}" if job else "queued"
         return {item.index: ItemResult(True, reply.status, queued) for item in items}
+    if reply.status != 400:
+        failed = request_failure(reply, "upsert")
+        return {item.index: failed for item in items}
     blamed = blamed_contacts(reply.json, [item.contact for item in items])
     reason = "; ".join(api.error_messages(reply.json)) or reply.text or "HTTP 400"
     if not blamed and len(items) == 1:
@@ -459,8 +501,8 @@ def _upsert(ctx: ActionContext, list_ids: tuple[str, ...] | None, items: list[_I
 
 def _search_ids(
     ctx: ActionContext, contacts: list[dict[str, Any]]
-) -> Generator[Request, Reply, list[str] | str]:
-    """Contact IDs found by the contacts' identifiers, or the reason the search failed."""
+) -> Generator[Request, Reply, list[str] | ItemResult]:
+    """Contact IDs found by the contacts' identifiers, or why the search failed."""
     placeholders = (
         [{"id": "<contactId>"}]
         if len(contacts) == 1
@@ -474,26 +516,37 @@ def _search_ids(
         purpose=f"find the IDs of {len(contacts)} contact(s) to remove from a list",
         dry_run_reply=Reply(200, {"result": placeholders, "contact_count": len(placeholders)}),
         handles=frozenset({400}),
+        sees_failure=True,
     )
-    if not reply.ok:
+    if reply.status == 400:
         detail = "; ".join(api.error_messages(reply.json)) or reply.text
-        return f"SendGrid refused the contact search (400): {detail}"
+        return ItemResult(False, 400, f"SendGrid refused the contact search (400): {detail}")
+    if not reply.ok:
+        return request_failure(reply, "contact search")
     found = reply.json.get("result") if isinstance(reply.json, dict) else None
     return [r["id"] for r in found or [] if isinstance(r, dict) and isinstance(r.get("id"), str)]
 
 
 def _remove_from_list(ctx: ActionContext, list_id: str, items: list[_Item]) -> Step:
     """Search the contacts' IDs (≤50 identifiers a query), then DELETE them from the list
-    (≤100 IDs a request). Contacts not found are not in the list: nothing to remove."""
+    (≤100 IDs a request). Contacts not found are not in the list: nothing to remove. A failed
+    search fails its contacts only; a failed DELETE fails every contact of the list (which
+    IDs were whose is not known), and a refused API key every contact not searched yet."""
     failed: dict[int, ItemResult] = {}
     contact_ids: list[str] = []
     contacts = [item.contact for item in items]
     for chunk in chunk_by_identifiers(contacts):
+        refused = _refusal(failed)
+        if refused is not None:
+            failed.update((items[p].index, refused) for p in chunk)
+            continue
         found = yield from _search_ids(ctx, [contacts[position] for position in chunk])
-        if isinstance(found, str):
-            failed.update((items[p].index, ItemResult(False, 400, found)) for p in chunk)
+        if isinstance(found, ItemResult):
+            failed.update((items[p].index, found) for p in chunk)
         else:
             contact_ids.extend(i for i in found if i not in contact_ids)
+    if _refusal(failed) is not None:
+        return failed
     path = api.LIST_CONTACTS_PATH.format(list_id=quote(list_id, safe=""))
     for start in range(0, len(contact_ids), api.MAX_REMOVE_CONTACT_IDS):
         batch = contact_ids[start : start + api.MAX_REMOVE_CONTACT_IDS]
@@ -504,10 +557,14 @@ def _remove_from_list(ctx: ActionContext, list_id: str, items: list[_Item]) -> S
             purpose=f'remove {len(batch)} contact(s) from list "{list_id}"',
             dry_run_reply=Reply(202, {"job_id": "<job_id>"}),
             handles=frozenset({404}),
+            sees_failure=True,
         )
-        if not reply.ok:
+        if reply.status == 404:
             reason = f'SendGrid list "{list_id}" does not exist (404): nothing removed'
             return {item.index: ItemResult(False, 404, reason) for item in items}
+        if not reply.ok:
+            removal = request_failure(reply, f'removal from list "{list_id}"')
+            return {item.index: removal for item in items}
     return failed
 
 
@@ -555,7 +612,8 @@ def _envelope_size(list_ids: tuple[str, ...] | None) -> int:
 
 
 def _upsert_all(ctx: ActionContext, items: list[_Item]) -> Step:
-    """One upsert per distinct `list_ids`, each split by SendGrid's count and size limits."""
+    """One upsert per distinct `list_ids`, each split by SendGrid's count and size limits. Once
+    SendGrid refuses the API key, the remaining contacts fail without being sent."""
     results: dict[int, ItemResult] = {}
     groups: dict[tuple[str, ...] | None, list[_Item]] = {}
     for item in items:
@@ -572,7 +630,11 @@ def _upsert_all(ctx: ActionContext, items: list[_Item]) -> Step:
                 sendable.append((item, size))
         for chunk in pack_contacts([size for _, size in sendable], envelope):
             batch = [sendable[position][0] for position in chunk]
-            results.update((yield from _upsert(ctx, list_ids, batch)))
+            refused = _refusal(results)
+            if refused is not None:
+                results.update((item.index, refused) for item in batch)
+            else:
+                results.update((yield from _upsert(ctx, list_ids, batch)))
     return results
 
 
@@ -588,7 +650,11 @@ def plan_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> Plan:
             for list_id in item.remove:
                 removals.setdefault(list_id, []).append(item)
     for list_id, members in removals.items():
-        results.update((yield from _remove_from_list(ctx, list_id, members)))
+        refused = _refusal(results)
+        if refused is not None:
+            results.update((item.index, refused) for item in members)
+        else:
+            results.update((yield from _remove_from_list(ctx, list_id, members)))
     return [results[index] for index in range(len(payloads))]
 
 

@@ -179,7 +179,11 @@ def _check_contact_key(payload: dict[str, Any], settings: Mapping[str, Any]) -> 
     return [colon_error("contactKey", value)] if isinstance(value, str) and ":" in value else []
 
 
-def contact_request(subdomain: str, contact_key: str, token: str) -> Request:
+def contact_request(
+    subdomain: str, contact_key: str, token: str, *, sees_failure: bool = False
+) -> Request:
+    """`sees_failure` for one event's request inside a batch plan: its failure fails that
+    event only (see `api.gave_up`)."""
     return Request(
         "POST",
         api.rest_url(subdomain, "/contacts/v1/contacts"),
@@ -187,6 +191,7 @@ def contact_request(subdomain: str, contact_key: str, token: str) -> Request:
         json={"contactKey": contact_key, "attributeSets": []},
         purpose="create the contact (if new)",
         handles=api.CLIENT_ERRORS,
+        sees_failure=sees_failure,
     )
 
 
@@ -201,7 +206,10 @@ def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> Plan:
 # --- data extension rows (V1 and V2, /rowset) --------------------------------------------------
 
 
-def rowset_request(subdomain: str, de: str, rows: list[dict[str, Any]], token: str) -> Request:
+def rowset_request(
+    subdomain: str, de: str, rows: list[dict[str, Any]], token: str, *, sees_failure: bool = False
+) -> Request:
+    """`sees_failure` for one chunk of a batch plan: its failure fails that chunk's rows only."""
     return Request(
         "POST",
         api.rowset_url(subdomain, de),
@@ -210,6 +218,7 @@ def rowset_request(subdomain: str, de: str, rows: list[dict[str, Any]], token: s
         purpose=f"upsert {len(rows)} row(s) into data extension {de}",
         dry_run_reply=Reply(200, rows),
         handles=api.CLIENT_ERRORS,
+        sees_failure=sees_failure,
     )
 
 
@@ -323,9 +332,13 @@ def _rowset_batch_plan(
                 rows = [row(payloads[i]) for i in chunk]
                 reply = yield from authorized(
                     ctx,
-                    lambda t, de=de, rows=rows: rowset_request(subdomain, de, rows, t),
+                    lambda t, de=de, rows=rows: rowset_request(
+                        subdomain, de, rows, t, sees_failure=True
+                    ),
                 )
-                for i, result in zip(chunk, api.rowset_results(reply, len(chunk)), strict=True):
+                for i, result in zip(
+                    chunk, api.chunk_rowset_results(reply, len(chunk)), strict=True
+                ):
                     results[i] = result
         return [r if r is not None else ItemResult(False, None, "not sent") for r in results]
 
@@ -429,7 +442,10 @@ ASYNC_FIELDS = (
 )
 
 
-def async_request(subdomain: str, de: str, items: list[dict[str, Any]], token: str) -> Request:
+def async_request(
+    subdomain: str, de: str, items: list[dict[str, Any]], token: str, *, sees_failure: bool = False
+) -> Request:
+    """`sees_failure` for one chunk of a batch plan: its failure fails that chunk's rows only."""
     return Request(
         "PUT",
         api.async_rows_url(subdomain, de),
@@ -438,6 +454,7 @@ def async_request(subdomain: str, de: str, items: list[dict[str, Any]], token: s
         purpose=f"submit {len(items)} row(s) to the async Data Extensions API",
         dry_run_reply=Reply(202, {"requestId": "<requestId>", "resultMessages": []}),
         handles=api.CLIENT_ERRORS,
+        sees_failure=sees_failure,
     )
 
 
@@ -488,7 +505,8 @@ def async_batch(
     results: list[ItemResult | None],
 ) -> Plan:
     """Submit rows to one data extension in as many requests as the limits need, filling
-    `results` (Segment's async submit rules, §2.6 b)."""
+    `results` (Segment's async submit rules, §2.6 b). A request that fails, even after the
+    transport's retries, fails its own rows only."""
     groups, too_large = byte_chunks(items, max_rows, max_bytes)
     for index, item_size in too_large:
         results[index] = ItemResult(
@@ -500,10 +518,10 @@ def async_batch(
         rows = [item for _, item in group]
         reply = yield from authorized(
             ctx,
-            lambda t, rows=rows: async_request(subdomain, de, rows, t),
+            lambda t, rows=rows: async_request(subdomain, de, rows, t, sees_failure=True),
         )
         for (index, _), result in zip(
-            group, api.async_submit_results(reply, len(group)), strict=True
+            group, api.chunk_async_submit_results(reply, len(group)), strict=True
         ):
             results[index] = result
 

@@ -131,6 +131,22 @@ def _phrase(status: int) -> str:
         return f"HTTP {status}"
 
 
+def gave_up(reply: Reply) -> ItemResult | None:
+    """The failure of a batch request (one with `sees_failure`) whose answer was still transient
+    when the transport's attempts ran out, or that got no answer at all (status 0); None for
+    any other answer. Not retryable, unlike Segment's items for the same statuses (§2.9): the
+    transport has already retried it, and `--max-attempts` bounds the attempts per request."""
+    if reply.status == 0:
+        return ItemResult(False, None, f"no answer from SFMC: {reply.text}")
+    if is_retryable(reply.status):
+        return ItemResult(
+            False,
+            reply.status,
+            f"SFMC answered {reply.status} on the last attempt: {error_message(reply)}",
+        )
+    return None
+
+
 def judge(reply: Reply) -> None:
     """Single-event rule (§2.8): 2xx is success; anything else fails with SFMC's message."""
     if reply.ok:
@@ -188,3 +204,15 @@ def async_submit_results(reply: Reply, count: int) -> list[ItemResult]:
         return [ItemResult(True, 200, note)] * count
     failure = ItemResult(False, reply.status, error_message(reply), is_retryable(reply.status))
     return [failure] * count
+
+
+def chunk_rowset_results(reply: Reply, count: int) -> list[ItemResult]:
+    """`rowset_results` for one request of a batch plan (it `sees_failure`)."""
+    given_up = gave_up(reply)
+    return [given_up] * count if given_up else rowset_results(reply, count)
+
+
+def chunk_async_submit_results(reply: Reply, count: int) -> list[ItemResult]:
+    """`async_submit_results` for one request of a batch plan (it `sees_failure`)."""
+    given_up = gave_up(reply)
+    return [given_up] * count if given_up else async_submit_results(reply, count)

@@ -567,10 +567,13 @@ def _batch_plan(
             for chunk in chunks(members, api.ROWSET_BATCH_SIZE):
                 body = [{"keys": row.keys, "values": row.values} for _, row in chunk]
                 reply = yield from authorized(
-                    ctx, lambda t, de=de, body=body: rowset_request(subdomain, de, body, t)
+                    ctx,
+                    lambda t, de=de, body=body: rowset_request(
+                        subdomain, de, body, t, sees_failure=True
+                    ),
                 )
                 for (index, _), result in zip(
-                    chunk, api.rowset_results(reply, len(chunk)), strict=True
+                    chunk, api.chunk_rowset_results(reply, len(chunk)), strict=True
                 ):
                     results[index] = result
         return [r or ItemResult(False, None, "not sent") for r in results]
@@ -589,11 +592,13 @@ def _create_contacts(
     kept = []
     for index, row in rows:
         key = row.keys[CONTACT_KEY]
-        reply = yield from authorized(ctx, lambda t, key=key: contact_request(subdomain, key, t))
+        reply = yield from authorized(
+            ctx, lambda t, key=key: contact_request(subdomain, key, t, sees_failure=True)
+        )
         if reply.ok:
             kept.append((index, row))
         else:
-            results[index] = ItemResult(
+            results[index] = api.gave_up(reply) or ItemResult(
                 False, reply.status, api.error_message(reply), api.is_retryable(reply.status)
             )
     return kept

@@ -7,8 +7,10 @@ so what the file says is exactly what runs (`defaults: false`).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from cdpctl import yamltext
@@ -30,6 +32,19 @@ def env_name(provider: Provider, setting: str) -> str:
         if taken == prefix and words:
             snake = "_".join(words)
     return f"{prefix}_{snake}"
+
+
+def schema_reference(output: Path | None) -> str:
+    """The bundled mapping-file schema as editors should find it from `output` (a file about to
+    be written; None for stdout, taken as the current folder)."""
+    from cdpctl import resources
+
+    schema = resources.path("schemas/mapping.schema.json").resolve()
+    base = output.resolve().parent if output is not None else Path.cwd()
+    try:
+        return Path(os.path.relpath(schema, base)).as_posix()
+    except ValueError:  # another drive on Windows
+        return schema.as_uri()
 
 
 # --- content ---------------------------------------------------------------------------------
@@ -90,7 +105,9 @@ def trigger_for(action: Action) -> tuple[str, bool]:
     return f'type = "track" and event = "{action.title}"', True
 
 
-def _placeholder_mapping(action: Action, field: Field, trigger: str) -> dict[str, str]:
+def todo_mapping(field: Field, trigger: str) -> dict[str, str]:
+    """A stand-in for a required field with no default mapping: the same-named key of
+    `traits` (identify and group triggers) or `properties`."""
     root = "traits" if re.search(r'type\s*=\s*"(identify|group)"', trigger) else "properties"
     return {"@path": f"$.{root}.{field.name}"}
 
@@ -130,7 +147,7 @@ def _subscription(provider: Provider, action: Action, name: str) -> list[str]:
             lines.extend(
                 yamltext.entry(
                     field.name,
-                    _placeholder_mapping(action, field, trigger),
+                    todo_mapping(field, trigger),
                     6,
                     "TODO: required and no default mapping; map your data",
                 )

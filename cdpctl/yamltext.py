@@ -52,26 +52,49 @@ def scalar(value: Any) -> str:
 
 
 def entry(name: str, value: Any, indent: int, comment: str = "") -> list[str]:
-    """`name: value` lines at `indent`; objects too long for one line become nested blocks."""
+    """`name: value` lines at `indent`; objects and lists too long for one line become nested
+    blocks (their short parts stay in flow style)."""
     pad = " " * indent
     suffix = f"  # {comment}" if comment else ""
     one_line = f"{pad}{key(name)}: {flow(value)}"
-    if len(one_line) <= WIDTH or not isinstance(value, dict) or not value:
+    if len(one_line) <= WIDTH or not isinstance(value, (dict, list)) or not value:
         return [one_line + suffix]
     lines = [f"{pad}{key(name)}:{suffix}"]
-    for child_key, child in value.items():
-        lines.extend(entry(str(child_key), child, indent + 2))
+    if isinstance(value, dict):
+        for child_key, child in value.items():
+            lines.extend(entry(str(child_key), child, indent + 2))
+    else:
+        for item in value:
+            lines.extend(_item(item, indent + 2))
     return lines
 
 
-def comment(text: str, indent: int) -> list[str]:
-    """`text` as `# ` comment lines wrapped to WIDTH."""
+def _item(value: Any, indent: int) -> list[str]:
+    """One `- value` of a block sequence."""
+    pad = " " * indent
+    one_line = f"{pad}- {flow(value)}"
+    if len(one_line) <= WIDTH or not isinstance(value, (dict, list)) or not value:
+        return [one_line]
+    if isinstance(value, list):
+        lines = [f"{pad}-"]
+        for item in value:
+            lines.extend(_item(item, indent + 2))
+        return lines
+    lines = []
+    for child_key, child in value.items():
+        lines.extend(entry(str(child_key), child, indent + 2))
+    lines[0] = f"{pad}- {lines[0][indent + 2 :]}"
+    return lines
+
+
+def comment(text: str, indent: int, hang: int = 0) -> list[str]:
+    """`text` as `# ` comment lines wrapped to WIDTH; continuation lines indented by `hang`."""
     pad = " " * indent + "# "
     return textwrap.wrap(
         text,
-        WIDTH - len(pad),
+        WIDTH - len(pad) - hang,
         initial_indent=pad,
-        subsequent_indent=pad,
+        subsequent_indent=pad + " " * hang,
         break_on_hyphens=False,
         break_long_words=False,
     ) or [pad.rstrip()]

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
 
 from cdpctl.cli.common import fail
 from cdpctl.cli.providers import PROVIDER_ARGUMENT, complete_action
-
-
-def _schema_ref(output: Path | None) -> str:
-    """The bundled mapping-file schema, relative to where the file will live."""
-    from cdpctl import resources
-
-    schema = resources.path("schemas/mapping.schema.json").resolve()
-    base = output.resolve().parent if output is not None else Path.cwd()
-    try:
-        return Path(os.path.relpath(schema, base)).as_posix()
-    except ValueError:  # another drive on Windows
-        return schema.as_uri()
 
 
 def command(
@@ -49,7 +36,8 @@ def command(
 
     try:
         spec = catalog.find_provider(provider)
-        text = scaffold.scaffold(spec, actions or (), schema_ref=schema_ref or _schema_ref(output))
+        reference = schema_ref or scaffold.schema_reference(output)
+        text = scaffold.scaffold(spec, actions or (), schema_ref=reference)
     except catalog.LookupFailed as error:
         fail(str(error))
     if output is None:

@@ -10,6 +10,7 @@ import typer
 from cdpctl import __version__
 from cdpctl.cli import (
     diff,
+    import_cmd,
     init,
     providers,
     replay,
@@ -41,6 +42,7 @@ app.command("actions")(providers.actions_command)
 app.command("fields")(providers.fields_command)
 app.command("schema")(schema_cmd.command)
 app.command("init")(init.command)
+app.add_typer(import_cmd.app, name="import")
 
 
 def _version(value: bool) -> None:

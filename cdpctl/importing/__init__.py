@@ -1,0 +1,1 @@
+"""Converters from other tools' configuration into cdpctl mapping files."""

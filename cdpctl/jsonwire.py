@@ -55,18 +55,23 @@ def _rewrite(value: Any) -> Any:
     return value
 
 
-# Where orjson's text can differ from JavaScript's: an integral float (`2.0`) or an exponent
-# (`1e+16`, `1e-7`; JavaScript writes plain digits below 1e21). Only then is the value walked;
-# the pattern may also hit inside a string, which merely costs the (always correct) slow path.
-_MAYBE_NOT_JS = re.compile(rb"\d\.0(?:[,}\]]|$)|\de")
+# orjson and JavaScript differ only on integral floats (`2.0` vs `2`) and exponents (`1e+16`
+# vs `10000000000000000`). Integral floats are fixed in the bytes, skipping JSON strings; an
+# exponent (or something inside a string that looks like one) takes the exact slow path.
+_EXPONENT = re.compile(rb"\de[+-]\d")
+_STRING_OR_INTEGRAL_FLOAT = re.compile(
+    rb'("(?:[^"\\]|\\.)*")|(-?[1-9]\d*|0)\.0(?=[,}\]]|$)|-(0)\.0(?=[,}\]]|$)'
+)
 
 
 def dumps(value: Any) -> bytes:
     """Serialize like `JSON.stringify(value)`: compact, UTF-8, JavaScript number formatting."""
     text = orjson.dumps(value)
-    if _MAYBE_NOT_JS.search(text) is None:
-        return text
-    return orjson.dumps(_rewrite(value))
+    if _EXPONENT.search(text) is not None:
+        return orjson.dumps(_rewrite(value))
+    if b".0" in text:
+        text = _STRING_OR_INTEGRAL_FLOAT.sub(rb"\1\2\3", text)  # -0.0 becomes 0, as in JS
+    return text
 
 
 def dumps_text(value: Any) -> str:

@@ -39,3 +39,32 @@ def test_compact_utf8_key_order_kept_and_nan_is_null() -> None:
 
 def test_strings_that_look_like_floats_are_left_alone() -> None:
     assert dumps({"v": "version 2.0]", "e": "1e9"}) == b'{"v":"version 2.0]","e":"1e9"}'
+
+
+def test_fast_path_agrees_with_the_exact_walk_on_random_values() -> None:
+    import random
+
+    import orjson
+
+    from cdpctl.jsonwire import _rewrite
+
+    rng = random.Random(7)
+    pieces = ["1.0", "x.0,", '\\"', "2e-5", "é", "\\\\", "a", "0", "-", "]", "}"]
+
+    def value(depth: int):
+        kind = rng.randrange(7 if depth < 3 else 4)
+        if kind == 0:
+            return rng.choice([2.0, -3.0, 0.5, 12.05, 1e21, 1e-7, 1e16, 100.0, 7, -0.0])
+        if kind == 1:
+            return "".join(rng.choice(pieces) for _ in range(rng.randrange(6)))
+        if kind == 2:
+            return rng.choice([True, None, 42])
+        if kind == 3:
+            return rng.randrange(-(10**6), 10**6) / rng.choice([1, 10, 1000])
+        if kind == 4:
+            return [value(depth + 1) for _ in range(rng.randrange(4))]
+        return {f"k{i}.0": value(depth + 1) for i in range(rng.randrange(4))}
+
+    for _ in range(3000):
+        sample = value(0)
+        assert dumps(sample) == orjson.dumps(_rewrite(sample)), sample

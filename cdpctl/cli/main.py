@@ -17,6 +17,7 @@ from cdpctl.cli import (
     sandbox,
     schema_cmd,
     send,
+    source,
     test_event,
     validate,
 )
@@ -43,6 +44,7 @@ app.command("fields")(providers.fields_command)
 app.command("schema")(schema_cmd.command)
 app.command("init")(init.command)
 app.add_typer(import_cmd.app, name="import")
+app.add_typer(source.app, name="source")
 
 
 def _version(value: bool) -> None:

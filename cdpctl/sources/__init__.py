@@ -1,0 +1,1 @@
+"""Converters from other tools' event feeds into Segment events that `cdpctl replay` reads."""

@@ -45,6 +45,17 @@ PAYLOAD_RULE = "CDP406"
 MAPPING_RUNTIME = "CDP407"
 UNRESOLVED_SECRET = "CDP408"
 
+# Delivery (send --live, replay --live).
+DELIVERY_FAILED = "CDP501"
+
+# Lint rules beyond the schema (cdpctl/lint/): likely bugs are errors, smells are warnings.
+TRIGGER_NEVER_MATCHES = "CDP601"
+DUPLICATE_SUBSCRIPTION = "CDP602"
+PATH_NOT_IN_EVENTS = "CDP603"
+PATH_NOT_IN_CALL_TYPE = "CDP604"
+TIMESTAMP_TO_LAST_WRITE_WINS = "CDP605"
+HARD_CODED_CONTACT = "CDP606"
+
 DESCRIPTIONS: dict[str, str] = {
     FILE_UNREADABLE: "The file cannot be read (missing, a directory, or permission denied).",
     NOT_TEXT: "The file is not UTF-8 text (binary data or a wrong encoding).",
@@ -81,4 +92,34 @@ DESCRIPTIONS: dict[str, str] = {
     PAYLOAD_RULE: "A provider-specific rule rejects the payload.",
     MAPPING_RUNTIME: "The mapping failed while rendering this event (e.g. @json of bad text).",
     UNRESOLVED_SECRET: "A ${ENV_NAME} reference has no value in the environment.",
+    DELIVERY_FAILED: "A provider refused an event or never acknowledged it; see the dead letters.",
+    TRIGGER_NEVER_MATCHES: "The trigger can never match a Segment event (contradiction or a "
+    "field that call type never carries).",
+    DUPLICATE_SUBSCRIPTION: "Two enabled subscriptions have the same trigger and action, so the "
+    "action runs twice for every matching event.",
+    PATH_NOT_IN_EVENTS: "A @path or {{template}} reads a place no Segment event has "
+    "(a misspelt spec field such as $.trait or $.context.trait).",
+    PATH_NOT_IN_CALL_TYPE: "A @path or {{template}} reads a field the subscription's call types "
+    "do not carry (e.g. $.traits on track events: use $.context.traits).",
+    TIMESTAMP_TO_LAST_WRITE_WINS: "A contact upsert sends the event time to a provider that keeps "
+    "whichever write arrives last, so a late or replayed event moves it backwards.",
+    HARD_CODED_CONTACT: "A mapping hard-codes an email address or phone number where the event's "
+    "own contact belongs.",
 }
+
+#: Codes reported as warnings by default; every other code is an error by default. (A provider
+#: check may still report a PAYLOAD_* code as a warning for one value.)
+WARNINGS: frozenset[str] = frozenset(
+    {
+        TRIGGER_AMBIGUOUS,
+        DUPLICATE_SUBSCRIPTION,
+        PATH_NOT_IN_CALL_TYPE,
+        TIMESTAMP_TO_LAST_WRITE_WINS,
+        HARD_CODED_CONTACT,
+    }
+)
+
+
+def default_severity(code: str) -> str:
+    """How `code` is reported by default, "error" or "warning" (SARIF, docs/lint-rules.md)."""
+    return "warning" if code in WARNINGS else "error"

@@ -6,8 +6,18 @@ from dataclasses import dataclass, field
 
 from cdpctl import schema
 from cdpctl.diagnostics import Diagnostic, has_errors
-from cdpctl.lint import destination, subscriptions
+from cdpctl.lint import (
+    context,
+    destination,
+    duplicates,
+    event_paths,
+    literals,
+    never_matches,
+    subscriptions,
+    timestamps,
+)
 from cdpctl.loading import Document, LoadError, load_yaml
+from cdpctl.providers import get_provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +39,27 @@ def check_document(document: Document) -> list[Diagnostic]:
     provider_known = not any(d.code == destination.UNKNOWN_PROVIDER for d in found)
     if provider_known:
         found.extend(subscriptions.check(document))
+        found.extend(_rules_beyond_the_schema(document))
     found.sort(key=lambda d: (d.line or 0, d.column or 0, d.code))
     return found
+
+
+#: Rules beyond the schema, each in its own module (docs/lint-rules.md lists their codes).
+RULES: tuple[context.Rule, ...] = (
+    never_matches.check,
+    duplicates.check,
+    event_paths.check,
+    timestamps.check,
+    literals.check,
+)
+
+
+def _rules_beyond_the_schema(document: Document) -> list[Diagnostic]:
+    provider = get_provider(document.data["destination"]["provider"])
+    assert provider is not None
+    subs = context.subscriptions(document, provider)
+    found = [finding for rule in RULES for finding in rule(document, provider, subs)]
+    return list(dict.fromkeys(found))  # a YAML alias repeats its node's findings: keep one
 
 
 def check_file(path: str) -> FileReport:

@@ -1,4 +1,5 @@
-"""Views of validation reports: text, json, github. Each is a function returning the text."""
+"""Views of validation reports: text, json, github, sarif, junit. Each is a function returning
+the text."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Protocol
 
 from cdpctl import jsonwire
 from cdpctl.diagnostics import Diagnostic, Severity
+from cdpctl.output.junit import render_junit
+from cdpctl.output.sarif import render_sarif
 
 
 class Report(Protocol):
@@ -17,7 +20,7 @@ class Report(Protocol):
     def valid(self) -> bool: ...
 
 
-def _summary(reports: Sequence[Report]) -> str:
+def summary_line(reports: Sequence[Report]) -> str:
     errors = sum(1 for r in reports for d in r.diagnostics if d.severity is Severity.ERROR)
     warnings = sum(1 for r in reports for d in r.diagnostics if d.severity is Severity.WARNING)
     files = len(reports)
@@ -36,7 +39,7 @@ def render_text(reports: Sequence[Report], *, color: bool = False) -> str:
             if color:
                 severity = f"{styles[d.severity]}{severity}\x1b[0m"
             lines.append(f"{d.location()}: {severity} {d.code} {d.full_message()}")
-    lines.append(_summary(reports))
+    lines.append(summary_line(reports))
     return "\n".join(lines) + "\n"
 
 
@@ -80,7 +83,7 @@ def render_github(reports: Sequence[Report], *, color: bool = False) -> str:
                 f"::{kinds[d.severity]} {','.join(props)}::"
                 f"{_escape_data(d.code + ' ' + d.full_message())}"
             )
-    lines.append(_summary(reports))
+    lines.append(summary_line(reports))
     return "\n".join(lines) + "\n"
 
 
@@ -88,4 +91,6 @@ RENDERERS: dict[str, Callable[..., str]] = {
     "text": render_text,
     "json": render_json,
     "github": render_github,
+    "sarif": render_sarif,
+    "junit": render_junit,
 }

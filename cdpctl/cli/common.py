@@ -13,6 +13,7 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 2
 EXIT_INTERRUPTED = 130
+COLORS = ("auto", "always", "never")
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -21,16 +22,51 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise SystemExit(code)
 
 
-def use_color(choice: str | None, stream: object = sys.stdout) -> bool:
-    """--color beats NO_COLOR/FORCE_COLOR, which beat terminal detection."""
-    if choice in ("always", "never"):
-        return choice == "always"
+def use_color(
+    choice: str | None, stream: object = sys.stdout, configured: str | None = None
+) -> bool:
+    """--color beats CDPCTL_COLOR, which beats NO_COLOR/FORCE_COLOR, which beat the project
+    config (`configured`), which beats terminal detection. "auto" hands over to detection."""
+    explicit = choice or os.environ.get("CDPCTL_COLOR") or None
+    if explicit is not None and explicit not in COLORS:
+        source = "--color" if choice else "CDPCTL_COLOR"
+        fail(f"{source} must be one of {', '.join(COLORS)} (got {explicit!r})")
+    if explicit in ("always", "never"):
+        return explicit == "always"
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
+    if explicit is None and configured in ("always", "never"):
+        return configured == "always"
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def project_config():  # -> cdpctl.config.ProjectConfig
+    """The project's [tool.cdpctl] / cdpctl.toml settings; exit 2 naming the file and key when
+    it cannot be used."""
+    from cdpctl import config
+
+    try:
+        return config.load()
+    except config.ConfigError as error:
+        fail(str(error))
+
+
+def resolve_format(
+    flag: str | None, choices: tuple[str, ...], configured: str | None, where: str
+) -> str:
+    """--format beats CDPCTL_FORMAT, which beats the project config (`where` names it), which
+    beats "text". Exit 2 with the allowed values when the winner is not one of `choices`."""
+    for value, source in (
+        (flag, "--format"),
+        (os.environ.get("CDPCTL_FORMAT") or None, "CDPCTL_FORMAT"),
+        (configured, where),
+    ):
+        if value is not None:
+            return check_choice(value, choices, source)
+    return "text"
 
 
 def format_option(choices: tuple[str, ...], default: str = "text") -> typer.models.OptionInfo:

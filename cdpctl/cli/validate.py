@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import typer
 
-from cdpctl.cli.common import COLOR_OPTION, EXIT_FINDINGS, EXIT_OK, check_choice, fail, use_color
+from cdpctl.cli.common import (
+    COLOR_OPTION,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    fail,
+    project_config,
+    resolve_format,
+    use_color,
+)
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif", "junit")
 
 
 def collect_files(paths: list[Path]) -> list[Path]:
@@ -29,19 +39,69 @@ def collect_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+def _shown(path: Path) -> Path:
+    """`path` relative to the working directory when it is below it (configured paths are
+    absolute), so every format names files the way the user and CI see them."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _write_step_summary(reports: list) -> None:
+    """Append the Markdown findings table to $GITHUB_STEP_SUMMARY (GitHub Actions)."""
+    from cdpctl.output.summary import render_step_summary
+
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(render_step_summary(reports))
+    except OSError as error:
+        sys.stderr.write(f"cdpctl: cannot write the job summary to {target}: {error.strerror}\n")
+
+
 def command(
-    paths: list[Path] = typer.Argument(..., help="Mapping files, or folders of *.yaml/*.yml."),
-    output_format: str = typer.Option(
-        "text", "--format", "-f", help="Output: text, json or github (workflow annotations)."
+    paths: list[Path] | None = typer.Argument(
+        None,
+        help="Mapping files, or folders of *.yaml/*.yml. Default: `paths` from [tool.cdpctl] "
+        "in pyproject.toml or cdpctl.toml.",
+        show_default=False,
+    ),
+    output_format: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="Output: text, json, github (workflow annotations and a job summary), sarif "
+        "(code scanning) or junit. Default: CDPCTL_FORMAT, then the project config, then text.",
+        show_default=False,
     ),
     color: str | None = COLOR_OPTION,
+    exit_zero: bool = typer.Option(
+        False, "--exit-zero", help="Exit 0 even with findings (usage errors still exit 2)."
+    ),
 ) -> None:
-    """Check mapping files: schema, providers, actions, fields, triggers and directives."""
+    """Check mapping files: schema, providers, actions, fields, triggers and directives, and
+    lint rules for likely bugs and smells (docs/lint-rules.md lists every code)."""
     from cdpctl.lint import check_file
     from cdpctl.output.diagnostics import RENDERERS
 
-    check_choice(output_format, FORMATS, "--format")
+    config = project_config()
+    chosen = resolve_format(output_format, FORMATS, config.format, config.describe("format"))
+    if not paths:
+        if not config.paths:
+            fail(
+                "give mapping files or folders to check, or set paths in [tool.cdpctl] of "
+                "pyproject.toml or in cdpctl.toml"
+            )
+        paths = [_shown(p) for p in config.paths]
     reports = [check_file(str(path)) for path in collect_files(paths)]
-    render = RENDERERS[output_format]
-    typer.echo(render(reports, color=use_color(color)), nl=False)
-    raise typer.Exit(EXIT_OK if all(r.valid for r in reports) else EXIT_FINDINGS)
+    render = RENDERERS[chosen]
+    colored = use_color(color, configured=config.color)
+    # click strips ANSI codes from output that is not a terminal unless told otherwise.
+    typer.echo(render(reports, color=colored), nl=False, color=colored)
+    if chosen == "github":
+        _write_step_summary(reports)
+    clean = all(r.valid for r in reports)
+    raise typer.Exit(EXIT_OK if clean or exit_zero else EXIT_FINDINGS)

@@ -9,7 +9,9 @@ the real condition predicates on small made-up events, so it agrees with Segment
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -86,8 +88,13 @@ def _branches(node: Node) -> list[tuple[Comparison, ...]] | None:
     return out if len(out) <= MAX_BRANCHES else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _predicate(leaf: Comparison) -> Callable[[Any], bool]:
+    return compile_tree(Group("and", (leaf,))).predicate
+
+
 def _holds(leaf: Comparison, event: dict[str, Any]) -> bool:
-    return compile_tree(Group("and", (leaf,))).predicate(event)
+    return _predicate(leaf)(event)
 
 
 def _event(leaf: Comparison, value: Any) -> dict[str, Any] | None:

@@ -343,6 +343,17 @@ def event(rng: random.Random, user: User, moment: datetime) -> dict[str, Any]:
     return message
 
 
+def js_numbers(value: Any) -> Any:
+    """Integral floats as integers, as `JSON.stringify` in analytics.js writes them (129)."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is dict:
+        return {key: js_numbers(item) for key, item in value.items()}
+    if type(value) is list:
+        return [js_numbers(item) for item in value]
+    return value
+
+
 def generate(count: int, out: Path, seed: int) -> None:
     rng = random.Random(seed)
     users = [make_user(rng) for _ in range(max(1, count // 8))]
@@ -353,7 +364,7 @@ def generate(count: int, out: Path, seed: int) -> None:
     with out.open("wb") as handle:
         for index, user in enumerate(chosen):
             moment = START + timedelta(seconds=index * step + rng.random() * step)
-            handle.write(orjson.dumps(event(rng, user, moment)) + b"\n")
+            handle.write(orjson.dumps(js_numbers(event(rng, user, moment))) + b"\n")
 
 
 def main() -> None:

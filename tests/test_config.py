@@ -77,6 +77,16 @@ def test_a_pyproject_without_the_table_is_passed_over(project: Path) -> None:
     assert found.paths == (project / "mappings" / "ok.yaml",)
 
 
+def test_a_missing_configured_path_names_the_config(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "cdpctl.toml").write_text('paths = ["mappings", "mapings"]\n')
+    monkeypatch.chdir(project)
+    result = run_cli(["validate"])
+    assert result.exit_code == 2
+    assert f"{project / 'cdpctl.toml'} paths: no such file or folder: mapings" in result.stderr
+
+
 def test_no_paths_and_no_config_is_a_usage_error(project: Path) -> None:
     result = run_cli(["validate"])
     assert result.exit_code == 2

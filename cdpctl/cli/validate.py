@@ -95,6 +95,9 @@ def command(
                 "give mapping files or folders to check, or set paths in [tool.cdpctl] of "
                 "pyproject.toml or in cdpctl.toml"
             )
+        for path in config.paths:
+            if not path.exists():
+                fail(f"{config.describe('paths')}: no such file or folder: {_shown(path)}")
         paths = [_shown(p) for p in config.paths]
     reports = [check_file(str(path)) for path in collect_files(paths)]
     render = RENDERERS[chosen]

@@ -83,7 +83,7 @@ MOVED: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     },
     "properties": {"identify": ("traits",), "group": ("traits",)},
     "event": {"page": ("name",), "screen": ("name",)},
-    "name": {"track": ("event",)},
+    "name": {"track": ("event",), "identify": ("traits", "name"), "group": ("traits", "name")},
     "groupId": {
         "identify": ("context", "groupId"),
         "track": ("context", "groupId"),

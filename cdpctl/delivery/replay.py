@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from cdpctl.delivery.deadletter import DeadLetters
 from cdpctl.delivery.engine import Filters, LiveOptions, LiveRun, filtered, render_records
 from cdpctl.delivery.ledger import Ledger
@@ -71,7 +73,11 @@ def run_replay(
         DeadLetters(plan.dead_letter_path, redactor) if plan.dead_letter_path is not None else None
     )
     started = time.monotonic()
-    records = filtered(plan.source.records(), plan.filters, stats, dead_letters)
+    parallel = plan.workers > 1 and fork_context() is not None
+    # With workers, the parent only routes and filters, and the workers parse again: the
+    # parent needs no JavaScript number semantics, so plain orjson does.
+    source = plan.source.records(orjson.loads) if parallel else plan.source.records()
+    records = filtered(source, plan.filters, stats, dead_letters)
     on_progress: Callable[[ReplayStats], None] | None = progress.update if progress else None
     rate = (
         plan.live_options.requests_per_second
@@ -79,7 +85,7 @@ def run_replay(
         or destination.provider.rate_limit.requests_per_second
     )
     try:
-        if plan.workers > 1 and fork_context() is not None:
+        if parallel:
             jobs = [
                 WorkerJob(
                     index,

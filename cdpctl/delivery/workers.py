@@ -10,8 +10,12 @@ memory stays flat however large the archive.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import multiprocessing
+import os
 import queue
+import signal
 import time
 from array import array
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -69,7 +73,44 @@ def _records(chunk: Chunk) -> list[Record]:
     ]
 
 
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive a killed parent (kill -9): it would go on sending events that
+    a resumed run then sends again. Linux delivers SIGKILL to it when the parent dies."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without reporting; its partition is incomplete."""
+
+
 def _worker(
+    job: WorkerJob,
+    destination: Destination,
+    pacer: SharedPacer,
+    inbox: Any,
+    outbox: Any,
+    parent: int,
+) -> None:
+    """A worker's whole life; any failure is reported to the parent as one line, never a
+    traceback on the user's terminal."""
+    _die_with_parent(parent)
+    try:
+        _work(job, destination, pacer, inbox, outbox)
+    except BaseException as error:  # reported to the parent, which exits 2
+        outbox.put((job.index, "error", f"{type(error).__name__}: {error}"))
+        os._exit(1)
+
+
+def _work(
     job: WorkerJob, destination: Destination, pacer: SharedPacer, inbox: Any, outbox: Any
 ) -> None:
     stats = ReplayStats()
@@ -80,7 +121,7 @@ def _worker(
         now = time.monotonic()
         if final or now - last >= SNAPSHOT_EVERY:
             last = now
-            outbox.put((job.index, final, stats))
+            outbox.put((job.index, "final" if final else "progress", stats))
 
     if not job.live:
         for chunk in _chunks(inbox):
@@ -138,7 +179,9 @@ def run_parallel(
     outbox = context.Queue()
     processes = [
         context.Process(
-            target=_worker, args=(job, destination, pacer, inboxes[i], outbox), daemon=True
+            target=_worker,
+            args=(job, destination, pacer, inboxes[i], outbox, os.getpid()),
+            daemon=True,
         )
         for i, job in enumerate(jobs)
     ]
@@ -150,11 +193,13 @@ def run_parallel(
     def drain(block: bool) -> None:
         while True:
             try:
-                index, final, snapshot = outbox.get(block=block, timeout=0.5 if block else None)
+                index, kind, payload = outbox.get(block=block, timeout=0.5 if block else None)
             except queue.Empty:
                 return
-            latest[index] = snapshot
-            if final:
+            if kind == "error":
+                raise WorkerDied(f"replay worker {index} failed: {payload}")
+            latest[index] = payload
+            if kind == "final":
                 finished.add(index)
             if on_progress is not None:
                 on_progress(_merged(stats, latest))
@@ -164,8 +209,18 @@ def run_parallel(
     lines: list[list[bytes]] = [[] for _ in range(workers)]
     sizes = [0] * workers
 
+    def put(target: int, item: Any) -> None:
+        while True:
+            try:
+                inboxes[target].put(item, timeout=0.5)
+                return
+            except queue.Full:
+                dead = [p.exitcode for p in processes if p.exitcode]
+                if dead:
+                    raise WorkerDied(f"a replay worker died (exit code {dead[0]})") from None
+
     def hand_over(target: int) -> None:
-        inboxes[target].put((numbers[target], b"\n".join(lines[target])))
+        put(target, (numbers[target], b"\n".join(lines[target])))
         numbers[target] = array("Q")
         lines[target] = []
         sizes[target] = 0
@@ -183,12 +238,12 @@ def run_parallel(
         for index in range(workers):
             if lines[index]:
                 hand_over(index)
-            inboxes[index].put(None)
+            put(index, None)
         while len(finished) < workers:
             drain(block=True)
             if any(not p.is_alive() and p.exitcode for p in processes) and len(finished) < workers:
                 dead = [p.exitcode for p in processes if not p.is_alive() and p.exitcode]
-                raise RuntimeError(f"a replay worker died (exit code {dead[0]})")
+                raise WorkerDied(f"a replay worker died (exit code {dead[0]})")
     finally:
         for process in processes:
             process.join(timeout=5)

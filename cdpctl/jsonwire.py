@@ -1,8 +1,8 @@
 """JSON exactly as JavaScript's `JSON.stringify` writes it — the bytes Segment's runtime would send.
 
 orjson already writes compact JSON with non-ASCII unescaped; the one difference is numbers:
-JavaScript prints `42.0` as `42` and `1e21` as `1e+21`. Floats are rewritten only where they
-occur, so payloads without floats are serialized by orjson alone.
+JavaScript prints `42.0` as `42` and `1e21` as `1e+21`. Values are rewritten only when orjson's
+output shows such a number, so ordinary payloads are serialized by orjson alone.
 """
 
 from __future__ import annotations
@@ -56,27 +56,45 @@ def _rewrite(value: Any) -> Any:
 
 
 # orjson and JavaScript differ only on integral floats (`2.0` vs `2`) and exponents (`1e+16`
-# vs `10000000000000000`). Integral floats are fixed in the bytes, skipping JSON strings; an
-# exponent (or something inside a string that looks like one) takes the exact slow path.
-_EXPONENT = re.compile(rb"\de[+-]\d")
-_STRING_OR_INTEGRAL_FLOAT = re.compile(
-    rb'("(?:[^"\\]|\\.)*")|(-?[1-9]\d*|0)\.0(?=[,}\]]|$)|-(0)\.0(?=[,}\]]|$)'
-)
+# vs `10000000000000000`). Either pattern (also when it merely appears inside a string) sends
+# the value down the exact slow path; events are parsed like JavaScript parses them (`loads`),
+# so integral floats rarely reach this point.
+_NOT_JS_NUMBER = re.compile(rb"\de[+-]\d|\d\.0(?=[,}\]]|$)")
+# A number token (after `:`, `,` or `[`) such as `25.0`; "Version/17.0 Safari" is not one.
+_INTEGRAL_FLOAT_TEXT = re.compile(rb"[:,\[]\s*-?\d+\.0+\s*(?=[,}\]]|$)")
 
 
 def dumps(value: Any) -> bytes:
     """Serialize like `JSON.stringify(value)`: compact, UTF-8, JavaScript number formatting."""
     text = orjson.dumps(value)
-    if _EXPONENT.search(text) is not None:
-        return orjson.dumps(_rewrite(value))
-    if b".0" in text:
-        text = _STRING_OR_INTEGRAL_FLOAT.sub(rb"\1\2\3", text)  # -0.0 becomes 0, as in JS
-    return text
+    if _NOT_JS_NUMBER.search(text) is None:
+        return text
+    return orjson.dumps(_rewrite(value))
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON as JavaScript does: `25.0` is the number 25, an integer (orjson would give a
+    float). Only texts that contain such a number are walked."""
+    value = orjson.loads(data)
+    raw = data.encode() if isinstance(data, str) else data
+    if _INTEGRAL_FLOAT_TEXT.search(raw) is not None:
+        return _integers(value)
+    return value
+
+
+def _integers(value: Any) -> Any:
+    kind = type(value)
+    if kind is float:
+        return int(value) if value.is_integer() and abs(value) < _MAX_SAFE_INTEGER else value
+    if kind is dict:
+        return {key: _integers(item) for key, item in value.items()}
+    if kind is list:
+        return [_integers(item) for item in value]
+    return value
 
 
 def dumps_text(value: Any) -> str:
     return dumps(value).decode()
 
 
-loads = orjson.loads
 JSONDecodeError = orjson.JSONDecodeError

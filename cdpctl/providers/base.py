@@ -98,6 +98,7 @@ class Request:
     # The plan also receives the final failure after retries (status 0 = no answer at all),
     # e.g. one chunk of a batch, so events of chunks already delivered are not failed with it.
     sees_failure: bool = False
+    _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def has_json(self) -> bool:
@@ -111,7 +112,9 @@ class Request:
             return urlencode(self.form).encode()
         if self.json is None and self.method in ("GET", "DELETE", "HEAD"):
             return b""
-        return jsonwire.dumps(self.json)
+        if self._wire is None:  # requests are immutable values: serialise once
+            object.__setattr__(self, "_wire", jsonwire.dumps(self.json))
+        return self._wire
 
     def with_base(self, base_url: str) -> Request:
         """Same request with scheme and host taken from `base_url` (path and query kept)."""

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import orjson
+
 from cdpctl import codes, jsonwire
 from cdpctl.diagnostics import Severity
 from cdpctl.providers.base import (
@@ -581,6 +583,15 @@ def message_size(message: Mapping[str, Any]) -> int:
     return len(jsonwire.dumps(message))
 
 
+def _size_if_over_limit(message: Mapping[str, Any]) -> int | None:
+    """The exact size when over 32 KB, else None. orjson's text is measured first (it is
+    cheaper); JavaScript's can only be longer by writing big floats in full, at most 3.4×."""
+    if len(orjson.dumps(message)) * 4 <= MAX_EVENT_BYTES:
+        return None
+    size = message_size(message)
+    return size if size > MAX_EVENT_BYTES else None
+
+
 def _too_large(size: int) -> str:
     return (
         f"the {size}-byte message is over Segment's limit of {MAX_EVENT_BYTES} bytes (32 KB) "
@@ -606,8 +617,8 @@ def _check(kind: str, payload: dict[str, Any], settings: Mapping[str, Any]) -> l
             )
         ]
     problems: list[PayloadError] = []
-    size = message_size(BUILDERS[kind](payload))
-    if size > MAX_EVENT_BYTES:
+    size = _size_if_over_limit(BUILDERS[kind](payload))
+    if size is not None:
         problems.append(
             PayloadError(
                 codes.PAYLOAD_TOO_LONG,

@@ -243,9 +243,10 @@ def test_duplicate_names_are_made_unique_and_missing_required_fields_filled(
             [],
             "cannot tell the provider from the action slugs (mystery); pass --provider",
         ),
-        ("[]", ["--provider", "loopz"], '"loopz" is neither a cdpctl provider'),
+        ("[]", [], "bad.json: the export holds no subscriptions"),
+        ('[{"actionSlug": "sendEvent"}]', ["--provider", "loopz"], '"loopz" is neither a'),
         (
-            '{"destination": {"metadata": {"slug": "actions-braze"}}, "subscriptions": []}',
+            '{"destination": {"metadata": {"slug": "actions-braze"}}, "subscriptions": [{}]}',
             [],
             'Segment destination "actions-braze" has no cdpctl provider',
         ),

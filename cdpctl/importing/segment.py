@@ -95,6 +95,8 @@ def parse_export(text: str, source: str) -> SegmentExport:
         where = f"{source}:{error.lineno}:{error.colno}"
         raise ExportError(f"{where}: invalid JSON: {error.msg}") from None
     items, destination = _unwrap(data, source)
+    if not items:
+        raise ExportError(f"{source}: the export holds no subscriptions")
     subscriptions = tuple(_subscription(item, index, source) for index, item in enumerate(items))
     metadata = destination.get("metadata") if isinstance(destination.get("metadata"), dict) else {}
     settings = destination.get("settings")
@@ -328,10 +330,9 @@ def convert(
         )
     converted = [c for s in export.subscriptions if (c := _convert_one(s, provider, not_converted))]
     if not converted:
-        first = not_converted[0] if not_converted else "the export holds no subscriptions"
         raise ExportError(
-            f"{source}: none of {len(export.subscriptions)} subscription(s) could be converted"
-            + (f" ({first})" if export.subscriptions else f": {first}")
+            f"{source}: none of {len(export.subscriptions)} subscription(s) could be converted "
+            f"({not_converted[0]})"
         )
     settings = _destination_settings(export, provider, [c.action for c in converted], not_converted)
     _unique_names(converted, not_converted)

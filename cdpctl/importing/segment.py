@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -293,8 +294,6 @@ def _convert_one(
 def _destination_settings(
     export: SegmentExport, provider: Provider, actions: list[Action], not_converted: list[str]
 ) -> dict[str, Any]:
-    import re
-
     settings = choose_settings(provider, actions)
     for key, value in export.settings.items():
         spec = provider.setting(key)

@@ -67,7 +67,7 @@ def main(
 def run() -> None:
     """Console-script entry: never a traceback unless --debug; 130 on Ctrl-C."""
     try:
-        app()
+        app(prog_name="cdpctl")
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(EXIT_INTERRUPTED)

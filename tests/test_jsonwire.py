@@ -41,7 +41,7 @@ def test_strings_that_look_like_floats_are_left_alone() -> None:
     assert dumps({"v": "version 2.0]", "e": "1e9"}) == b'{"v":"version 2.0]","e":"1e9"}'
 
 
-def test_fast_path_agrees_with_the_exact_walk_on_random_values() -> None:
+def test_fast_check_agrees_with_the_exact_walk_on_random_values() -> None:
     import random
 
     import orjson
@@ -68,3 +68,12 @@ def test_fast_path_agrees_with_the_exact_walk_on_random_values() -> None:
     for _ in range(3000):
         sample = value(0)
         assert dumps(sample) == orjson.dumps(_rewrite(sample)), sample
+
+
+def test_loads_reads_integral_floats_as_javascript_does() -> None:
+    from cdpctl.jsonwire import loads
+
+    value = loads(b'{"price": 25.0, "tax": 2.50, "n": 1e21, "s": "2.0", "xs": [3.00, 0.5]}')
+    assert value == {"price": 25, "tax": 2.5, "n": 1e21, "s": "2.0", "xs": [3, 0.5]}
+    assert type(value["price"]) is int and type(value["xs"][0]) is int
+    assert dumps(value) == b'{"price":25,"tax":2.5,"n":1e+21,"s":"2.0","xs":[3,0.5]}'

@@ -142,7 +142,8 @@ def render(results: dict[str, Any]) -> str:
         f"| live replay (`--live`, default workers and batching) of {live['events']:,} events"
         f" into `cdpctl sandbox --no-rate-limits` ({live['requests']:,} requests) |"
         f" best {number(live['best_eps'])} events/s, median {number(live['median_eps'])};"
-        f" peak RSS {live['tree_rss_mb']:.0f} MB |",
+        f" peak RSS {live['tree_rss_mb']:.0f} MB (largest process"
+        f" {live['process_rss_mb']:.0f} MB) |",
         "",
         "## Targets",
         "",
@@ -150,10 +151,10 @@ def render(results: dict[str, Any]) -> str:
         "",
         "## What each side does",
         "",
-        "- **cdpctl**: `cdpctl replay FILE -m bench/mapping.yaml --no-progress --format json`"
+        "- **cdpctl**: `cdpctl replay FILE -m bench/mapping.yaml --no-progress --format json"
         + (" --dry-run" if "--dry-run" in results["flags"] else "")
         + (" --workers 1|2" if workers else "")
-        + ": parse, match each subscription's FQL trigger, map, validate the payload against the"
+        + "`: parse, match each subscription's FQL trigger, map, validate the payload against the"
         " action's fields, build the provider request and serialise its body.",
         "- **Node actions-core** (`bench/node/transform.js`): per line `JSON.parse`,"
         " `validate(parseFql(trigger), event)` per subscription (parsed once), `transform(mapping,"

@@ -220,6 +220,7 @@ def live_replay(count: int, repeat: int) -> dict[str, Any]:
         "best_eps": limit / min(walls),
         "median_eps": limit / statistics.median(walls),
         "tree_rss_mb": max(run.tree_rss_kb for run, _ in results) / 1024,
+        "process_rss_mb": max(run.max_process_rss_kb for run, _ in results) / 1024,
     }
 
 

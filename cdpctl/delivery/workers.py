@@ -107,6 +107,8 @@ def _worker(
         _work(job, destination, pacer, inbox, outbox)
     except BaseException as error:  # reported to the parent, which exits 2
         outbox.put((job.index, "error", f"{type(error).__name__}: {error}"))
+        outbox.close()
+        outbox.join_thread()  # the message must leave before the process does
         os._exit(1)
 
 

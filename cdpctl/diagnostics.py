@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 
 class Severity(str, enum.Enum):
@@ -28,9 +28,6 @@ class Diagnostic:
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
-
-    def located(self, path: str | None, line: int | None, column: int | None) -> Diagnostic:
-        return replace(self, path=path, line=line, column=column)
 
     def full_message(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message

@@ -11,7 +11,6 @@ from cdpctl.diagnostics import Diagnostic
 from cdpctl.loading import LoadError, decode_text, read_text
 
 MAX_EVENT_BYTES = 32 * 1024 * 1024
-EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 
 
 def load_event(spec: str) -> Any:

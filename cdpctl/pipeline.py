@@ -96,8 +96,9 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
     return Destination(file, provider, tuple(compiled), settings)
 
 
-def _never_raising(predicate: Callable[[Mapping[str, Any]], bool]
-                   ) -> Callable[[Mapping[str, Any]], bool]:
+def _never_raising(
+    predicate: Callable[[Mapping[str, Any]], bool],
+) -> Callable[[Mapping[str, Any]], bool]:
     """Where Segment's matcher throws (odd triggers on odd events), the event does not match."""
 
     def matches(event: Mapping[str, Any]) -> bool:

@@ -56,17 +56,21 @@ def _rendered(results: list[SubscriptionResult], destination: Destination) -> di
             continue
         if result.has_errors:
             views[result.subscription.name] = {
-                "errors": [f"{e.code} {e.message}" for e in result.errors
-                           if e.severity.value == "error"]}
+                "errors": [
+                    f"{e.code} {e.message}" for e in result.errors if e.severity.value == "error"
+                ]
+            }
         else:
             views[result.subscription.name] = {
                 "requests": [request_view(r, redactor) for r in result.requests],
-                "skipped": result.reason}
+                "skipped": result.reason,
+            }
     return views
 
 
-def compare_event(old: Destination, new: Destination, event: dict[str, Any], line: int
-                  ) -> EventDiff:
+def compare_event(
+    old: Destination, new: Destination, event: dict[str, Any], line: int
+) -> EventDiff:
     before = _rendered(render_event(old, event, old.context(dry_run=True), explain=False), old)
     after = _rendered(render_event(new, event, new.context(dry_run=True), explain=False), new)
     found = []
@@ -82,8 +86,9 @@ def compare_event(old: Destination, new: Destination, event: dict[str, Any], lin
     return EventDiff(line, message_id if isinstance(message_id, str) else None, tuple(found))
 
 
-def review(old: Destination, new: Destination, records: Iterable[Record],
-           summary: ReviewSummary) -> Iterator[EventDiff]:
+def review(
+    old: Destination, new: Destination, records: Iterable[Record], summary: ReviewSummary
+) -> Iterator[EventDiff]:
     """Every event's comparison (lazily), counting verdicts into `summary` as it goes."""
     for record in records:
         summary.events += 1

@@ -15,8 +15,9 @@ def command(
     events: str = typer.Argument(..., help="Events: .ndjson, .ndjson.gz, a .json array, or -."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Compare at most N events."),
     show: int = typer.Option(20, "--show", min=0, help="Print the diffs of at most N events."),
-    fail_on_change: bool = typer.Option(False, "--fail-on-change",
-                                        help="Exit 1 if any request changed."),
+    fail_on_change: bool = typer.Option(
+        False, "--fail-on-change", help="Exit 1 if any request changed."
+    ),
     output_format: str = typer.Option("text", "--format", "-f", help="Output: text or json."),
 ) -> None:
     """Render the same events through two mapping files and print per-event request diffs and
@@ -46,13 +47,26 @@ def command(
         per_subscription.setdefault(name, dict.fromkeys(VERDICTS, 0))[verdict] = count
     if output_format == "json":
         document = {
-            "events": summary.events, "malformed": summary.malformed,
+            "events": summary.events,
+            "malformed": summary.malformed,
             "summary": {v: summary.count(v) for v in VERDICTS},
             "subscriptions": per_subscription,
-            "diffs": [{"line": d.line, "messageId": d.message_id, "subscriptions": [
-                {"subscription": s.subscription, "verdict": s.verdict,
-                 "changes": [c.describe("was", "now") for c in s.changes]}
-                for s in d.subscriptions if s.verdict != "unchanged"]} for d in shown],
+            "diffs": [
+                {
+                    "line": d.line,
+                    "messageId": d.message_id,
+                    "subscriptions": [
+                        {
+                            "subscription": s.subscription,
+                            "verdict": s.verdict,
+                            "changes": [c.describe("was", "now") for c in s.changes],
+                        }
+                        for s in d.subscriptions
+                        if s.verdict != "unchanged"
+                    ],
+                }
+                for d in shown
+            ],
         }
         typer.echo(jsonwire.dumps_text(document))
     else:
@@ -65,10 +79,15 @@ def command(
                 typer.echo(f"  {s.subscription}: {s.verdict}")
                 for change in s.changes:
                     typer.echo(f"    {change.describe('was', 'now')}")
-        typer.echo(f"{summary.events} events compared ({summary.malformed} malformed): "
-                   + ", ".join(f"{summary.count(v)} {v}" for v in VERDICTS))
+        typer.echo(
+            f"{summary.events} events compared ({summary.malformed} malformed): "
+            + ", ".join(f"{summary.count(v)} {v}" for v in VERDICTS)
+        )
         for name, counts in per_subscription.items():
             typer.echo(f"  {name}: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS))
-    changed = summary.count("changed") + summary.count("newly matched") + summary.count(
-        "no longer matched")
+    changed = (
+        summary.count("changed")
+        + summary.count("newly matched")
+        + summary.count("no longer matched")
+    )
     raise typer.Exit(EXIT_FINDINGS if fail_on_change and changed else EXIT_OK)

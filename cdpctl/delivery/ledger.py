@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,17 +113,6 @@ class Ledger:
                     for o in outcomes
                 ],
             )
-
-    def in_doubt(self) -> Iterator[Key]:
-        rows = self._db.execute(
-            "SELECT destination, subscription, message_id FROM outcomes WHERE state='sending'"
-        )
-        for destination, subscription, message_id in rows.fetchall():
-            yield Key(destination, subscription, message_id)
-
-    def summary(self) -> dict[str, int]:
-        rows = self._db.execute("SELECT state, COUNT(*) FROM outcomes GROUP BY state")
-        return dict(rows.fetchall())
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

@@ -179,7 +179,3 @@ def _array_elements(stream: IO[bytes]) -> Iterator[RawRecord]:
             continue
         buffer = buffer[position:] + chunk
         position = 0
-
-
-def source_name(spec: str) -> str:
-    return "<stdin>" if spec == "-" else str(Path(spec))

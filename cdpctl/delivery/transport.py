@@ -23,8 +23,6 @@ from cdpctl.delivery.limits import (
 )
 from cdpctl.providers.base import ActionFailed, Plan, Reply, Request
 
-DEFAULT_TIMEOUT = 10.0  # seconds, as Segment's framework
-
 
 @dataclass(frozen=True, slots=True)
 class Exchange:

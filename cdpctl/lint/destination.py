@@ -100,9 +100,16 @@ def check(document: Document) -> list[Diagnostic]:
     if provider.check_settings is not None and not found:
         values = resolve_settings(provider, settings, os.environ).values
         for problem in provider.check_settings(values):
-            found.append(document.diagnostic(
-                problem.code, problem.message, base, at_key=True, hint=problem.hint,
-                severity=problem.severity))
+            found.append(
+                document.diagnostic(
+                    problem.code,
+                    problem.message,
+                    base,
+                    at_key=True,
+                    hint=problem.hint,
+                    severity=problem.severity,
+                )
+            )
     for spec in provider.settings:
         if spec.required and not spec.has_default and spec.name not in settings:
             found.append(

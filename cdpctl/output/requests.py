@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
-from cdpctl import jsonwire
 from cdpctl.providers.base import Request
 from cdpctl.secrets import Redactor
 
@@ -35,15 +33,3 @@ def body_text(request: Request, redactor: Redactor) -> str:
     if request.form is not None:
         return redactor.text(request.body().decode())
     return redactor.text(request.body().decode("utf-8", "replace"))
-
-
-def form_pairs(text: str) -> list[tuple[str, str]]:
-    return parse_qsl(text, keep_blank_values=True)
-
-
-def json_text(value: Any, *, indent: bool = True) -> str:
-    if not indent:
-        return jsonwire.dumps_text(value)
-    import json
-
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)

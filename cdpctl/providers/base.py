@@ -100,10 +100,6 @@ class Request:
     sees_failure: bool = False
     _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
-    @property
-    def has_json(self) -> bool:
-        return self.form is None and self.content is None and self.method not in ("GET", "DELETE")
-
     def body(self) -> bytes:
         """The exact bytes on the wire."""
         if self.content is not None:

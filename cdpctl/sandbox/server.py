@@ -239,8 +239,13 @@ class _Handler(BaseHTTPRequestHandler):
                     if response.status < 300 and route.acknowledges:
                         state.stats["acknowledged"] += 1
                         state.providers[emulator.name]["received"].append(
-                            {"method": request.method, "path": request.path,
-                             "body": request.json(), "at": time.time()})
+                            {
+                                "method": request.method,
+                                "path": request.path,
+                                "body": request.json(),
+                                "at": time.time(),
+                            }
+                        )
                     elif response.status >= 400:
                         state.stats["rejected"] += 1
                 else:

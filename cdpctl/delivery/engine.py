@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from cdpctl.providers.base import ActionContext, ActionFailed, ItemResult, Skip
 from cdpctl.secrets import Redactor
 
 BATCH_LINGER = 0.2  # seconds a lane waits for more events before sending a partial batch
+LANE_PENDING = 1000  # events a lane may hold in unsent batches (bounds memory)
+_NOTHING: Any = object()  # "no new work arrived before the linger deadline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,30 +289,51 @@ class LiveRun:
                     self.on_progress(self.stats)
 
     async def _lane(self, queue: asyncio.Queue, transport: Transport, ctx: ActionContext) -> None:
+        """One lane: its events in order; batches flush when full, when their oldest event has
+        waited BATCH_LINGER, or when the lane holds LANE_PENDING events (flat memory)."""
         pending: dict[str, list[_Work]] = {}
+        started: dict[str, float] = {}
+        held = 0
+
+        async def flush(name: str) -> None:
+            nonlocal held
+            batch = pending.pop(name)
+            started.pop(name)
+            held -= len(batch)
+            await self._send_batch(batch, transport, ctx)
+
         while True:
+            timeout = None
+            if pending:
+                timeout = max(0.0, min(started.values()) + BATCH_LINGER - time.monotonic())
             try:
-                timeout = BATCH_LINGER if pending else None
                 work = await asyncio.wait_for(queue.get(), timeout)
             except TimeoutError:
-                for name in list(pending):
-                    await self._send_batch(pending.pop(name), transport, ctx)
-                continue
+                work = _NOTHING
             if work is None:
                 for name in list(pending):
-                    await self._send_batch(pending.pop(name), transport, ctx)
+                    await flush(name)
                 return
-            action = work.sub.action
-            if self.options.batching and action.batch is not None and action.plan_batch:
-                batch = pending.setdefault(work.sub.name, [])
-                batch.append(work)
+            if work is not _NOTHING:
+                action = work.sub.action
+                if not (self.options.batching and action.batch is not None and action.plan_batch):
+                    await self._send_one(work, transport, ctx)
+                    continue
+                if work.sub.name not in pending:
+                    pending[work.sub.name] = []
+                    started[work.sub.name] = time.monotonic()
+                pending[work.sub.name].append(work)
+                held += 1
                 limit = min(
                     self.options.batch_size or action.batch.max_events, action.batch.max_events
                 )
-                if len(batch) >= limit:
-                    await self._send_batch(pending.pop(work.sub.name), transport, ctx)
-            else:
-                await self._send_one(work, transport, ctx)
+                if len(pending[work.sub.name]) >= limit:
+                    await flush(work.sub.name)
+            now = time.monotonic()
+            for name in [n for n, t in started.items() if now - t >= BATCH_LINGER]:
+                await flush(name)
+            while held > LANE_PENDING:
+                await flush(max(pending, key=lambda n: len(pending[n])))
 
     async def _send_one(self, work: _Work, transport: Transport, ctx: ActionContext) -> None:
         self.ledger.mark_sending([work.key])

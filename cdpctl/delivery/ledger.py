@@ -54,12 +54,16 @@ class Outcome:
 class Ledger:
     """A small SQLite file in WAL mode; safe to share between worker processes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """Open (and with `create`, set up) the ledger. Worker processes open it with
+        `create=False` after the parent has set it up: changing the journal mode or the schema
+        needs locks that concurrent writers would refuse."""
         self.path = path
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        if create:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         self._db.close()

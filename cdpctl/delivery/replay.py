@@ -86,6 +86,8 @@ def run_replay(
     )
     try:
         if parallel:
+            if plan.live:
+                Ledger(plan.state_path).close()  # set up once, before the workers share it
             jobs = [
                 WorkerJob(
                     index,

@@ -133,7 +133,7 @@ def _work(
         return
     redactor = destination.redactor()
     dead_letters = DeadLetters(job.dead_letter_path, redactor)
-    ledger = Ledger(job.state_path)
+    ledger = Ledger(job.state_path, create=False)
     recorder = open_recorder(job.record_dir)
     run = LiveRun(
         destination=destination,

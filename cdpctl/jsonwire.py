@@ -8,7 +8,6 @@ output shows such a number, so ordinary payloads are serialized by orjson alone.
 from __future__ import annotations
 
 import math
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -55,31 +54,47 @@ def _rewrite(value: Any) -> Any:
     return value
 
 
-# orjson and JavaScript differ only on integral floats (`2.0` vs `2`) and exponents (`1e+16`
-# vs `10000000000000000`). Either pattern (also when it merely appears inside a string) sends
-# the value down the exact slow path; events are parsed like JavaScript parses them (`loads`),
-# so integral floats rarely reach this point.
-_NOT_JS_NUMBER = re.compile(rb"\de[+-]\d|\d\.0(?=[,}\]]|$)")
-# A number token (after `:`, `,` or `[`) such as `25.0`; "Version/17.0 Safari" is not one.
-_INTEGRAL_FLOAT_TEXT = re.compile(rb"[:,\[]\s*-?\d+\.0+\s*(?=[,}\]]|$)")
+# orjson and JavaScript differ only on integral floats (`2.0` vs `2`) and on exponents: orjson
+# writes `1e+16`..`1e+20` and `1e-6` where JavaScript writes plain digits. Cheap scans rule both
+# out for almost every text; otherwise the value is rewritten exactly (a hit inside a string
+# merely costs that slow path).
+_DELIMITERS = frozenset(b",}]")
+
+
+def _integral_float_hint(text: bytes) -> bool:
+    """Whether `text` may hold a number like `25.0` or `3.00` (digits, then `.0…`, then a
+    delimiter); scans only the few `.0` occurrences, not every byte in Python."""
+    find = text.find
+    size = len(text)
+    at = find(b".0")
+    while at != -1:
+        end = at + 2
+        while end < size and text[end] == 48:  # "0"
+            end += 1
+        if (end == size or text[end] in _DELIMITERS) and at and 48 <= text[at - 1] <= 57:
+            return True
+        at = find(b".0", end)
+    return False
+
+
+def _exponent_hint(text: bytes) -> bool:
+    return b"e+" in text or b"e-6" in text
 
 
 def dumps(value: Any) -> bytes:
     """Serialize like `JSON.stringify(value)`: compact, UTF-8, JavaScript number formatting."""
     text = orjson.dumps(value)
-    if _NOT_JS_NUMBER.search(text) is None:
-        return text
-    return orjson.dumps(_rewrite(value))
+    if _integral_float_hint(text) or _exponent_hint(text):
+        return orjson.dumps(_rewrite(value))
+    return text
 
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON as JavaScript does: `25.0` is the number 25, an integer (orjson would give a
-    float). Only texts that contain such a number are walked."""
+    float). Only texts that may hold such a number are walked."""
     value = orjson.loads(data)
     raw = data.encode() if isinstance(data, str) else data
-    if _INTEGRAL_FLOAT_TEXT.search(raw) is not None:
-        return _integers(value)
-    return value
+    return _integers(value) if _integral_float_hint(raw) else value
 
 
 def _integers(value: Any) -> Any:

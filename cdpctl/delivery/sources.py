@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from cdpctl import jsonwire
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -168,7 +170,7 @@ def _array_elements(stream: IO[bytes]) -> Iterator[RawRecord]:
                     continue
                 exhausted = True
             index += 1
-            yield RawRecord(index, json.dumps(value, ensure_ascii=False).encode())
+            yield RawRecord(index, orjson.dumps(value))
             position = end
             continue
         if exhausted:

@@ -12,7 +12,15 @@ from typing import Any
 import orjson
 
 from cdpctl.delivery.deadletter import DeadLetters
-from cdpctl.delivery.engine import Filters, LiveOptions, LiveRun, filtered, render_records
+from cdpctl.delivery.engine import (
+    Filters,
+    LiveOptions,
+    LiveRun,
+    filtered,
+    partition_of,
+    quick_partition,
+    render_records,
+)
 from cdpctl.delivery.ledger import Ledger
 from cdpctl.delivery.limits import SharedPacer
 from cdpctl.delivery.recording import open_recorder
@@ -74,8 +82,10 @@ def run_replay(
     )
     started = time.monotonic()
     parallel = plan.workers > 1 and fork_context() is not None
-    # With workers, the parent only routes and filters, and the workers parse again: the
-    # parent needs no JavaScript number semantics, so plain orjson does.
+    # With workers the parent only routes (and filters), and the workers parse again. A plain
+    # dry run is routed from the raw text; otherwise the parent parses, with plain orjson (it
+    # needs no JavaScript number semantics), to filter and to route by the exact userId.
+    route_raw = parallel and not plan.live and dead_letters is None and plan.filters == Filters()
     source = plan.source.records(orjson.loads) if parallel else plan.source.records()
     records = filtered(source, plan.filters, stats, dead_letters)
     on_progress: Callable[[ReplayStats], None] | None = progress.update if progress else None
@@ -96,12 +106,19 @@ def run_replay(
                     plan.state_path,
                     plan.dead_letter_path,
                     plan.record_dir,
+                    reads=route_raw,
                 )
                 for index in range(plan.workers)
             ]
-            run_parallel(
-                destination, records, plan.workers, jobs, SharedPacer(rate), stats, on_progress
+            items = (
+                (
+                    (quick_partition(r.data, plan.workers), r.number, r.data)
+                    for r in plan.source.raw()
+                )
+                if route_raw
+                else ((partition_of(r.event, plan.workers), r.number, r.raw) for r in records)
             )
+            run_parallel(items, destination, jobs, SharedPacer(rate), stats, on_progress)
         elif not plan.live:
             render_records(destination, _ticking(records, stats, on_progress), stats)
         else:

@@ -113,10 +113,14 @@ class EventSource:
         self._raw: IO[bytes] | None = None
 
     def records(self, loads: Callable[[bytes], Any] = jsonwire.loads) -> Iterator[Record]:
+        for raw in self.raw():
+            yield parse(raw, loads)
+
+    def raw(self) -> Iterator[RawRecord]:
+        """The records' bytes, unparsed."""
         with open_binary(self.spec) as stream:
             self._raw = getattr(stream, "fileobj", None) or stream
-            for raw in raw_records(stream):
-                yield parse(raw, loads)
+            yield from raw_records(stream)
 
     def position(self) -> int:
         raw = self._raw

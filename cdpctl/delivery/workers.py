@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdpctl.delivery.deadletter import DeadLetters
-from cdpctl.delivery.engine import LiveOptions, LiveRun, partition_of, render_records
+from cdpctl.delivery.engine import Filters, LiveOptions, LiveRun, filtered, render_records
 from cdpctl.delivery.ledger import Ledger
 from cdpctl.delivery.limits import SharedPacer
 from cdpctl.delivery.recording import open_recorder
@@ -44,6 +44,7 @@ class WorkerJob:
     state_path: Any
     dead_letter_path: Any
     record_dir: Any
+    reads: bool = False  # the parent did not parse: count events read and malformed here
 
 
 def fork_context() -> Any | None:
@@ -127,7 +128,10 @@ def _work(
 
     if not job.live:
         for chunk in _chunks(inbox):
-            render_records(destination, _records(chunk), stats)
+            records = _records(chunk)
+            if job.reads:
+                records = list(filtered(records, Filters(), stats, None))
+            render_records(destination, records, stats)
             report()
         report(final=True)
         return
@@ -165,16 +169,16 @@ def _work(
 
 
 def run_parallel(
+    items: Iterable[tuple[int, int, bytes]],
     destination: Destination,
-    records: Iterable[Record],
-    workers: int,
     jobs: list[WorkerJob],
     pacer: SharedPacer,
     stats: ReplayStats,
     on_progress: Callable[[ReplayStats], None] | None,
 ) -> None:
-    """Feed `records` (already parsed and filtered by the parent) to `workers` processes and
-    merge their statistics into `stats`."""
+    """Feed `items` — (worker, line number, raw event) — to one process per job and merge their
+    statistics into `stats`."""
+    workers = len(jobs)
     context = fork_context()
     assert context is not None
     inboxes = [context.Queue(QUEUE_CHUNKS) for _ in range(workers)]
@@ -228,12 +232,10 @@ def run_parallel(
         sizes[target] = 0
 
     try:
-        for record in records:
-            assert record.event is not None
-            target = partition_of(record.event, workers)
-            numbers[target].append(record.number)
-            lines[target].append(record.raw)
-            sizes[target] += len(record.raw)
+        for target, number, raw in items:
+            numbers[target].append(number)
+            lines[target].append(raw)
+            sizes[target] += len(raw)
             if sizes[target] >= CHUNK_BYTES:
                 hand_over(target)
                 drain(block=False)

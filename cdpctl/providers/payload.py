@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import lru_cache, partial, reduce
 from typing import Any
 
 from cdpctl import codes
@@ -165,11 +165,15 @@ def _fast_validator(spec: Field) -> Callable[[Any], bool] | None:
                 for name, required, child_ok in children
             )
         )
-    one = checks[0] if len(checks) == 1 else (lambda value: all(c(value) for c in checks))
+    one = reduce(_both, checks)
     if spec.multiple:
         many = lambda value: type(value) is list and all(one(v) for v in value)  # noqa: E731
         return (lambda value: value is None or many(value)) if spec.allow_null else many
     return (lambda value: value is None or one(value)) if spec.allow_null else one
+
+
+def _both(first: Callable[[Any], bool], second: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: first(value) and second(value)
 
 
 def coerce(spec: Field, value: Any) -> Any:

@@ -44,6 +44,9 @@ class CompiledSubscription:
     transform: Callable[[Any], Any]
     mapping: dict[str, Any]
     defaulted: tuple[str, ...]
+    strips: (
+        bool  # the mapping may yield undefined array slots or NaN (see mapping.may_leave_undefined)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,7 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
                 transform=transform,
                 mapping=effective,
                 defaulted=defaulted,
+                strips=mapping.may_leave_undefined(effective),
             )
         )
     settings = resolve_settings(provider, file.settings, environ)
@@ -133,7 +137,9 @@ def map_event(
 ) -> tuple[dict[str, Any] | None, list[PayloadError]]:
     """Apply a subscription's mapping and the framework's clean/coerce/validate step."""
     try:
-        mapped = mapping.strip_undefined(sub.transform(event))
+        mapped = sub.transform(event)
+        if sub.strips:
+            mapped = mapping.strip_undefined(mapped)
     except mapping.MappingError as error:
         return None, [PayloadError(codes.MAPPING_RUNTIME, f"mapping failed: {error}")]
     if not isinstance(mapped, dict):

@@ -438,3 +438,53 @@ def test_strip_undefined_copies_containers() -> None:
     stripped = strip_undefined(original)
     stripped["a"]["b"].append(2)
     assert original == {"a": {"b": [1]}}
+
+
+def test_may_leave_undefined_is_true_wherever_strip_undefined_changes_a_result() -> None:
+    """Every conformance mapping whose result strip_undefined alters is flagged (bulk
+    rendering skips the walk only for mappings that are not)."""
+    import json
+    from pathlib import Path
+
+    from cdpctl.mapping import may_leave_undefined
+
+    cases = json.loads((Path(__file__).parent / "conformance" / "mapping_kit.json").read_text())
+    checked = 0
+    for case in cases:
+        if case.get("error") or not isinstance(case["mapping"], dict):
+            continue
+        mapping = _with_undefined(case["mapping"])
+        try:
+            result = transform(mapping, _with_undefined(case["input"]))
+        except MappingError:
+            continue
+        if not isinstance(result, dict):  # not a payload: the pipeline rejects it either way
+            continue
+        if strip_undefined(result) != result or _has_undefined(result):
+            assert may_leave_undefined(mapping), case["name"]
+        checked += 1
+    assert checked > 150
+    assert not may_leave_undefined({"a": {"@path": "$.x"}, "b": {"@template": "{{y}}"}})
+    assert may_leave_undefined({"a": [{"@path": "$.x"}]})
+    assert may_leave_undefined({"a": {"@arrayPath": ["$.xs", {"v": {"@path": "$.v"}}]}})
+
+
+def _with_undefined(value):
+    """The vectors' `{"$undefined": true}` as UNDEFINED."""
+    if value == {"$undefined": True}:
+        return UNDEFINED
+    if isinstance(value, dict):
+        return {k: _with_undefined(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_undefined(v) for v in value]
+    return value
+
+
+def _has_undefined(value) -> bool:
+    if value is UNDEFINED:
+        return True
+    if isinstance(value, dict):
+        return any(_has_undefined(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_undefined(v) for v in value)
+    return False

@@ -25,6 +25,7 @@ from cdpctl.delivery.limits import RetryPolicy, SharedPacer
 from cdpctl.delivery.sources import Record
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.delivery.transport import NetworkFailure, PlanFailed, Transport, drive
+from cdpctl.diagnostics import Severity
 from cdpctl.pipeline import CompiledSubscription, Destination, dry_run, map_event
 from cdpctl.providers.base import ActionContext, ActionFailed, ItemResult, Skip
 from cdpctl.secrets import Redactor
@@ -145,22 +146,21 @@ def where_predicate(fql: str | None) -> Callable[[dict[str, Any]], bool] | None:
 def render_records(destination: Destination, records: Iterable[Record], stats: ReplayStats) -> None:
     """Dry run: match, map, validate and build every request; count, never send."""
     ctx = destination.context(dry_run=True)
-    subscriptions = [s for s in destination.subscriptions if s.enabled]
+    settings = ctx.settings
+    enabled = [(s, stats.sub(s.name)) for s in destination.subscriptions if s.enabled]
     for record in records:
         event = record.event
-        assert event is not None
-        for sub in subscriptions:
-            counters = stats.sub(sub.name)
+        for sub, counters in enabled:
             if not sub.matches(event):
                 counters.no_match += 1
                 continue
             counters.matched += 1
-            payload, errors = map_event(sub, event, ctx.settings)
-            real = [e for e in errors if e.severity.value == "error"]
-            if payload is None or real:
+            payload, errors = map_event(sub, event, settings)
+            if payload is None or (errors and any(e.severity is Severity.ERROR for e in errors)):
                 counters.invalid += 1
-                for error in real:
-                    stats.note_error(error.code, error.message, f"line {record.number}")
+                for error in errors:
+                    if error.severity is Severity.ERROR:
+                        stats.note_error(error.code, error.message, f"line {record.number}")
                 continue
             try:
                 requests = dry_run(sub.action.plan(payload, ctx))
@@ -173,7 +173,8 @@ def render_records(destination: Destination, records: Iterable[Record], stats: R
                 continue
             counters.would_send += 1
             stats.requests += len(requests)
-            stats.bytes_sent += sum(len(r.body()) for r in requests)
+            for request in requests:
+                stats.bytes_sent += len(request.body())
 
 
 # --- live ------------------------------------------------------------------------------------

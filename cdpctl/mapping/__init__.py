@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cdpctl.mapping.compiler import compile_mapping, transform
 from cdpctl.mapping.jsvalues import UNDEFINED
-from cdpctl.mapping.objects import strip_undefined
+from cdpctl.mapping.objects import may_leave_undefined, strip_undefined
 from cdpctl.mapping.problems import MappingError, MappingProblem
 from cdpctl.mapping.validator import DIRECTIVES, validate
 
@@ -15,6 +15,7 @@ __all__ = [
     "MappingError",
     "MappingProblem",
     "compile_mapping",
+    "may_leave_undefined",
     "strip_undefined",
     "transform",
     "validate",

@@ -53,6 +53,25 @@ def strip_undefined(value: Any) -> Any:
 
 _PLAIN_LEAVES = frozenset({str, int, bool, type(None)})
 
+# Directives whose result can hold undefined array slots or non-finite numbers: they build
+# arrays from sub-results (@arrayPath), decode text (@json: NaN), or re-map an intermediate
+# (@transform), or spread values around (@merge, @flatten). The others return event values
+# (never undefined inside: the event is JSON), strings, or objects already cleaned.
+_MAY_LEAVE_UNDEFINED = frozenset({"@arrayPath", "@json", "@transform", "@merge", "@flatten"})
+
+
+def may_leave_undefined(mapping: Any) -> bool:
+    """Whether `strip_undefined` can change this mapping's result (conservative: True when
+    unsure), so bulk rendering may skip that walk for the many mappings where it cannot."""
+    if isinstance(mapping, dict):
+        return any(
+            key in _MAY_LEAVE_UNDEFINED or may_leave_undefined(value)
+            for key, value in mapping.items()
+        )
+    if isinstance(mapping, list):
+        return any(isinstance(item, (dict, list)) or item is UNDEFINED for item in mapping)
+    return False
+
 
 def compile_merge(options: Any, compile_child: CompileChild, keep_undefined: bool) -> Resolver:
     """``Object.assign({}, ...objects)``, reversed for ``"left"`` (exactly: the validator

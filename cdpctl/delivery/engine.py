@@ -24,15 +24,19 @@ from cdpctl.delivery.ledger import Key, Ledger, Outcome
 from cdpctl.delivery.limits import RetryPolicy, SharedPacer
 from cdpctl.delivery.sources import Record
 from cdpctl.delivery.stats import ReplayStats
-from cdpctl.delivery.transport import NetworkFailure, PlanFailed, Transport, drive
+from cdpctl.delivery.transport import Exchange, NetworkFailure, PlanFailed, Transport, drive
 from cdpctl.diagnostics import Severity
 from cdpctl.pipeline import CompiledSubscription, Destination, dry_run, map_event
-from cdpctl.providers.base import ActionContext, ActionFailed, ItemResult, Skip
+from cdpctl.providers.base import ActionContext, ActionFailed, ItemResult, Plan, Skip
 from cdpctl.secrets import Redactor
 
 BATCH_LINGER = 0.2  # seconds a lane waits for more events before sending a partial batch
 LANE_PENDING = 1000  # events a lane may hold in unsent batches (bounds memory)
 _NOTHING: Any = object()  # "no new work arrived before the linger deadline"
+IN_DOUBT = (
+    "in doubt: an earlier run was interrupted while sending this event; it may or may not "
+    "have been delivered (use --resend-in-doubt to send it again)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,14 @@ def render_records(destination: Destination, records: Iterable[Record], stats: R
 # --- live ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    reason: str
+    status: int | None
+    body: str | None
+    attempts: int
+
+
 @dataclass(slots=True)
 class _Work:
     sub: CompiledSubscription
@@ -270,28 +282,23 @@ class LiveRun:
                     if state == ledger_states.SENDING and not self.options.resend_in_doubt:
                         counters.in_doubt += 1
                         self._fail(
-                            record,
-                            sub,
-                            key,
-                            "in doubt: an earlier run was interrupted "
-                            "while sending this event; it may or may not have been "
-                            "delivered (use --resend-in-doubt to send it again)",
-                            None,
-                            None,
-                            0,
-                            state=ledger_states.FAILED,
-                            count=False,
+                            _Work(sub, {}, record, key), IN_DOUBT, None, None, 0, count=False
                         )
                         continue
                 payload, errors = map_event(sub, event, ctx.settings)
-                real = [e for e in errors if e.severity.value == "error"]
+                real = [e for e in errors if e.severity is Severity.ERROR]
                 if payload is None or real:
                     counters.invalid += 1
                     reason = "; ".join(f"{e.code} {e.message}" for e in real) or "mapping failed"
                     for error in real:
                         self.stats.note_error(error.code, error.message, f"line {record.number}")
                     self._fail(
-                        record, sub, key, f"invalid payload: {reason}", None, None, 0, count=False
+                        _Work(sub, {}, record, key),
+                        f"invalid payload: {reason}",
+                        None,
+                        None,
+                        0,
+                        count=False,
                     )
                     continue
                 lane = lanes[partition_of(event, len(lanes))]
@@ -348,44 +355,38 @@ class LiveRun:
             while held > LANE_PENDING:
                 await flush(max(pending, key=lambda n: len(pending[n])))
 
+    async def _drive(self, plan: Plan, transport: Transport) -> tuple[list[Exchange], Any]:
+        """Run a plan; a failure comes back as `_Failure` (with what was sent), not raised."""
+        try:
+            return await drive(plan, transport.send)
+        except PlanFailed as failure:
+            attempts = failure.exchanges[-1].attempts if failure.exchanges else 0
+            return failure.exchanges, _Failure(
+                failure.reason, failure.status, failure.body, attempts
+            )
+        except NetworkFailure as failure:
+            return [], _Failure(str(failure), None, None, self.options.policy.max_attempts)
+
     async def _send_one(self, work: _Work, transport: Transport, ctx: ActionContext) -> None:
         self.ledger.mark_sending([work.key])
         try:
-            exchanges, _ = await drive(work.sub.action.plan(work.payload, ctx), transport.send)
+            exchanges, outcome = await self._drive(
+                work.sub.action.plan(work.payload, ctx), transport
+            )
         except Skip as skip:
             self._finish(work, ledger_states.SKIPPED, 0, None, skip.reason)
             return
-        except PlanFailed as failure:
-            self._record_exchanges(work, failure.exchanges)
-            attempts = failure.exchanges[-1].attempts if failure.exchanges else 0
-            self._fail(
-                work.record,
-                work.sub,
-                work.key,
-                failure.reason,
-                failure.status,
-                failure.body,
-                attempts,
-            )
-            return
-        except NetworkFailure as failure:
-            self._fail(
-                work.record,
-                work.sub,
-                work.key,
-                str(failure),
-                None,
-                None,
-                self.options.policy.max_attempts,
-            )
-            return
         self._learn_secrets(ctx)
         self._record_exchanges(work, exchanges)
+        if isinstance(outcome, _Failure):
+            self._fail(work, outcome.reason, outcome.status, outcome.body, outcome.attempts)
+            return
+        last = exchanges[-1] if exchanges else None
         self._finish(
             work,
             ledger_states.DELIVERED,
-            exchanges[-1].attempts if exchanges else 0,
-            exchanges[-1].reply.status if exchanges else None,
+            last.attempts if last else 0,
+            last.reply.status if last else None,
             None,
         )
 
@@ -400,39 +401,23 @@ class LiveRun:
         round_number = 0
         while batch:
             round_number += 1
-            try:
-                exchanges, results = await drive(
-                    action.plan_batch([w.payload for w in batch], ctx), transport.send
-                )
-            except PlanFailed as failure:
-                attempts = failure.exchanges[-1].attempts if failure.exchanges else 0
-                for work in batch:
-                    self._fail(
-                        work.record,
-                        work.sub,
-                        work.key,
-                        f"batch failed: {failure.reason}",
-                        failure.status,
-                        failure.body,
-                        attempts,
-                    )
-                return
-            except NetworkFailure as failure:
-                for work in batch:
-                    self._fail(
-                        work.record,
-                        work.sub,
-                        work.key,
-                        str(failure),
-                        None,
-                        None,
-                        self.options.policy.max_attempts,
-                    )
-                return
+            exchanges, outcome = await self._drive(
+                action.plan_batch([w.payload for w in batch], ctx), transport
+            )
             self._learn_secrets(ctx)
             for work in batch:
                 self._record_exchanges(work, exchanges)
-            items: list[ItemResult] = results or [ItemResult(True)] * len(batch)
+            if isinstance(outcome, _Failure):
+                for work in batch:
+                    self._fail(
+                        work,
+                        f"batch failed: {outcome.reason}",
+                        outcome.status,
+                        outcome.body,
+                        outcome.attempts,
+                    )
+                return
+            items: list[ItemResult] = outcome or [ItemResult(True)] * len(batch)
             attempts = exchanges[-1].attempts if exchanges else 0
             again = []
             for work, item in zip(batch, items, strict=True):
@@ -444,13 +429,7 @@ class LiveRun:
                     again.append(work)
                 else:
                     self._fail(
-                        work.record,
-                        work.sub,
-                        work.key,
-                        item.reason or "rejected in batch",
-                        item.status,
-                        None,
-                        attempts,
+                        work, item.reason or "rejected in batch", item.status, None, attempts
                     )
             if again:
                 self.stats.retries += len(again)
@@ -483,30 +462,30 @@ class LiveRun:
 
     def _fail(
         self,
-        record: Record,
-        sub: CompiledSubscription,
-        key: Key,
+        work: _Work,
         reason: str,
         status: int | None,
         body: str | None,
         attempts: int,
         *,
-        state: str = ledger_states.FAILED,
         count: bool = True,
     ) -> None:
+        """Dead-letter the event with why, and record it as failed in the ledger."""
         self.dead_letters.write(
             reason=reason,
-            event=record.event,
-            subscription=sub.name,
+            event=work.record.event,
+            subscription=work.sub.name,
             status=status,
             response=body,
             attempts=attempts,
-            line=record.number,
+            line=work.record.number,
         )
-        self.ledger.record([Outcome(key, state, attempts, status, self.redactor.text(reason))])
+        self.ledger.record(
+            [Outcome(work.key, ledger_states.FAILED, attempts, status, self.redactor.text(reason))]
+        )
         if count:
-            self.stats.sub(sub.name).failed += 1
-            self.stats.note_error("CDP501", _reason_shape(reason), f"line {record.number}")
+            self.stats.sub(work.sub.name).failed += 1
+            self.stats.note_error("CDP501", _reason_shape(reason), f"line {work.record.number}")
 
     def _record_exchanges(self, work: _Work, exchanges: list) -> None:
         if self.recorder is None:

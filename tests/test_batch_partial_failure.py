@@ -374,13 +374,15 @@ def test_sfmc_async_request_without_answer_fails_only_its_rows() -> None:
         for i in range(3)
     ]
     accepted = Reply(202, {"requestId": "job", "resultMessages": []})
-    exchanges, results = drive_batch(
-        action("sfmc", "asyncDataExtension"),
-        payloads,
-        SFMC,
-        sfmc_answer(is_chunk("PUT", "/data/v1/async/"), 2, None, accepted),
-    )
-    assert [e.reply.status for e in exchanges] == [200, 202, 0, 202]
+    settled = Reply(200, {"status": {"requestStatus": "Complete", "resultStatus": "OK"}})
+    submit = sfmc_answer(is_chunk("PUT", "/data/v1/async/"), 2, None, accepted)
+
+    def answer(request: Request) -> Reply | None:
+        return settled if request.url.endswith("/status") else submit(request)
+
+    exchanges, results = drive_batch(action("sfmc", "asyncDataExtension"), payloads, SFMC, answer)
+    # token, submit + its status poll, the unanswered submit (no poll), submit + poll
+    assert [e.reply.status for e in exchanges] == [200, 202, 200, 0, 202, 200]
     assert [r.ok for r in results] == [True, False, True]
     assert results[1] == ItemResult(False, None, f"no answer from SFMC: {NETWORK_ERROR}")
 

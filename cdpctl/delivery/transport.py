@@ -105,6 +105,8 @@ class Transport:
 
         import httpx
 
+        if request.wait:
+            await asyncio.sleep(request.wait)
         target = request.with_base(self.endpoint) if self.endpoint else request
         body = target.body()
         headers = wire_headers(target)

@@ -98,6 +98,7 @@ class Request:
     # The plan also receives the final failure after retries (status 0 = no answer at all),
     # e.g. one chunk of a batch, so events of chunks already delivered are not failed with it.
     sees_failure: bool = False
+    wait: float = 0.0  # seconds the transport waits before sending (polling a job); no-op dry
     _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def body(self) -> bytes:

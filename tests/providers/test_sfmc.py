@@ -27,6 +27,7 @@ from cdpctl.providers.base import ActionContext, ActionFailed, ItemResult, Reply
 from cdpctl.providers.payload import prepare
 from cdpctl.providers.sfmc import api, auth
 from cdpctl.providers.sfmc.actions import plan_field_choices, plan_poll
+from cdpctl.providers.sfmc.api import ASYNC_POLL_WAITS
 from cdpctl.providers.sfmc.titlecase import title_case
 from cdpctl.sandbox.providers.sfmc import (
     ACCOUNT_ID,
@@ -86,6 +87,9 @@ def sent(
         TOKEN_URL.replace("test123", settings["subdomain"]),
     )
     return rest
+
+
+SETTLED = Reply(200, {"status": {"requestStatus": "Complete", "resultStatus": "OK"}})
 
 
 def scripted(
@@ -801,9 +805,10 @@ def test_async_batch_splits_by_rows_and_bytes_and_refuses_a_row_too_large() -> N
     huge = {**small[0], "values": {"name": "x" * 200}}
     accepted = Reply(202, {"requestId": "job", "resultMessages": []})
     requests, results = scripted(
-        batch_for("asyncDataExtension", [*small, huge], ctx()), [TOKEN, accepted, accepted]
+        batch_for("asyncDataExtension", [*small, huge], ctx()),
+        [TOKEN, accepted, SETTLED, accepted, SETTLED],
     )
-    bodies = [r.body() for r in requests[1:]]
+    bodies = [r.body() for r in requests if r.method == "PUT"]
     assert all(len(b) <= 120 for b in bodies)
     assert sum(len(json.loads(b)["items"]) for b in bodies) == 3
     assert [r.ok for r in results] == [True, True, True, False]
@@ -1289,13 +1294,14 @@ def test_classic_batch_in_batching_mode_uses_one_async_request() -> None:
     ]
     requests, results = scripted(
         batch_for("trackDataExtension", payloads, ctx(settings)),
-        [TOKEN, Reply(202, {"requestId": "r1", "resultMessages": []})],
+        [TOKEN, Reply(202, {"requestId": "r1", "resultMessages": []}), SETTLED],
     )
     assert [r.url for r in requests[1:]] == [
-        f"{REST}/data/v1/async/dataextensions/key:orders_de/rows"
+        f"{REST}/data/v1/async/dataextensions/key:orders_de/rows",
+        f"{REST}/data/v1/async/r1/status",
     ]
     assert len(body_json(requests[1])["items"]) == 3
-    assert all(r.ok and "r1" in r.reason for r in results)
+    assert all(r.ok for r in results)
 
 
 def test_classic_settings_problems_are_reported() -> None:
@@ -1470,22 +1476,29 @@ def test_sandbox_rowset_keeps_rows_before_the_first_bad_one(sandbox) -> None:
     assert list(table["rows"].values()) == [{"id": "1", "n": 1}]
 
 
-def test_sandbox_async_submit_then_poll(sandbox) -> None:
+def test_sandbox_async_batch_is_polled_until_each_row_is_settled(sandbox) -> None:
+    """An accepted async submit is not yet a delivery: the batch polls the request and each
+    event gets its row's real result (Segment would count both as delivered)."""
     hook = {"onMappingSave": {"outputs": {"id": "9a1c3e55-1d2b-4c6a-8f00-000000000003"}}}
     payloads = [
         {"keys": {"Order Id": "o-1"}, "values": {"Revenue": 1}, **hook},
         {"keys": {}, "values": {"Revenue": 2}, **hook},
     ]
-    context = ctx(SANDBOX)
-    _, results = live(batch_for("asyncDataExtension", payloads, context), sandbox.url)
-    assert all(r.ok for r in results)
-    job = results[0].reason.rsplit(" ", 1)[1]
-    _, outcome = live(plan_poll(job, 2, context), sandbox.url)
-    assert outcome.job_status == "SUCCEEDED"
-    assert [(i.ok, i.status) for i in outcome.items] == [(True, 200), (False, 400)]
-    assert (
-        outcome.items[1].reason == "Cannot locate the existing record. Required keys are missing."
+    exchanges, results = live(batch_for("asyncDataExtension", payloads, ctx(SANDBOX)), sandbox.url)
+    assert [r.ok for r in results] == [True, False]
+    assert results[1].reason == "Cannot locate the existing record. Required keys are missing."
+    assert [e.request.url.rsplit("/", 1)[1] for e in exchanges[-2:]] == ["status", "results"]
+
+
+def test_async_request_still_running_after_every_check_is_undetermined() -> None:
+    running = Reply(200, {"status": {"requestStatus": "Executing"}})
+    accepted = Reply(202, {"requestId": "slow", "resultMessages": []})
+    polls = [running] * len(ASYNC_POLL_WAITS)
+    requests, results = scripted(
+        batch_for("asyncDataExtension", [ASYNC], ctx()), [TOKEN, accepted, *polls]
     )
+    assert [r.wait for r in requests if r.url.endswith("/status")] == list(ASYNC_POLL_WAITS)
+    assert not results[0].ok and "still running" in results[0].reason
 
 
 def test_sandbox_async_to_an_unknown_data_extension_is_custom_object_not_found(sandbox) -> None:

@@ -520,10 +520,35 @@ def async_batch(
             ctx,
             lambda t, rows=rows: async_request(subdomain, de, rows, t, sees_failure=True),
         )
-        for (index, _), result in zip(
-            group, api.chunk_async_submit_results(reply, len(group)), strict=True
-        ):
+        submitted = api.chunk_async_submit_results(reply, len(group))
+        request_id = (
+            reply.json.get("requestId") if reply.ok and isinstance(reply.json, dict) else None
+        )
+        if request_id:
+            submitted = yield from settle_async(str(request_id), len(group), ctx)
+        for (index, _), result in zip(group, submitted, strict=True):
             results[index] = result
+
+
+def settle_async(job_id: str, count: int, ctx: ActionContext) -> Plan:
+    """The rows' real outcomes: poll the accepted async request until it settles (cdpctl
+    decision — Segment counts an accepted submit as delivered, so rows SFMC rejects later
+    would be lost without a trace)."""
+    for wait in api.ASYNC_POLL_WAITS:
+        outcome = yield from plan_poll(job_id, count, ctx, wait=wait)
+        if outcome.job_status == "SUCCEEDED":
+            missing = ItemResult(False, None, f"async request {job_id} returned no result")
+            return [*outcome.items, *[missing] * (count - len(outcome.items))][:count]
+        if outcome.job_status == "FAILED":
+            failed = ItemResult(False, None, f"SFMC failed async request {job_id}")
+            return list(outcome.items) if len(outcome.items) == count else [failed] * count
+    undetermined = ItemResult(
+        False,
+        None,
+        f"async request {job_id} was still running after {len(api.ASYNC_POLL_WAITS)} checks; "
+        "its rows may yet be written (rows are upserts, so replaying them is safe)",
+    )
+    return [undetermined] * count
 
 
 def _limit(payload: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
@@ -668,7 +693,7 @@ class PollOutcome:
     items: tuple[ItemResult, ...] = ()
 
 
-def _get(url: str, purpose: str, example: Any) -> Callable[[str], Request]:
+def _get(url: str, purpose: str, example: Any, wait: float = 0.0) -> Callable[[str], Request]:
     return lambda token: Request(
         "GET",
         url,
@@ -676,6 +701,7 @@ def _get(url: str, purpose: str, example: Any) -> Callable[[str], Request]:
         purpose=purpose,
         dry_run_reply=Reply(200, example),
         handles=api.ALL_ERRORS,
+        wait=wait,
     )
 
 
@@ -693,7 +719,7 @@ def row_result(item: Any) -> ItemResult:
     return ItemResult(False, 400, message)
 
 
-def plan_poll(job_id: str, upload_count: int, ctx: ActionContext) -> Plan:
+def plan_poll(job_id: str, upload_count: int, ctx: ActionContext, wait: float = 0.0) -> Plan:
     """Ask SFMC about an async request (`/status`, then `/results` when some rows failed);
     returns a `PollOutcome`. For a poller that calls it until the job settles."""
     subdomain = checked_subdomain(ctx.settings)
@@ -703,6 +729,7 @@ def plan_poll(job_id: str, upload_count: int, ctx: ActionContext) -> Plan:
             api.async_status_url(subdomain, job_id),
             "ask how the async request is going",
             {"status": {"requestStatus": "Complete", "resultStatus": "OK"}},
+            wait,
         ),
     )
     if not reply.ok:

@@ -42,6 +42,10 @@ ASYNC_BATCH_SIZE = 28_000
 ASYNC_BATCH_SIZE_MIN = 1_000
 ASYNC_BATCH_SIZE_MAX = 30_000
 ASYNC_BATCH_BYTES = 5_000_000
+# cdpctl polls an accepted async request until SFMC has written (or rejected) its rows, so an
+# event counts as delivered only once its row is: waits of 1, 2, 4, 8 then 10 s, 30 checks
+# (about 4.5 minutes) before it gives the rows up as undetermined.
+ASYNC_POLL_WAITS = (1.0, 2.0, 4.0, 8.0, *(10.0,) * 26)
 
 # Statuses a plan judges itself to report SFMC's own message (single events) or to map onto
 # batch items: every 4xx (401 included, after the token refresh) and 501. The transport retries

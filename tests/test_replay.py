@@ -234,3 +234,13 @@ def test_invalid_payloads_are_dead_lettered_with_the_rule(tmp_path: Path, sandbo
     assert summary(result)["subscriptions"]["Order completed event"]["invalid"] == 1
     (line,) = (tmp_path / "e.ndjson.dead-letter.ndjson").read_text().splitlines()
     assert "CDP401" in json.loads(line)["deadLetter"]["reason"]
+
+
+def test_a_truncated_gzip_archive_is_a_clear_error_saying_how_far_it_got(tmp_path: Path) -> None:
+    data = gzip.compress(("\n".join(json.dumps(e) for e in make_events(400)) + "\n").encode())
+    path = tmp_path / "cut.ndjson.gz"
+    path.write_bytes(data[: len(data) // 2])
+    result = run_cli(["replay", str(path), "-m", LOOPS, "--no-progress", "--workers", "1"])
+    assert result.exit_code == 2
+    assert f"cannot read {path} after record " in result.stderr
+    assert "Traceback" not in result.output

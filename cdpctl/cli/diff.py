@@ -26,7 +26,7 @@ def command(
     from pathlib import Path
 
     from cdpctl import jsonwire
-    from cdpctl.delivery.sources import EventSource
+    from cdpctl.delivery.sources import EventSource, SourceError
     from cdpctl.review import VERDICTS, ReviewSummary, review
 
     check_choice(output_format, FORMATS, "--format")
@@ -39,9 +39,12 @@ def command(
     if limit is not None:
         records = (r for i, r in enumerate(records) if i < limit)
     shown = []
-    for event_diff in review(old, new, records, summary):
-        if event_diff.changed and len(shown) < show:
-            shown.append(event_diff)
+    try:
+        for event_diff in review(old, new, records, summary):
+            if event_diff.changed and len(shown) < show:
+                shown.append(event_diff)
+    except SourceError as error:
+        fail(str(error))
     per_subscription: dict[str, dict[str, int]] = {}
     for (name, verdict), count in summary.verdicts.items():
         per_subscription.setdefault(name, dict.fromkeys(VERDICTS, 0))[verdict] = count

@@ -95,7 +95,7 @@ def command(
     from cdpctl.delivery import engine
     from cdpctl.delivery.limits import RetryPolicy
     from cdpctl.delivery.replay import ReplayPlan, ReplayRefused, run_replay
-    from cdpctl.delivery.sources import EventSource
+    from cdpctl.delivery.sources import EventSource, SourceError
     from cdpctl.output import replay as view
     from cdpctl.triggers import TriggerSyntaxError
 
@@ -150,7 +150,7 @@ def command(
         )
     try:
         result = run_replay(destination, plan, reporter)
-    except ReplayRefused as refused:
+    except (ReplayRefused, SourceError) as refused:
         fail(str(refused))
     dead = str(result.dead_letter) if result.dead_letter else None
     if output_format == "json":

@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,10 @@ from cdpctl import jsonwire
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 _ARRAY_CHUNK = 1 << 16
+
+
+class SourceError(Exception):
+    """The archive itself cannot be read (as opposed to one malformed record in it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +122,18 @@ class EventSource:
             yield parse(raw, loads)
 
     def raw(self) -> Iterator[RawRecord]:
-        """The records' bytes, unparsed."""
-        with open_binary(self.spec) as stream:
-            self._raw = getattr(stream, "fileobj", None) or stream
-            yield from raw_records(stream)
+        """The records' bytes, unparsed. A file that cannot be read to its end (corrupt or
+        truncated gzip, I/O error) raises `SourceError` naming how far it got."""
+        number = 0
+        try:
+            with open_binary(self.spec) as stream:
+                self._raw = getattr(stream, "fileobj", None) or stream
+                for record in raw_records(stream):
+                    number = record.number
+                    yield record
+        except (OSError, EOFError, zlib.error) as error:
+            where = f" after record {number}" if number else ""
+            raise SourceError(f"cannot read {self.spec}{where}: {error}") from None
 
     def position(self) -> int:
         raw = self._raw

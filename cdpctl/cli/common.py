@@ -88,7 +88,7 @@ def check_choice(value: str, choices: object, option: str) -> str:
 
 def load_destination(path: str):  # -> cdpctl.pipeline.Destination
     """Load, check and compile a mapping file; on any error print the findings and exit 2."""
-    from cdpctl.lint import check_document
+    from cdpctl.lint import FileReport, check_document
     from cdpctl.loading import LoadError, load_yaml
     from cdpctl.mappingfile import read_mapping_file
     from cdpctl.output.diagnostics import render_text
@@ -106,7 +106,6 @@ def load_destination(path: str):  # -> cdpctl.pipeline.Destination
     findings = check_document(document)
     errors = [d for d in findings if d.is_error]
     if errors:
-        report = type("Report", (), {"path": path, "diagnostics": errors, "valid": False})
-        sys.stderr.write(render_text([report]))
+        sys.stderr.write(render_text([FileReport(path, errors)]))
         fail(f"{path} is not a valid mapping file; fix the errors above (see `cdpctl validate`)")
     return compile_destination(read_mapping_file(document), os.environ)

@@ -583,6 +583,13 @@ def message_size(message: Mapping[str, Any]) -> int:
     return len(jsonwire.dumps(message))
 
 
+def _surely_small(payload: Mapping[str, Any]) -> bool:
+    """True when the message built from `payload` cannot reach 32 KB, without building it: a
+    message holds each payload value at most twice (page/screen names) plus a few hundred bytes
+    of structure, and JavaScript's text is at most 3.4× orjson's (big floats written out)."""
+    return len(orjson.dumps(payload)) * 2 * 4 + 4096 <= MAX_EVENT_BYTES
+
+
 def _size_if_over_limit(message: Mapping[str, Any]) -> int | None:
     """The exact size when over 32 KB, else None. orjson's text is measured first (it is
     cheaper); JavaScript's can only be longer by writing big floats in full, at most 3.4×."""
@@ -617,7 +624,7 @@ def _check(kind: str, payload: dict[str, Any], settings: Mapping[str, Any]) -> l
             )
         ]
     problems: list[PayloadError] = []
-    size = _size_if_over_limit(BUILDERS[kind](payload))
+    size = None if _surely_small(payload) else _size_if_over_limit(BUILDERS[kind](payload))
     if size is not None:
         problems.append(
             PayloadError(

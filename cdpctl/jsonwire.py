@@ -17,7 +17,11 @@ _MAX_SAFE_INTEGER = 2**53
 
 
 def js_number_text(number: float) -> str:
-    """`String(number)` in JavaScript (ECMA-262 Number::toString)."""
+    """`String(number)` in JavaScript (ECMA-262 Number::toString); the one implementation the
+    mapping engine, the trigger matcher and the serializer share."""
+    if type(number) is int and -_MAX_SAFE_INTEGER < number < _MAX_SAFE_INTEGER:
+        return str(number)
+    number = float(number)
     if math.isnan(number):
         return "NaN"
     if math.isinf(number):

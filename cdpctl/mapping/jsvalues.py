@@ -7,6 +7,8 @@ import math
 import re
 from typing import Any, Final
 
+from cdpctl.jsonwire import js_number_text as number_to_string
+
 
 class _Undefined:
     """JavaScript ``undefined``: falsy, distinct from ``None`` (JSON ``null``)."""
@@ -98,41 +100,6 @@ def loosely_equals_empty_string(value: Any) -> bool:
     if kind is list:
         return js_to_string(value) == ""
     return False
-
-
-def number_to_string(number: float) -> str:
-    """``Number.prototype.toString()``: ``1e+21``, ``1e-7``, ``2`` for ``2.0``."""
-    if isinstance(number, int) and -_MAX_SAFE_INTEGER < number < _MAX_SAFE_INTEGER:
-        return str(number)
-    number = float(number)
-    if number != number:
-        return "NaN"
-    if number in (math.inf, -math.inf):
-        return "Infinity" if number > 0 else "-Infinity"
-    if number == 0:
-        return "0"
-    if number.is_integer() and abs(number) < _MAX_SAFE_INTEGER:
-        return str(int(number))
-    sign = "-" if number < 0 else ""
-    mantissa, _, exponent = repr(abs(number)).partition("e")
-    whole, _, fraction = mantissa.partition(".")
-    digits = whole + fraction
-    stripped = digits.lstrip("0")
-    # `point` is where the decimal point sits relative to the first significant digit.
-    point = len(whole) + int(exponent or 0) - (len(digits) - len(stripped))
-    digits = stripped.rstrip("0")
-    count = len(digits)
-    if count <= point <= 21:
-        return sign + digits + "0" * (point - count)
-    if 0 < point <= 21:
-        return sign + digits[:point] + "." + digits[point:]
-    if -6 < point <= 0:
-        return sign + "0." + "0" * -point + digits
-    power = point - 1
-    exponent_text = ("e+" if power >= 0 else "e-") + str(abs(power))
-    if count == 1:
-        return sign + digits + exponent_text
-    return sign + digits[0] + "." + digits[1:] + exponent_text
 
 
 def js_to_string(value: Any) -> str:

@@ -6,8 +6,9 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Final
+
+from cdpctl.jsonwire import js_number_text as number_to_string
 
 from .errors import TriggerEvaluationError
 
@@ -128,31 +129,6 @@ def to_number(value: Any) -> float:
     if isinstance(value, list):
         return string_to_number(to_string(value))
     return math.nan
-
-
-def number_to_string(value: float) -> str:
-    """``String(number)``: ECMAScript's shortest round-trip formatting (``1e+21``, ``1e-7``)."""
-    if math.isnan(value):
-        return "NaN"
-    if value == 0:
-        return "0"
-    if value < 0:
-        return "-" + number_to_string(-value)
-    if math.isinf(value):
-        return "Infinity"
-    _, digit_tuple, exponent = Decimal(repr(float(value))).as_tuple()
-    digits = "".join(map(str, digit_tuple)).rstrip("0")
-    exponent = int(exponent) + len(digit_tuple) - len(digits)
-    k = len(digits)
-    n = exponent + k
-    if k <= n <= 21:
-        return digits + "0" * (n - k)
-    if 0 < n <= 21:
-        return digits[:n] + "." + digits[n:]
-    if -6 < n <= 0:
-        return "0." + "0" * -n + digits
-    mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
-    return f"{mantissa}e{'+' if n > 0 else '-'}{abs(n - 1)}"
 
 
 def to_string(value: Any) -> str:

@@ -737,17 +737,18 @@ def test_tv7_async_all_fields_golden_flattens_keys_and_values() -> None:
         "batch_size": 28000,
         "subscription_type": "async",
     }
-    (request,) = sent("asyncDataExtension", payload)
+    request, status = sent("asyncDataExtension", payload)
     assert (request.method, request.url) == (
         "PUT",
         f"{REST}/data/v1/async/dataextensions/1234567890/rows",
     )
     assert request.body() == b'{"items":[{"id":"version","name":"MARK42"}]}'
+    assert (status.method, status.url.rsplit("/", 1)[1]) == ("GET", "status")
 
 
 def test_tv7_async_required_fields_only_and_a_value_overrides_a_same_named_key() -> None:
     payload = {"keys": {"id": "k"}, "values": {"id": "v", "x": 1}, **HOOK}
-    (request,) = sent("asyncDataExtension", payload)
+    request, _status = sent("asyncDataExtension", payload)
     assert request.body() == b'{"items":[{"id":"v","x":1}]}'
 
 
@@ -755,7 +756,7 @@ def test_tv7_async_submit_success_and_standard_pipeline_failures() -> None:
     accepted = Reply(
         200, {"requestId": "b241e73b-9b35-46ff-9c2d-e779ac5836a9", "resultMessages": []}
     )
-    scripted(plan_for("asyncDataExtension", ASYNC, ctx()), [TOKEN, accepted])
+    scripted(plan_for("asyncDataExtension", ASYNC, ctx()), [TOKEN, accepted, SETTLED])
     with pytest.raises(ActionFailed) as failure:
         scripted(
             plan_for("asyncDataExtension", ASYNC, ctx()),
@@ -765,6 +766,15 @@ def test_tv7_async_submit_success_and_standard_pipeline_failures() -> None:
     with pytest.raises(ActionFailed) as failure:
         scripted(plan_for("asyncDataExtension", ASYNC, ctx()), [TOKEN, Reply(501, None)])
     assert failure.value.reason.endswith("Not Implemented")
+
+
+def test_single_async_event_fails_when_its_row_is_rejected_after_acceptance() -> None:
+    accepted = Reply(202, {"requestId": "job-1", "resultMessages": []})
+    errors = Reply(200, {"status": {"requestStatus": "Complete", "resultStatus": "Has Errors"}})
+    rejected = Reply(200, {"items": [{"status": "Error", "message": "Column missing."}]})
+    with pytest.raises(ActionFailed) as failure:
+        scripted(plan_for("asyncDataExtension", ASYNC, ctx()), [TOKEN, accepted, errors, rejected])
+    assert "Column missing." in failure.value.reason
 
 
 def test_tv7_async_batch_submit_rules() -> None:

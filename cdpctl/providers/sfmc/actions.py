@@ -467,6 +467,11 @@ def _plan_async(payload: dict[str, Any], ctx: ActionContext) -> Plan:
         ctx, lambda token: async_request(subdomain, de, [flat_row(payload)], token)
     )
     api.judge(reply)
+    request_id = reply.json.get("requestId") if isinstance(reply.json, dict) else None
+    if request_id:
+        (row,) = yield from settle_async(str(request_id), 1, ctx)
+        if not row.ok:
+            raise ActionFailed(row.reason, status=row.status, retryable=row.retryable)
 
 
 def byte_chunks(

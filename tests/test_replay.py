@@ -244,3 +244,21 @@ def test_a_truncated_gzip_archive_is_a_clear_error_saying_how_far_it_got(tmp_pat
     assert result.exit_code == 2
     assert f"cannot read {path} after record " in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--state", "missing-folder/ledger.sqlite", "--state: cannot write"),
+        ("--dead-letter", "missing-folder/dead.ndjson", "--dead-letter: cannot write"),
+        ("--state", ".", "is a folder; give a file name"),
+    ],
+)
+def test_unwritable_outputs_are_refused_before_anything_is_sent(
+    tmp_path: Path, sandbox, option: str, value: str, message: str
+) -> None:
+    events = write_ndjson(tmp_path / "e.ndjson", make_events(3))
+    result = live(events, sandbox, option, str(tmp_path / value))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert sandbox.state.stats["requests"] == 0

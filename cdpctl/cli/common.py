@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -109,3 +110,22 @@ def load_destination(path: str):  # -> cdpctl.pipeline.Destination
         sys.stderr.write(render_text([FileReport(path, errors)]))
         fail(f"{path} is not a valid mapping file; fix the errors above (see `cdpctl validate`)")
     return compile_destination(read_mapping_file(document), os.environ)
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Exit 2 before any work when the file `path` could not be written: a replay must not find
+    out halfway that its ledger or dead letters fail."""
+    if path.is_dir():
+        fail(f"{option}: {path} is a folder; give a file name")
+    if not path.parent.is_dir():
+        fail(f"{option}: cannot write {path}: the folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        fail(f"{option}: cannot write {path}: no permission to write in {path.parent}")
+
+
+def make_folder(path: Path, option: str) -> None:
+    """Create the folder an option names (exit 2 with the reason when that is impossible)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fail(f"{option}: cannot create the folder {path}: {error.strerror or error}")

@@ -14,8 +14,10 @@ from cdpctl.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     check_choice,
+    check_writable,
     fail,
     load_destination,
+    make_folder,
     use_color,
 )
 
@@ -129,14 +131,22 @@ def command(
             "cannot send: environment variable(s) not set: "
             + ", ".join(destination.settings.missing)
         )
+    state_path = state or engine.default_state_path(events)
+    dead_letter_path = dead_letter or (engine.default_dead_letter_path(events) if live else None)
+    if live:
+        check_writable(state_path, "--state")
+    if dead_letter_path is not None:
+        check_writable(dead_letter_path, "--dead-letter")
+    if record is not None:
+        make_folder(record, "--record")
     source = EventSource(events)
     plan = ReplayPlan(
         source=source,
         filters=filters,
         live=live,
         live_options=live_options,
-        state_path=state or engine.default_state_path(events),
-        dead_letter_path=dead_letter or (engine.default_dead_letter_path(events) if live else None),
+        state_path=state_path,
+        dead_letter_path=dead_letter_path,
         resume=resume,
         record_dir=record,
         workers=workers,

@@ -12,6 +12,7 @@ from cdpctl.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     check_choice,
+    check_writable,
     fail,
     load_destination,
     use_color,
@@ -61,6 +62,8 @@ def command(
             f"{error.diagnostic.full_message()}"
         )
     golden = _read_golden(expect) if expect else None
+    if save_expect is not None:
+        check_writable(save_expect, "--save-expect")
     if live and destination.settings.missing:
         fail(
             "cannot send: environment variable(s) not set: "

@@ -46,6 +46,17 @@ class ReviewSummary:
     def count(self, verdict: str) -> int:
         return sum(n for (_, v), n in self.verdicts.items() if v == verdict)
 
+    @property
+    def changed(self) -> int:
+        """Events × subscriptions whose requests differ in any way."""
+        return sum(self.count(v) for v in VERDICTS if v != UNCHANGED)
+
+    def by_subscription(self) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for (name, verdict), count in self.verdicts.items():
+            counts.setdefault(name, dict.fromkeys(VERDICTS, 0))[verdict] = count
+        return counts
+
 
 def _rendered(results: list[SubscriptionResult], destination: Destination) -> dict[str, Any]:
     """Per matched subscription: its requests as data (secrets redacted), or its errors."""

@@ -25,9 +25,9 @@ def command(
     mapping pull request."""
     from pathlib import Path
 
-    from cdpctl import jsonwire
     from cdpctl.delivery.sources import EventSource, SourceError
-    from cdpctl.review import VERDICTS, ReviewSummary, review
+    from cdpctl.output import review as view
+    from cdpctl.review import ReviewSummary, review
 
     check_choice(output_format, FORMATS, "--format")
     if events != "-" and not Path(events).is_file():
@@ -45,52 +45,6 @@ def command(
                 shown.append(event_diff)
     except SourceError as error:
         fail(str(error))
-    per_subscription: dict[str, dict[str, int]] = {}
-    for (name, verdict), count in summary.verdicts.items():
-        per_subscription.setdefault(name, dict.fromkeys(VERDICTS, 0))[verdict] = count
-    if output_format == "json":
-        document = {
-            "events": summary.events,
-            "malformed": summary.malformed,
-            "summary": {v: summary.count(v) for v in VERDICTS},
-            "subscriptions": per_subscription,
-            "diffs": [
-                {
-                    "line": d.line,
-                    "messageId": d.message_id,
-                    "subscriptions": [
-                        {
-                            "subscription": s.subscription,
-                            "verdict": s.verdict,
-                            "changes": [c.describe("was", "now") for c in s.changes],
-                        }
-                        for s in d.subscriptions
-                        if s.verdict != "unchanged"
-                    ],
-                }
-                for d in shown
-            ],
-        }
-        typer.echo(jsonwire.dumps_text(document))
-    else:
-        for d in shown:
-            label = f" ({d.message_id})" if d.message_id else ""
-            typer.echo(f"line {d.line}{label}")
-            for s in d.subscriptions:
-                if s.verdict == "unchanged":
-                    continue
-                typer.echo(f"  {s.subscription}: {s.verdict}")
-                for change in s.changes:
-                    typer.echo(f"    {change.describe('was', 'now')}")
-        typer.echo(
-            f"{summary.events} events compared ({summary.malformed} malformed): "
-            + ", ".join(f"{summary.count(v)} {v}" for v in VERDICTS)
-        )
-        for name, counts in per_subscription.items():
-            typer.echo(f"  {name}: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS))
-    changed = (
-        summary.count("changed")
-        + summary.count("newly matched")
-        + summary.count("no longer matched")
-    )
-    raise typer.Exit(EXIT_FINDINGS if fail_on_change and changed else EXIT_OK)
+    render = view.render_json if output_format == "json" else view.render_text
+    typer.echo(render(summary, shown), nl=False)
+    raise typer.Exit(EXIT_FINDINGS if fail_on_change and summary.changed else EXIT_OK)

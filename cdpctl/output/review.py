@@ -1,0 +1,54 @@
+"""Views of `cdpctl diff`: per-event request diffs and the verdict summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cdpctl import jsonwire
+from cdpctl.review import UNCHANGED, VERDICTS, EventDiff, ReviewSummary
+
+
+def render_json(summary: ReviewSummary, shown: Sequence[EventDiff]) -> str:
+    document: dict[str, Any] = {
+        "events": summary.events,
+        "malformed": summary.malformed,
+        "summary": {verdict: summary.count(verdict) for verdict in VERDICTS},
+        "subscriptions": summary.by_subscription(),
+        "diffs": [
+            {
+                "line": event.line,
+                "messageId": event.message_id,
+                "subscriptions": [
+                    {
+                        "subscription": sub.subscription,
+                        "verdict": sub.verdict,
+                        "changes": [change.describe("was", "now") for change in sub.changes],
+                    }
+                    for sub in event.subscriptions
+                    if sub.verdict != UNCHANGED
+                ],
+            }
+            for event in shown
+        ],
+    }
+    return jsonwire.dumps_text(document) + "\n"
+
+
+def render_text(summary: ReviewSummary, shown: Sequence[EventDiff]) -> str:
+    lines = []
+    for event in shown:
+        label = f" ({event.message_id})" if event.message_id else ""
+        lines.append(f"line {event.line}{label}")
+        for sub in event.subscriptions:
+            if sub.verdict == UNCHANGED:
+                continue
+            lines.append(f"  {sub.subscription}: {sub.verdict}")
+            lines.extend(f"    {change.describe('was', 'now')}" for change in sub.changes)
+    lines.append(
+        f"{summary.events} events compared ({summary.malformed} malformed): "
+        + ", ".join(f"{summary.count(verdict)} {verdict}" for verdict in VERDICTS)
+    )
+    for name, counts in summary.by_subscription().items():
+        lines.append(f"  {name}: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS))
+    return "\n".join(lines) + "\n"

@@ -67,3 +67,22 @@ def diff(expected: Any, actual: Any, path: tuple[str | int, ...] = ()) -> list[C
     ):
         return [Change(path, expected, actual)]
     return [] if expected == actual else [Change(path, expected, actual)]
+
+
+def compare_requests(expected: Any, actual: list[dict[str, Any]]) -> list[Change]:
+    """Differences between a golden file's requests and the actual ones. Headers are compared
+    only where the golden file lists them, so it can leave out ones it does not care about."""
+    wanted = expected.get("requests", expected) if isinstance(expected, dict) else expected
+    if not isinstance(wanted, list):
+        return [Change(("requests",), "a list of requests", type(wanted).__name__)]
+    trimmed = []
+    for index, request in enumerate(actual):
+        golden = wanted[index] if index < len(wanted) and isinstance(wanted[index], dict) else {}
+        headers = golden.get("headers")
+        if isinstance(headers, dict):
+            request = {
+                **request,
+                "headers": {k: v for k, v in request["headers"].items() if k in headers},
+            }
+        trimmed.append({k: v for k, v in request.items() if k in golden or not golden})
+    return diff(wanted, trimmed, ("requests",))

@@ -47,6 +47,7 @@ def command(
     --live, each response. Exit 1 if a payload is invalid, a delivery fails, or --expect differs."""
     from cdpctl.delivery.limits import RetryPolicy
     from cdpctl.delivery.single import deliver_results
+    from cdpctl.diffing import compare_requests
     from cdpctl.events import load_event
     from cdpctl.loading import LoadError
     from cdpctl.output import send as view
@@ -82,7 +83,7 @@ def command(
         save_expect.write_text(
             json.dumps({"requests": actual}, indent=2, ensure_ascii=False) + "\n"
         )
-    changes = view.compare_golden(golden, actual) if golden is not None else None
+    changes = compare_requests(golden, actual) if golden is not None else None
     if output_format == "json":
         typer.echo(
             view.render_json(event, results, deliveries, changes, redactor, verbose), nl=False

@@ -8,7 +8,7 @@ from typing import Any
 
 from cdpctl import jsonwire
 from cdpctl.delivery.single import Delivery
-from cdpctl.diffing import Change, diff
+from cdpctl.diffing import Change
 from cdpctl.output.requests import body_text, request_view
 from cdpctl.output.test_event import error_view
 from cdpctl.pipeline import SubscriptionResult
@@ -28,25 +28,6 @@ def golden_requests(
             view.pop("purpose", None)
             golden.append({"subscription": result.subscription.name, **view})
     return golden
-
-
-def compare_golden(expected: Any, actual: list[dict[str, Any]]) -> list[Change]:
-    """Differences between a golden file's requests and the actual ones. Headers are compared
-    only where the golden file lists them, so it can leave out ones it does not care about."""
-    wanted = expected.get("requests", expected) if isinstance(expected, dict) else expected
-    if not isinstance(wanted, list):
-        return [Change(("requests",), "a list of requests", type(wanted).__name__)]
-    trimmed = []
-    for index, request in enumerate(actual):
-        golden = wanted[index] if index < len(wanted) and isinstance(wanted[index], dict) else {}
-        headers = golden.get("headers")
-        if isinstance(headers, dict):
-            request = {
-                **request,
-                "headers": {k: v for k, v in request["headers"].items() if k in headers},
-            }
-        trimmed.append({k: v for k, v in request.items() if k in golden or not golden})
-    return diff(wanted, trimmed, ("requests",))
 
 
 def _exchange_view(delivery: Delivery, redactor: Redactor, verbose: bool) -> list[dict[str, Any]]:

@@ -275,7 +275,7 @@ class LiveRun:
                 counters.matched += 1
                 key = event_key(destination_name, sub.name, record)
                 if not self.options.force:
-                    state = self.ledger.states([key]).get(key)
+                    state = self.ledger.state(key)
                     if state in ledger_states.FINAL_STATES:
                         counters.already_done += 1
                         continue

@@ -71,18 +71,13 @@ class Ledger:
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0]
 
-    def states(self, keys: Iterable[Key]) -> dict[Key, str]:
-        """Current state of each key that has a row."""
-        found: dict[Key, str] = {}
-        for key in keys:
-            row = self._db.execute(
-                "SELECT state FROM outcomes WHERE destination=? AND subscription=? "
-                "AND message_id=?",
-                (key.destination, key.subscription, key.message_id),
-            ).fetchone()
-            if row is not None:
-                found[key] = row[0]
-        return found
+    def state(self, key: Key) -> str | None:
+        """The recorded state of one event, or None when the ledger has never seen it."""
+        row = self._db.execute(
+            "SELECT state FROM outcomes WHERE destination=? AND subscription=? AND message_id=?",
+            (key.destination, key.subscription, key.message_id),
+        ).fetchone()
+        return row[0] if row is not None else None
 
     def mark_sending(self, keys: Iterable[Key]) -> None:
         """Durably record intent before the first request of these events goes out."""

@@ -14,7 +14,8 @@ class Severity(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """A located finding; renderers in `cdpctl.output` turn lists of these into text/JSON/etc."""
+    """A located finding (in a file, or by json_path inside a payload); renderers in
+    `cdpctl.output` turn lists of these into text, JSON, GitHub annotations and SARIF."""
 
     code: str
     message: str
@@ -24,6 +25,7 @@ class Diagnostic:
     column: int | None = None
     json_path: tuple[str | int, ...] = ()
     hint: str | None = None
+    status: int | None = None  # the provider's HTTP status, for delivery failures
 
     @property
     def is_error(self) -> bool:

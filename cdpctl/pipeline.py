@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdpctl import codes, mapping, triggers
-from cdpctl.diagnostics import Severity
+from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.mappingfile import MappingFile, effective_mapping
 from cdpctl.providers import get_provider
 from cdpctl.providers.base import (
     Action,
     ActionContext,
     ActionFailed,
-    PayloadError,
     Plan,
     Provider,
     Reply,
@@ -120,7 +119,7 @@ class SubscriptionResult:
     matched: bool
     reason: str | None = None  # why it did not match, or why nothing is sent
     payload: dict[str, Any] | None = None
-    errors: list[PayloadError] = field(default_factory=list)
+    errors: list[Diagnostic] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
 
     @property
@@ -134,16 +133,16 @@ class SubscriptionResult:
 
 def map_event(
     sub: CompiledSubscription, event: Mapping[str, Any], settings: Mapping[str, Any]
-) -> tuple[dict[str, Any] | None, list[PayloadError]]:
+) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
     """Apply a subscription's mapping and the framework's clean/coerce/validate step."""
     try:
         mapped = sub.transform(event)
         if sub.strips:
             mapped = mapping.strip_undefined(mapped)
     except mapping.MappingError as error:
-        return None, [PayloadError(codes.MAPPING_RUNTIME, f"mapping failed: {error}")]
+        return None, [Diagnostic(codes.MAPPING_RUNTIME, f"mapping failed: {error}")]
     if not isinstance(mapped, dict):
-        return None, [PayloadError(codes.MAPPING_RUNTIME, "mapping did not produce an object")]
+        return None, [Diagnostic(codes.MAPPING_RUNTIME, "mapping did not produce an object")]
     return prepare(sub.action, mapped, settings)
 
 
@@ -168,7 +167,7 @@ def render_event(
             except Skip as skip:
                 result.reason = skip.reason
             except ActionFailed as failure:
-                result.errors.append(PayloadError(codes.PAYLOAD_RULE, failure.reason))
+                result.errors.append(Diagnostic(codes.PAYLOAD_RULE, failure.reason))
         results.append(result)
     return results
 

@@ -6,19 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from cdpctl import jsonwire
-from cdpctl.diagnostics import format_json_path
+from cdpctl.diagnostics import Diagnostic, format_json_path
 from cdpctl.output.requests import body_text, request_view
 from cdpctl.pipeline import SubscriptionResult
-from cdpctl.providers.base import PayloadError
 from cdpctl.secrets import Redactor
 
 
-def error_view(error: PayloadError) -> dict[str, Any]:
+def error_view(error: Diagnostic) -> dict[str, Any]:
     view: dict[str, Any] = {
         "code": error.code,
         "severity": error.severity.value,
         "message": error.message,
-        "field": format_json_path(error.field_path) if error.field_path else None,
+        "field": format_json_path(error.json_path) if error.json_path else None,
     }
     if error.hint:
         view["hint"] = error.hint
@@ -98,7 +97,7 @@ def render_text(
             if defaulted:
                 console.print(Text("  from defaults: " + ", ".join(defaulted), style="dim"))
         for error in result.errors:
-            where = format_json_path(error.field_path) if error.field_path else ""
+            where = format_json_path(error.json_path) if error.json_path else ""
             severity_style = "red" if error.severity.value == "error" else "yellow"
             console.print(
                 Text.assemble(

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from cdpctl import jsonwire
-from cdpctl.diagnostics import Severity
+from cdpctl.diagnostics import Diagnostic
 
 NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})()
 
@@ -136,17 +136,6 @@ class Reply:
         return 200 <= self.status < 300
 
 
-@dataclass(frozen=True, slots=True)
-class PayloadError:
-    """A problem with a mapped payload, located by field path inside the payload."""
-
-    code: str
-    message: str
-    field_path: tuple[str | int, ...] = ()
-    hint: str | None = None
-    severity: Severity = Severity.ERROR
-
-
 class ActionFailed(Exception):
     """Raised by a plan when the provider's answer means this event cannot be delivered."""
 
@@ -210,7 +199,7 @@ class Action:
     fields: tuple[Field, ...]
     plan: Callable[[dict[str, Any], ActionContext], Plan]
     default_trigger: str = ""
-    check: Callable[[dict[str, Any], Mapping[str, Any]], list[PayloadError]] | None = None
+    check: Callable[[dict[str, Any], Mapping[str, Any]], list[Diagnostic]] | None = None
     batch: BatchSpec | None = None
     plan_batch: Callable[[list[dict[str, Any]], ActionContext], Plan] | None = None
 
@@ -242,7 +231,7 @@ class Provider:
     rate_limit: RateLimit
     docs_url: str = ""
     derived_secrets: Callable[[Mapping[str, Any]], list[str]] = field(default=lambda settings: [])
-    check_settings: Callable[[Mapping[str, Any]], list[PayloadError]] | None = None
+    check_settings: Callable[[Mapping[str, Any]], list[Diagnostic]] | None = None
     retryable_client_statuses: frozenset[int] = frozenset({408, 423, 429})
     test_authentication: Callable[[ActionContext], Plan] | None = None
 

@@ -9,14 +9,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from cdpctl import codes
-from cdpctl.diagnostics import Severity
+from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.providers.base import (
     Action,
     ActionContext,
     Field,
     FieldType,
     Format,
-    PayloadError,
     Plan,
     Provider,
     RateLimit,
@@ -158,24 +157,24 @@ def contact_body(payload: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     _, dropped = resolve_mailing_lists(payload)
     warnings = [
-        PayloadError(
+        Diagnostic(
             codes.PAYLOAD_RULE,
             f"mailingLists: {reason} — entry not sent",
-            ("mailingLists",),
+            json_path=("mailingLists",),
             severity=Severity.WARNING,
         )
         for reason in dropped
     ]
     if "email" not in payload:
         warnings.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_RULE,
                 "no email: Loops can update an existing contact by userId but rejects creating one "
                 "without an email (400)",
-                ("email",),
+                json_path=("email",),
                 severity=Severity.WARNING,
             )
         )
@@ -238,16 +237,16 @@ def event_body(payload: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _check_event(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_event(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     properties = payload.get("contactProperties")
     if not isinstance(properties, dict):
         return []
     return [
-        PayloadError(
+        Diagnostic(
             codes.PAYLOAD_RULE,
             f'contactProperties.{key} overrides the mapped "{key}" (contact properties are '
             "spread last)",
-            ("contactProperties", key),
+            json_path=("contactProperties", key),
             hint=f"remove {key} from contactProperties or stop mapping {key}",
             severity=Severity.WARNING,
         )

@@ -17,8 +17,9 @@ from functools import lru_cache, partial, reduce
 from typing import Any
 
 from cdpctl import codes
+from cdpctl.diagnostics import Diagnostic
 from cdpctl.jsonwire import js_number_text
-from cdpctl.providers.base import Action, Field, FieldType, Format, PayloadError
+from cdpctl.providers.base import Action, Field, FieldType, Format
 
 _NUMERIC = re.compile(r"^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -28,7 +29,7 @@ E164_HINT = "prefix with the international dialling code, e.g. +447000000001"
 
 def prepare(
     action: Action, payload: Mapping[str, Any], settings: Mapping[str, Any]
-) -> tuple[dict[str, Any], list[PayloadError]]:
+) -> tuple[dict[str, Any], list[Diagnostic]]:
     """Clean and coerce a mapped payload, returning it with every problem found."""
     plan = _compiled(action)
     fields = plan.fields
@@ -51,7 +52,7 @@ def prepare(
         cleaned[key] = value
         if compiled.valid is not None and not compiled.valid(value):
             invalid.append(compiled)
-    errors: list[PayloadError] = []
+    errors: list[Diagnostic] = []
     if invalid or any(name not in cleaned for name in plan.required):
         for compiled in plan.ordered:  # report in field order
             name = compiled.spec.name
@@ -65,11 +66,11 @@ def prepare(
     return cleaned, errors
 
 
-def _missing(spec: Field) -> PayloadError:
-    return PayloadError(
+def _missing(spec: Field) -> Diagnostic:
+    return Diagnostic(
         codes.PAYLOAD_MISSING_FIELD,
         f"missing the required field '{spec.name}'",
-        (spec.name,),
+        json_path=(spec.name,),
         hint=f"map '{spec.name}' ({spec.title}) to a value present in the event",
     )
 
@@ -231,27 +232,25 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-def check_value(spec: Field, value: Any, path: tuple[str | int, ...]) -> list[PayloadError]:
+def check_value(spec: Field, value: Any, path: tuple[str | int, ...]) -> list[Diagnostic]:
     """Type, enum, format and length checks of one field value."""
     if value is None and spec.allow_null:
         return []
     if spec.multiple:
         if not isinstance(value, list):
             return [_wrong_type(spec, value, path, "an array of " + _TYPE_NAMES[spec.type])]
-        errors: list[PayloadError] = []
+        errors: list[Diagnostic] = []
         for index, item in enumerate(value):
             errors.extend(_check_scalar(spec, item, (*path, index)))
         return errors
     return _check_scalar(spec, value, path)
 
 
-def _wrong_type(
-    spec: Field, value: Any, path: tuple[str | int, ...], expected: str
-) -> PayloadError:
-    return PayloadError(
+def _wrong_type(spec: Field, value: Any, path: tuple[str | int, ...], expected: str) -> Diagnostic:
+    return Diagnostic(
         codes.PAYLOAD_WRONG_TYPE,
         f"'{spec.name}' must be {expected}, got {describe(value)}",
-        path,
+        json_path=path,
     )
 
 
@@ -273,32 +272,34 @@ def _type_ok(kind: FieldType, value: Any) -> bool:
     return False
 
 
-def _check_scalar(spec: Field, value: Any, path: tuple[str | int, ...]) -> list[PayloadError]:
+def _check_scalar(spec: Field, value: Any, path: tuple[str | int, ...]) -> list[Diagnostic]:
     if not _type_ok(spec.type, value):
         return [_wrong_type(spec, value, path, _TYPE_NAMES[spec.type])]
-    errors: list[PayloadError] = []
+    errors: list[Diagnostic] = []
     if spec.enum is not None and value not in spec.enum:
         allowed = ", ".join(repr(v) if not isinstance(v, str) else f'"{v}"' for v in spec.enum)
         errors.append(
-            PayloadError(codes.PAYLOAD_NOT_ALLOWED, f"'{spec.name}' must be one of {allowed}", path)
+            Diagnostic(
+                codes.PAYLOAD_NOT_ALLOWED, f"'{spec.name}' must be one of {allowed}", json_path=path
+            )
         )
     if spec.type is FieldType.DATETIME and isinstance(value, str) and not is_iso8601(value):
         errors.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_BAD_FORMAT,
                 f"'{spec.name}' is not an ISO-8601 date-time: \"{value}\"",
-                path,
+                json_path=path,
                 hint="use e.g. 2024-05-17T09:30:00Z or 2024-05-17",
             )
         )
     if isinstance(value, str):
         if spec.max_length is not None and len(value) > spec.max_length:
             errors.append(
-                PayloadError(
+                Diagnostic(
                     codes.PAYLOAD_TOO_LONG,
                     f"'{spec.name}' is {len(value)} characters; the provider accepts at most "
                     f"{spec.max_length}",
-                    path,
+                    json_path=path,
                 )
             )
         if spec.format is not None:
@@ -306,19 +307,28 @@ def _check_scalar(spec: Field, value: Any, path: tuple[str | int, ...]) -> list[
             if problem is not None:
                 message, hint = problem
                 errors.append(
-                    PayloadError(codes.PAYLOAD_BAD_FORMAT, f"'{spec.name}' {message}", path, hint)
+                    Diagnostic(
+                        codes.PAYLOAD_BAD_FORMAT,
+                        f"'{spec.name}' {message}",
+                        json_path=path,
+                        hint=hint,
+                    )
                 )
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if spec.minimum is not None and value < spec.minimum:
             errors.append(
-                PayloadError(
-                    codes.PAYLOAD_NOT_ALLOWED, f"'{spec.name}' must be ≥ {spec.minimum}", path
+                Diagnostic(
+                    codes.PAYLOAD_NOT_ALLOWED,
+                    f"'{spec.name}' must be ≥ {spec.minimum}",
+                    json_path=path,
                 )
             )
         if spec.maximum is not None and value > spec.maximum:
             errors.append(
-                PayloadError(
-                    codes.PAYLOAD_NOT_ALLOWED, f"'{spec.name}' must be ≤ {spec.maximum}", path
+                Diagnostic(
+                    codes.PAYLOAD_NOT_ALLOWED,
+                    f"'{spec.name}' must be ≤ {spec.maximum}",
+                    json_path=path,
                 )
             )
     if spec.type is FieldType.OBJECT and spec.properties:
@@ -327,10 +337,10 @@ def _check_scalar(spec: Field, value: Any, path: tuple[str | int, ...]) -> list[
                 errors.extend(check_value(child, value[child.name], (*path, child.name)))
             elif child.required:
                 errors.append(
-                    PayloadError(
+                    Diagnostic(
                         codes.PAYLOAD_MISSING_FIELD,
                         f"'{spec.name}' is missing the required key '{child.name}'",
-                        (*path, child.name),
+                        json_path=(*path, child.name),
                     )
                 )
     return errors

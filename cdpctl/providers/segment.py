@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from cdpctl import codes, jsonwire
-from cdpctl.diagnostics import Severity
+from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.providers.base import (
     Action,
     ActionContext,
@@ -26,7 +26,6 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     ItemResult,
-    PayloadError,
     Plan,
     Provider,
     RateLimit,
@@ -99,14 +98,14 @@ def _derived_secrets(settings: Mapping[str, Any]) -> list[str]:
     return [basic_credentials(str(key), "")] if key else []
 
 
-def _check_settings(settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_settings(settings: Mapping[str, Any]) -> list[Diagnostic]:
     if settings.get("endpoint", DEFAULT_REGION) in REGIONS:
         return []
     return [
-        PayloadError(
+        Diagnostic(
             codes.PAYLOAD_RULE,
             ENDPOINT_ERROR,
-            ("endpoint",),
+            json_path=("endpoint",),
             hint="use " + " or ".join(REGIONS),
         )
     ]
@@ -609,28 +608,30 @@ def _too_large(size: int) -> str:
 # --- validation ------------------------------------------------------------------------------
 
 
-def _warning(message: str, path: tuple[str | int, ...], hint: str | None = None) -> PayloadError:
-    return PayloadError(codes.PAYLOAD_RULE, message, path, hint, Severity.WARNING)
+def _warning(message: str, path: tuple[str | int, ...], hint: str | None = None) -> Diagnostic:
+    return Diagnostic(
+        codes.PAYLOAD_RULE, message, json_path=path, hint=hint, severity=Severity.WARNING
+    )
 
 
-def _check(kind: str, payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check(kind: str, payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     if not has_identifier(payload):
         return [
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_RULE,
                 MISSING_ID_ERROR,
-                ("user_id",),
+                json_path=("user_id",),
                 hint="map user_id (e.g. $.userId) or anonymous_id (e.g. $.anonymousId)",
             )
         ]
-    problems: list[PayloadError] = []
+    problems: list[Diagnostic] = []
     size = None if _surely_small(payload) else _size_if_over_limit(BUILDERS[kind](payload))
     if size is not None:
         problems.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_TOO_LONG,
                 _too_large(size),
-                (),
+                json_path=(),
                 hint="map fewer or smaller properties/traits",
             )
         )
@@ -638,7 +639,7 @@ def _check(kind: str, payload: dict[str, Any], settings: Mapping[str, Any]) -> l
     return problems
 
 
-def _warnings(kind: str, payload: Mapping[str, Any]) -> list[PayloadError]:
+def _warnings(kind: str, payload: Mapping[str, Any]) -> list[Diagnostic]:
     found = []
     message_id = payload.get("message_id")
     if message_id is None:

@@ -23,10 +23,10 @@ from helpers import body_json, header, live_run, plan_requests, run_cli
 from cdpctl import codes, jsonwire, mapping
 from cdpctl.delivery.limits import RetryPolicy
 from cdpctl.delivery.transport import PlanFailed, Transport, drive
-from cdpctl.diagnostics import Severity
+from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.mappingfile import effective_mapping
 from cdpctl.providers import get_provider
-from cdpctl.providers.base import Action, ActionContext, ItemResult, PayloadError, Reply, Request
+from cdpctl.providers.base import Action, ActionContext, ItemResult, Reply, Request
 from cdpctl.providers.customerio.api import MAX_BATCH_BYTES, RATE_LIMIT, track_host
 from cdpctl.providers.customerio.batch import final_statuses, pack, read_multistatus
 from cdpctl.providers.customerio.dates import event_time, iso_date_seconds
@@ -86,14 +86,14 @@ def mapped(
     *,
     use_defaults: bool = True,
     settings: dict[str, Any] = SETTINGS,
-) -> tuple[dict[str, Any], list[PayloadError]]:
+) -> tuple[dict[str, Any], list[Diagnostic]]:
     """Event → the action's mapping (defaults + overrides) → the framework's prepare step."""
     effective, _ = effective_mapping(act(name), overrides or {}, use_defaults)
     payload = mapping.strip_undefined(mapping.compile_mapping(effective)(event))
     return prepare(act(name), payload, settings)
 
 
-def errors_only(problems: list[PayloadError]) -> list[PayloadError]:
+def errors_only(problems: list[Diagnostic]) -> list[Diagnostic]:
     return [p for p in problems if p.severity is Severity.ERROR]
 
 
@@ -571,7 +571,7 @@ def test_tv5_missing_event_name_is_the_required_field_error() -> None:
     _, problems = mapped("trackEvent", test_event(type="track"))
     (error,) = errors_only(problems)
     assert error.code == codes.PAYLOAD_MISSING_FIELD
-    assert error.field_path == ("name",)
+    assert error.json_path == ("name",)
     assert "missing the required field 'name'" in error.message
 
 
@@ -689,7 +689,7 @@ def test_tv8_merge_people_has_primary_and_secondary_and_no_identifiers(
 def test_tv8_merge_without_either_person_reports_both_required_fields() -> None:
     _, problems = mapped("mergePeople", test_event(type="alias", userId=None))
     errors = errors_only(problems)
-    assert [e.field_path for e in errors] == [("primary",), ("secondary",)]
+    assert [e.json_path for e in errors] == [("primary",), ("secondary",)]
     assert all(e.code == codes.PAYLOAD_MISSING_FIELD for e in errors)
     assert [e.message for e in errors] == [
         "missing the required field 'primary'",
@@ -1255,7 +1255,7 @@ def test_entity_action_purpose_names_the_type_and_action() -> None:
 
 def test_missing_required_fields_are_reported_per_field() -> None:
     _, problems = prepare(act("createUpdateDevice"), {"person_id": "u"}, SETTINGS)
-    assert [(p.code, p.field_path) for p in problems] == [
+    assert [(p.code, p.json_path) for p in problems] == [
         (codes.PAYLOAD_MISSING_FIELD, ("device_id",)),
         (codes.PAYLOAD_MISSING_FIELD, ("platform",)),
     ]
@@ -1266,7 +1266,7 @@ def test_bad_enum_values_are_rejected() -> None:
         act("reportDeliveryEvent"), {"delivery_id": "d", "metric": "read"}, SETTINGS
     )
     (problem,) = problems
-    assert problem.code == codes.PAYLOAD_NOT_ALLOWED and problem.field_path == ("metric",)
+    assert problem.code == codes.PAYLOAD_NOT_ALLOWED and problem.json_path == ("metric",)
     _, problems = prepare(act("reportContentEvent"), {"actionType": "liked"}, SETTINGS)
     assert [p.code for p in errors_only(problems)] == [codes.PAYLOAD_NOT_ALLOWED]
 
@@ -1274,7 +1274,7 @@ def test_bad_enum_values_are_rejected() -> None:
 def test_batch_size_outside_2_to_100_is_rejected() -> None:
     for size in (1, 101):
         _, problems = prepare(act("deletePerson"), {"person_id": "u", "batch_size": size}, {})
-        assert [p.field_path for p in problems] == [("batch_size",)]
+        assert [p.json_path for p in problems] == [("batch_size",)]
 
 
 def test_wrong_types_are_reported_and_numbers_coerced_to_strings() -> None:
@@ -1282,7 +1282,7 @@ def test_wrong_types_are_reported_and_numbers_coerced_to_strings() -> None:
         act("trackEvent"), {"id": 42, "name": "E", "data": "not an object"}, SETTINGS
     )
     assert payload["id"] == "42"
-    assert [(p.code, p.field_path) for p in problems] == [(codes.PAYLOAD_WRONG_TYPE, ("data",))]
+    assert [(p.code, p.json_path) for p in problems] == [(codes.PAYLOAD_WRONG_TYPE, ("data",))]
 
 
 def test_delivery_timestamp_must_be_iso_8601() -> None:
@@ -1299,14 +1299,14 @@ def test_bad_email_is_a_warning_because_segment_sends_it_unchecked() -> None:
         act("createUpdatePerson"), {"id": "u", "email": "jane@@example"}, SETTINGS
     )
     (warning,) = problems
-    assert warning.severity is Severity.WARNING and warning.field_path == ("email",)
+    assert warning.severity is Severity.WARNING and warning.json_path == ("email",)
     assert "not a valid email address" in warning.message
 
 
 def test_event_name_over_100_bytes_is_too_long() -> None:
     _, problems = prepare(act("trackEvent"), {"id": "u", "name": "é" * 51}, SETTINGS)
     (error,) = problems
-    assert error.code == codes.PAYLOAD_TOO_LONG and error.field_path == ("name",)
+    assert error.code == codes.PAYLOAD_TOO_LONG and error.json_path == ("name",)
     assert "102 bytes" in error.message
     _, problems = prepare(act("trackEvent"), {"id": "u", "name": "e" * 100}, SETTINGS)
     assert problems == []
@@ -1315,7 +1315,7 @@ def test_event_name_over_100_bytes_is_too_long() -> None:
 def test_event_data_over_100_000_bytes_is_too_long() -> None:
     data = {"blob": "x" * 100_000}
     _, problems = prepare(act("trackEvent"), {"id": "u", "name": "E", "data": data}, SETTINGS)
-    assert [(p.code, p.field_path) for p in problems] == [(codes.PAYLOAD_TOO_LONG, ("data",))]
+    assert [(p.code, p.json_path) for p in problems] == [(codes.PAYLOAD_TOO_LONG, ("data",))]
 
 
 def test_person_attribute_limits_are_enforced_before_sending() -> None:
@@ -1329,7 +1329,7 @@ def test_person_attribute_limits_are_enforced_before_sending() -> None:
     _, problems = prepare(
         act("createUpdatePerson"), {"id": "u", "custom_attributes": attributes}, SETTINGS
     )
-    assert [p.field_path for p in problems] == [
+    assert [p.json_path for p in problems] == [
         ("custom_attributes", "n" * 151),
         ("custom_attributes", "big"),
     ]
@@ -1347,7 +1347,7 @@ def test_an_entity_without_identifiers_is_sent_with_a_warning_like_segment() -> 
 def test_date_looking_event_name_or_id_is_converted_for_parity_and_warned_about() -> None:
     payload = {"id": "u", "name": "2024-01-01", "event_id": "2024-01-02", "convert_timestamp": True}
     _, problems = prepare(act("trackEvent"), payload, SETTINGS)
-    assert [p.field_path for p in problems] == [("name",), ("event_id",)]
+    assert [p.json_path for p in problems] == [("name",), ("event_id",)]
     assert all(p.severity is Severity.WARNING for p in problems)
     (request,) = plan_requests("customerio", "trackEvent", payload, SETTINGS)
     assert body_json(request)["name"] == 1704067200 and body_json(request)["id"] == 1704153600

@@ -17,12 +17,12 @@ from helpers import body_json, header, live_run, plan_requests, run_cli
 
 from cdpctl import codes
 from cdpctl.delivery.transport import PlanFailed
-from cdpctl.diagnostics import Severity
+from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.mapping import strip_undefined, transform
 from cdpctl.mappingfile import effective_mapping
 from cdpctl.pipeline import dry_run
 from cdpctl.providers import get_provider
-from cdpctl.providers.base import ActionContext, ActionFailed, PayloadError, Reply, Request
+from cdpctl.providers.base import ActionContext, ActionFailed, Reply, Request
 from cdpctl.providers.dotdigital.rules import (
     DATA_FIELD_TYPES_PATTERN,
     DataFieldError,
@@ -97,7 +97,7 @@ def scripted(
 
 def mapped(
     action: str, mapping: dict[str, Any], event: dict[str, Any], *, use_defaults: bool = True
-) -> tuple[dict[str, Any], list[PayloadError]]:
+) -> tuple[dict[str, Any], list[Diagnostic]]:
     """A mapping (with or without the action's defaults) applied to an event, then prepared."""
     spec = DOTDIGITAL.action(action)
     assert spec is not None
@@ -247,7 +247,7 @@ def test_v2_mobile_variant_needs_e164_and_then_gives_the_same_requests() -> None
         {**V2_MAPPING, "channelIdentifier": "mobileNumber", "mobileNumberIdentifier": "1234567890"},
     )
     assert problem.code == codes.PAYLOAD_BAD_FORMAT
-    assert problem.field_path == ("mobileNumberIdentifier",)
+    assert problem.json_path == ("mobileNumberIdentifier",)
     assert problem.hint == E164_HINT
     lookup, delete = scripted(
         "removeContactFromList",
@@ -430,7 +430,7 @@ def test_v4d_rs_own_number_1234567890_is_rejected_as_not_e164() -> None:
         "addContactToList",
         {"channelIdentifier": "mobileNumber", "mobileNumberIdentifier": "1234567890"},
     )
-    assert problem.field_path == ("mobileNumberIdentifier",)
+    assert problem.json_path == ("mobileNumberIdentifier",)
     assert problem.hint == E164_HINT
 
 
@@ -508,7 +508,7 @@ def test_add_contact_all_fields_golden() -> None:
         "listId": 42,
         "dataFields": {"FIRSTNAME": "Jane"},
     }
-    assert [p.field_path for p in problems("addContactToList", payload)] == [
+    assert [p.json_path for p in problems("addContactToList", payload)] == [
         ("preferredLocale",),
         ("redirectUrlAfterChallenge",),
         ("dataFields",),
@@ -536,7 +536,7 @@ def test_unused_challenge_options_are_warned_about_not_silently_dropped() -> Non
     payload = {**V4_MAPPING, "preferredLocale": "en-EN"}
     (warning,) = problems("addContactToList", payload)
     assert warning.severity is Severity.WARNING
-    assert warning.field_path == ("preferredLocale",)
+    assert warning.json_path == ("preferredLocale",)
 
 
 def test_update_email_subscription_false_sends_no_status() -> None:
@@ -619,7 +619,7 @@ def test_decision_invalid_date_is_a_validation_error_before_sending() -> None:
         "addContactToList", {**V4_MAPPING, "dataFields": {"BIRTHDAY": "soon"}}, settings
     )
     assert problem.code == codes.PAYLOAD_BAD_FORMAT
-    assert problem.field_path == ("dataFields", "BIRTHDAY")
+    assert problem.json_path == ("dataFields", "BIRTHDAY")
     assert problem.message == "Data field BIRTHDAY value soon is not a valid date"
     assert "ISO-8601" in (problem.hint or "")
 
@@ -795,7 +795,7 @@ def test_send_date_is_dropped_and_warned_when_send_time_optimised() -> None:
         "sendTimeOptimised": True,
     }
     (warning,) = problems("sendEmailCampaign", payload)
-    assert (warning.severity, warning.field_path) == (Severity.WARNING, ("sendDate",))
+    assert (warning.severity, warning.json_path) == (Severity.WARNING, ("sendDate",))
     _, send = plan_requests("dotdigital", "sendEmailCampaign", payload, SETTINGS)
     assert "sendDate" not in body_json(send)
 
@@ -804,13 +804,13 @@ def test_decision_send_date_epoch_numbers_are_rejected() -> None:
     (problem,) = errors(
         "sendEmailCampaign", {"email": "t@example.com", "campaignId": 1, "sendDate": 1788253200}
     )
-    assert problem.field_path == ("sendDate",)
+    assert problem.json_path == ("sendDate",)
     assert "ISO-8601" in problem.message
 
 
 def test_campaign_email_that_would_change_the_lookup_url_is_rejected() -> None:
     (problem,) = errors("sendEmailCampaign", {"email": "a/b?c@example.com", "campaignId": 1})
-    assert problem.field_path == ("email",)
+    assert problem.json_path == ("email",)
 
 
 def test_campaign_to_unknown_contact_fails_terminally() -> None:
@@ -956,7 +956,7 @@ def test_transactional_sms_unicode_alone_makes_channel_options() -> None:
 
 def test_transactional_sms_longer_than_160_characters_is_warned() -> None:
     (warning,) = problems("sendTransactionalSms", {"to": "+441234567890", "message": "x" * 161})
-    assert (warning.severity, warning.field_path) == (Severity.WARNING, ("message",))
+    assert (warning.severity, warning.json_path) == (Severity.WARNING, ("message",))
 
 
 def test_v7_transactional_email_required_and_plain_text() -> None:
@@ -1036,7 +1036,7 @@ def test_decision_bad_transactional_addresses_are_validation_errors(
     }
     (problem,) = errors("sendTransactionalEmail", {**payload, key: value})
     assert problem.code == codes.PAYLOAD_BAD_FORMAT
-    assert problem.field_path == (key,)
+    assert problem.json_path == (key,)
     assert problem.message == f"'{key}': Invalid email format: {bad}"
 
 
@@ -1049,7 +1049,7 @@ def test_more_than_100_cc_addresses_is_warned() -> None:
         "ccAddresses": ",".join(f"c{i}@example.com" for i in range(101)),
     }
     (warning,) = problems("sendTransactionalEmail", payload)
-    assert (warning.severity, warning.field_path) == (Severity.WARNING, ("ccAddresses",))
+    assert (warning.severity, warning.json_path) == (Severity.WARNING, ("ccAddresses",))
 
 
 def test_segments_address_pattern_quirks_are_kept() -> None:
@@ -1085,7 +1085,7 @@ def test_bad_email_identifier_is_reported_whichever_channel_is_chosen() -> None:
             "emailIdentifier": "nope",
         },
     )
-    assert (problem.code, problem.field_path) == (codes.PAYLOAD_BAD_FORMAT, ("emailIdentifier",))
+    assert (problem.code, problem.json_path) == (codes.PAYLOAD_BAD_FORMAT, ("emailIdentifier",))
 
 
 def test_bad_channel_enum_is_reported() -> None:
@@ -1098,8 +1098,8 @@ def test_bad_channel_enum_is_reported() -> None:
 
 def test_missing_list_and_program_are_reported() -> None:
     identity = {"channelIdentifier": "email", "emailIdentifier": "t@example.com"}
-    assert [p.field_path for p in errors("removeContactFromList", identity)] == [("listId",)]
-    assert [p.field_path for p in errors("enrolContact", identity)] == [("programId",)]
+    assert [p.json_path for p in errors("removeContactFromList", identity)] == [("listId",)]
+    assert [p.json_path for p in errors("enrolContact", identity)] == [("programId",)]
 
 
 def test_numbers_are_coerced_like_segment_for_program_and_list_ids() -> None:

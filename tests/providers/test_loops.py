@@ -142,7 +142,7 @@ def test_v5c_send_event_all_fields_spreads_contact_properties_at_top_level() -> 
 
 def test_v5d_empty_mapping_fails_validation_naming_both_required_fields() -> None:
     _, problems = prepare(LOOPS.action("sendEvent"), {}, SETTINGS)
-    assert sorted(p.field_path for p in problems) == [("eventName",), ("userId",)]
+    assert sorted(p.json_path for p in problems) == [("eventName",), ("userId",)]
     assert all(p.code == "CDP401" for p in problems)
 
 
@@ -150,7 +150,7 @@ def test_contact_property_colliding_with_a_mapped_key_is_warned() -> None:
     payload = {"userId": "u1", "eventName": "e", "contactProperties": {"userId": "other"}}
     _, problems = prepare(LOOPS.action("sendEvent"), payload, SETTINGS)
     assert [p.severity.value for p in problems] == ["warning"]
-    assert problems[0].field_path == ("contactProperties", "userId")
+    assert problems[0].json_path == ("contactProperties", "userId")
 
 
 def test_v7_required_fields_only_contact_body() -> None:

@@ -663,13 +663,13 @@ def test_consent_is_copied_only_when_category_preferences_are_all_booleans(
 )
 def test_missing_required_field_is_reported(name: str, field: str) -> None:
     errors = errors_of(name, {"user_id": "u"})
-    assert [(e.code, e.field_path) for e in errors] == [(codes.PAYLOAD_MISSING_FIELD, (field,))]
+    assert [(e.code, e.json_path) for e in errors] == [(codes.PAYLOAD_MISSING_FIELD, (field,))]
 
 
 def test_wrong_types_are_reported_for_objects_and_nested_booleans() -> None:
     payload = {"user_id": "u", "properties": "not-an-object", "network": {"wifi": "maybe"}}
     errors = errors_of("sendPage", payload)
-    assert {(e.code, e.field_path) for e in errors} == {
+    assert {(e.code, e.json_path) for e in errors} == {
         (codes.PAYLOAD_WRONG_TYPE, ("properties",)),
         (codes.PAYLOAD_WRONG_TYPE, ("network", "wifi")),
     }

@@ -135,7 +135,7 @@ def test_an_endpoint_outside_the_two_regions_is_a_settings_error() -> None:
     assert SENDGRID.check_settings is not None
     assert SENDGRID.check_settings(EU) == []
     (error,) = SENDGRID.check_settings({"endpoint": "https://api.example.com"})
-    assert error.field_path == ("endpoint",)
+    assert error.json_path == ("endpoint",)
     assert "https://api.eu.sendgrid.com" in (error.hint or "")
 
 
@@ -434,12 +434,12 @@ def test_a_field_missing_from_the_cached_lookup_is_looked_up_again_once() -> Non
 
 def test_upsert_payload_validation_bad_email_non_e164_phone_and_too_long_name() -> None:
     (email,) = errors_of(UPSERT, {"primary_email": "not-an-email"})
-    assert email.code == codes.PAYLOAD_BAD_FORMAT and email.field_path == ("primary_email",)
+    assert email.code == codes.PAYLOAD_BAD_FORMAT and email.json_path == ("primary_email",)
     (phone,) = errors_of(UPSERT, {"phone_number_id": "07700900123"})
     assert phone.code == codes.PAYLOAD_BAD_FORMAT
     assert phone.hint == E164_HINT
     (name,) = errors_of(UPSERT, {"external_id": "x", "first_name": "A" * 51})
-    assert name.code == codes.PAYLOAD_TOO_LONG and name.field_path == ("first_name",)
+    assert name.code == codes.PAYLOAD_TOO_LONG and name.json_path == ("first_name",)
     (kind,) = errors_of(UPSERT, {"external_id": "x", "customFields": "Age=3"})
     assert kind.code == codes.PAYLOAD_WRONG_TYPE
 
@@ -998,15 +998,15 @@ def test_domain_is_checked_against_from_and_never_sent() -> None:
 
 def test_send_email_payload_validation() -> None:
     (missing,) = errors_of(SEND, {k: v for k, v in V4_PROPERTIES.items() if k != "template_id"})
-    assert missing.code == codes.PAYLOAD_MISSING_FIELD and missing.field_path == ("template_id",)
+    assert missing.code == codes.PAYLOAD_MISSING_FIELD and missing.json_path == ("template_id",)
     (no_from,) = errors_of(SEND, {k: v for k, v in V4_PROPERTIES.items() if k != "from"})
-    assert no_from.field_path == ("from",)
+    assert no_from.json_path == ("from",)
     (bad_to,) = errors_of(SEND, {**V4_PROPERTIES, "to": {"email": "mary"}})
-    assert bad_to.code == codes.PAYLOAD_BAD_FORMAT and bad_to.field_path == ("to", "email")
+    assert bad_to.code == codes.PAYLOAD_BAD_FORMAT and bad_to.json_path == ("to", "email")
     (no_email,) = errors_of(SEND, {**V4_PROPERTIES, "from": {"name": "Billy"}})
-    assert no_email.code == codes.PAYLOAD_MISSING_FIELD and no_email.field_path == ("from", "email")
+    assert no_email.code == codes.PAYLOAD_MISSING_FIELD and no_email.json_path == ("from", "email")
     (bad_cc,) = errors_of(SEND, {**V4_PROPERTIES, "cc": [{"email": "cc1"}]})
-    assert bad_cc.code == codes.PAYLOAD_BAD_FORMAT and bad_cc.field_path == ("cc", 0, "email")
+    assert bad_cc.code == codes.PAYLOAD_BAD_FORMAT and bad_cc.json_path == ("cc", 0, "email")
     (long_category,) = errors_of(SEND, {**V4_PROPERTIES, "categories": ["c" * 256]})
     assert long_category.code == codes.PAYLOAD_TOO_LONG
     (long_pool,) = errors_of(SEND, {**V4_PROPERTIES, "ip_pool_name": "p" * 64})
@@ -1021,7 +1021,7 @@ def test_send_email_payload_validation() -> None:
 
 def test_an_address_twice_among_to_cc_and_bcc_is_refused_before_sending() -> None:
     (error,) = errors_of(SEND, {**V4_PROPERTIES, "bcc": [{"email": "MaryJane@yellowstone.com"}]})
-    assert error.field_path == ("bcc", 0, "email")
+    assert error.json_path == ("bcc", 0, "email")
     assert "already a recipient in to" in error.message
 
 

@@ -352,7 +352,7 @@ def test_tv1_contact_default_mapping_required_fields_only() -> None:
 
 def test_tv1_contact_without_any_mapping_fails_on_the_missing_contact_key() -> None:
     _, problems = prepare(SFMC.action("contact"), {}, SETTINGS)
-    assert [(p.code, p.field_path) for p in problems] == [("CDP401", ("contactKey",))]
+    assert [(p.code, p.json_path) for p in problems] == [("CDP401", ("contactKey",))]
 
 
 def test_contact_key_with_a_colon_is_refused_before_sending() -> None:
@@ -418,7 +418,7 @@ def test_tv2_api_event_defaults_plus_definition_key_required_fields_only() -> No
 
 def test_tv2_api_event_with_nothing_mapped_names_both_required_fields() -> None:
     _, problems = prepare(SFMC.action("apiEvent"), {}, SETTINGS)
-    assert [p.field_path for p in problems] == [("eventDefinitionKey",), ("contactKey",)]
+    assert [p.json_path for p in problems] == [("eventDefinitionKey",), ("contactKey",)]
 
 
 # --- §2.2 / §2.3 data extensions by key or id (TV-3, TV-4) ----------------------------------
@@ -487,7 +487,7 @@ def test_data_extension_reference_example_by_key_required_fields_only() -> None:
 def test_data_extension_keys_must_be_an_object() -> None:
     payload = {"key": "k", "keys": "HS1", "values": {}}
     _, problems = prepare(SFMC.action("dataExtension"), payload, SETTINGS)
-    assert [(p.code, p.field_path) for p in problems] == [("CDP402", ("keys",))]
+    assert [(p.code, p.json_path) for p in problems] == [("CDP402", ("keys",))]
 
 
 def test_tv4_contact_data_extension_by_key_all_fields() -> None:
@@ -534,7 +534,7 @@ def test_tv4_contact_data_extension_default_keys_required_fields_only() -> None:
 def test_contact_data_extension_keys_must_hold_contact_key() -> None:
     payload = {"key": "k", "keys": {"id": "HS1"}, "values": {"a": 1}}
     _, problems = prepare(SFMC.action("contactDataExtension"), payload, SETTINGS)
-    assert [(p.code, p.field_path) for p in problems] == [("CDP401", ("keys", "contactKey"))]
+    assert [(p.code, p.json_path) for p in problems] == [("CDP401", ("keys", "contactKey"))]
 
 
 # --- §2.4 V2 actions (TV-5) ---------------------------------------------------------------------
@@ -837,7 +837,7 @@ def test_async_subscription_type_outside_its_choices_is_refused() -> None:
     _, problems = prepare(
         SFMC.action("asyncDataExtension"), {**ASYNC, "subscription_type": "later"}, SETTINGS
     )
-    assert [(p.code, p.field_path) for p in problems] == [("CDP405", ("subscription_type",))]
+    assert [(p.code, p.json_path) for p in problems] == [("CDP405", ("subscription_type",))]
 
 
 def _poll(*replies: Reply):
@@ -1020,7 +1020,7 @@ def test_example_a_identify_with_user_id_nested_object_array_and_context() -> No
         b'"Created At":"2020-05-30T13:30:00+00:00","Plan":"Pro","User ID":"legacy-9",'
         b'"Address 2":"Apt 4"}}'
     )
-    left_out = {p.field_path for p in problems}
+    left_out = {p.json_path for p in problems}
     assert left_out == {("traits", "address"), ("traits", "tags")}
 
 
@@ -1071,7 +1071,7 @@ def test_example_e_track_with_a_composite_key() -> None:
     assert row.body() == (
         b'{"values":{"Contact Key":"u_123","Order Id":"o-9","Revenue":42.5,"Currency":"EUR"}}'
     )
-    assert {p.field_path for p in problems} == {
+    assert {p.json_path for p in problems} == {
         ("properties", "products"),
         ("properties", "coupon"),
     }

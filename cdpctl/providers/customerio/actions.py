@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdpctl import codes, jsonwire
-from cdpctl.diagnostics import Severity
+from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.providers.base import (
     Action,
     ActionContext,
@@ -20,7 +20,6 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     Format,
-    PayloadError,
     Plan,
     Request,
 )
@@ -397,8 +396,10 @@ class Rules:
     needs_identifiers: bool = True
 
 
-def _warning(message: str, path: tuple[str | int, ...], hint: str | None = None) -> PayloadError:
-    return PayloadError(codes.PAYLOAD_RULE, message, path, hint, Severity.WARNING)
+def _warning(message: str, path: tuple[str | int, ...], hint: str | None = None) -> Diagnostic:
+    return Diagnostic(
+        codes.PAYLOAD_RULE, message, json_path=path, hint=hint, severity=Severity.WARNING
+    )
 
 
 def _byte_size(value: Any) -> int:
@@ -407,49 +408,49 @@ def _byte_size(value: Any) -> int:
     return len(jsonwire.dumps(value))
 
 
-def _attribute_errors(attributes: Any, field: str) -> list[PayloadError]:
+def _attribute_errors(attributes: Any, field: str) -> list[Diagnostic]:
     if not isinstance(attributes, dict):
         return []
-    errors: list[PayloadError] = []
+    errors: list[Diagnostic] = []
     if len(attributes) > MAX_ATTRIBUTES:
         errors.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_TOO_LONG,
                 f"{len(attributes)} attributes; Customer.io identifies at most {MAX_ATTRIBUTES} "
                 "in one request (400)",
-                (field,),
+                json_path=(field,),
                 hint=f"send fewer attributes — {LIMITS_DOC_URL}",
             )
         )
     for name, value in attributes.items():
         if len(name.encode()) > MAX_ATTRIBUTE_NAME_BYTES:
             errors.append(
-                PayloadError(
+                Diagnostic(
                     codes.PAYLOAD_TOO_LONG,
                     f"attribute name {name[:40]!r}… is {len(name.encode())} bytes; Customer.io "
                     f"accepts at most {MAX_ATTRIBUTE_NAME_BYTES}",
-                    (field, name),
+                    json_path=(field, name),
                     hint=LIMITS_DOC_URL,
                 )
             )
         size = _byte_size(value)
         if size > MAX_ATTRIBUTE_VALUE_BYTES:
             errors.append(
-                PayloadError(
+                Diagnostic(
                     codes.PAYLOAD_TOO_LONG,
                     f"value of attribute {name!r} is {size} bytes; Customer.io accepts at most "
                     f"{MAX_ATTRIBUTE_VALUE_BYTES}",
-                    (field, name),
+                    json_path=(field, name),
                     hint=LIMITS_DOC_URL,
                 )
             )
     return errors
 
 
-def _check(rules: Rules) -> Callable[[Payload, Mapping[str, Any]], list[PayloadError]]:
-    def check(payload: Payload, settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check(rules: Rules) -> Callable[[Payload, Mapping[str, Any]], list[Diagnostic]]:
+    def check(payload: Payload, settings: Mapping[str, Any]) -> list[Diagnostic]:
         entity = rules.build(payload)
-        problems: list[PayloadError] = []
+        problems: list[Diagnostic] = []
         if rules.needs_identifiers and "identifiers" not in entity:
             problems.append(
                 _warning(
@@ -463,11 +464,11 @@ def _check(rules: Rules) -> Callable[[Payload, Mapping[str, Any]], list[PayloadE
             name = payload.get(rules.event_name)
             if isinstance(name, str) and len(name.encode()) > MAX_EVENT_NAME_BYTES:
                 problems.append(
-                    PayloadError(
+                    Diagnostic(
                         codes.PAYLOAD_TOO_LONG,
                         f"'{rules.event_name}' is {len(name.encode())} bytes; Customer.io "
                         f"accepts event names of at most {MAX_EVENT_NAME_BYTES}",
-                        (rules.event_name,),
+                        json_path=(rules.event_name,),
                         hint=LIMITS_DOC_URL,
                     )
                 )
@@ -475,11 +476,11 @@ def _check(rules: Rules) -> Callable[[Payload, Mapping[str, Any]], list[PayloadE
             size = _byte_size(entity["attributes"])
             if size > MAX_EVENT_DATA_BYTES:
                 problems.append(
-                    PayloadError(
+                    Diagnostic(
                         codes.PAYLOAD_TOO_LONG,
                         f"event data is {size:,} bytes; Customer.io accepts at most "
                         f"{MAX_EVENT_DATA_BYTES:,}",
-                        (rules.event_data,),
+                        json_path=(rules.event_data,),
                         hint=LIMITS_DOC_URL,
                     )
                 )

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cdpctl import codes
-from cdpctl.diagnostics import Severity
+from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.jsonwire import js_number_text
 from cdpctl.mapping.jsvalues import js_trim
 from cdpctl.providers.base import (
@@ -19,7 +19,6 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     Format,
-    PayloadError,
     Plan,
     Reply,
     Request,
@@ -54,14 +53,19 @@ def _trigger(title: str) -> str:
     return f'type = "track" and event = "{title}"'
 
 
-def _missing(name: str, hint: str) -> PayloadError:
-    return PayloadError(
-        codes.PAYLOAD_MISSING_FIELD, f"missing the required field '{name}'", (name,), hint=hint
+def _missing(name: str, hint: str) -> Diagnostic:
+    return Diagnostic(
+        codes.PAYLOAD_MISSING_FIELD,
+        f"missing the required field '{name}'",
+        json_path=(name,),
+        hint=hint,
     )
 
 
-def _warning(message: str, path: tuple[str | int, ...], hint: str | None = None) -> PayloadError:
-    return PayloadError(codes.PAYLOAD_RULE, message, path, hint, Severity.WARNING)
+def _warning(message: str, path: tuple[str | int, ...], hint: str | None = None) -> Diagnostic:
+    return Diagnostic(
+        codes.PAYLOAD_RULE, message, json_path=path, hint=hint, severity=Severity.WARNING
+    )
 
 
 def _js_string(value: Any) -> str:
@@ -113,7 +117,7 @@ IDENTIFIER_FIELDS = (
 )
 
 
-def check_identifier(payload: Mapping[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def check_identifier(payload: Mapping[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     """The conditional requirement: the chosen channel's identifier must be mapped."""
     if payload.get("channelIdentifier") == "mobileNumber":
         if "mobileNumberIdentifier" not in payload:
@@ -304,7 +308,7 @@ def declared_types(settings: Mapping[str, Any]) -> dict[str, str]:
     return parse_data_field_types(settings.get("dataFieldTypes"))
 
 
-def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     problems = check_identifier(payload, settings)
     problems.extend(_check_resubscribe_options(payload))
     values = payload.get("dataFields")
@@ -313,7 +317,7 @@ def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list
     return problems
 
 
-def _check_resubscribe_options(payload: Mapping[str, Any]) -> list[PayloadError]:
+def _check_resubscribe_options(payload: Mapping[str, Any]) -> list[Diagnostic]:
     """Challenge options that will not be sent, said out loud."""
     used = (
         payload.get("emailIdentifier")
@@ -335,9 +339,9 @@ def _check_resubscribe_options(payload: Mapping[str, Any]) -> list[PayloadError]
     ]
 
 
-def check_data_fields(values: Mapping[str, Any], declared: Mapping[str, str]) -> list[PayloadError]:
+def check_data_fields(values: Mapping[str, Any], declared: Mapping[str, str]) -> list[Diagnostic]:
     """Nulls are dropped; declared types are checked now, undeclared ones only at send time."""
-    problems: list[PayloadError] = []
+    problems: list[Diagnostic] = []
     undeclared: list[str] = []
     for key, value in values.items():
         path = ("dataFields", key)
@@ -353,11 +357,11 @@ def check_data_fields(values: Mapping[str, Any], declared: Mapping[str, str]) ->
     if undeclared:
         names = ", ".join(undeclared)
         problems.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_RULE,
                 f"dataFields {names}: type not declared, so the dry run shows the value "
                 "unconverted; at send time Dotdigital's GET /v2/data-fields/ decides",
-                ("dataFields",),
+                json_path=("dataFields",),
                 hint=f"declare them in the dataFieldTypes setting, e.g. {undeclared[0]}=String",
                 severity=Severity.WARNING if declared else Severity.INFO,
             )
@@ -365,15 +369,15 @@ def check_data_fields(values: Mapping[str, Any], declared: Mapping[str, str]) ->
     return problems
 
 
-def _data_field_problem(error: DataFieldError, kind: str, path: tuple[str, ...]) -> PayloadError:
+def _data_field_problem(error: DataFieldError, kind: str, path: tuple[str, ...]) -> Diagnostic:
     if kind == "Date":
-        return PayloadError(
+        return Diagnostic(
             codes.PAYLOAD_BAD_FORMAT,
             error.message,
-            path,
+            json_path=path,
             hint="use an ISO-8601 date such as 1990-05-17 or 1990-05-17T09:30:00Z",
         )
-    return PayloadError(codes.PAYLOAD_WRONG_TYPE, error.message, path)
+    return Diagnostic(codes.PAYLOAD_WRONG_TYPE, error.message, json_path=path)
 
 
 def data_fields_request(payload: Mapping[str, Any], settings: Mapping[str, Any]) -> Request:
@@ -523,27 +527,27 @@ CAMPAIGN_FIELDS = (
 _PATH_BREAKING = frozenset("/?#% \t\r\n")
 
 
-def _check_campaign(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_campaign(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     problems = []
     breaking = sorted(set(payload.get("email", "")) & _PATH_BREAKING)
     if breaking:
         problems.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_BAD_FORMAT,
                 f"'email' contains {' '.join(repr(c) for c in breaking)}, which would change the "
                 "contact lookup URL (the address goes into the path as is)",
-                ("email",),
+                json_path=("email",),
                 hint="map a plain email address",
             )
         )
     send_date = payload.get("sendDate")
     if isinstance(send_date, (int, float)):
         problems.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_WRONG_TYPE,
                 "'sendDate' must be an ISO-8601 string; cdpctl does not send epoch numbers "
                 "(Segment passes them through unchanged)",
-                ("sendDate",),
+                json_path=("sendDate",),
                 hint="map an ISO-8601 date-time such as 2026-09-01T09:00:00Z",
             )
         )
@@ -632,17 +636,17 @@ TRANSACTIONAL_SMS_FIELDS = (
 )
 
 
-def _check_sms(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_sms(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     try:
         clean_mobile_number(payload["to"])
     except InvalidMobileNumber:
-        return [PayloadError(codes.PAYLOAD_BAD_FORMAT, INVALID_MOBILE, ("to",))]
+        return [Diagnostic(codes.PAYLOAD_BAD_FORMAT, INVALID_MOBILE, json_path=("to",))]
     return []
 
 
 def _check_transactional_sms(
     payload: dict[str, Any], settings: Mapping[str, Any]
-) -> list[PayloadError]:
+) -> list[Diagnostic]:
     problems = _check_sms(payload, settings)
     message = payload.get("message", "")
     if len(message) > api.SMS_MAX_CHARACTERS:
@@ -736,8 +740,8 @@ _ADDRESS_HINT = 'write an address such as news@example.com or "My Company <news@
 
 def _check_transactional_email(
     payload: dict[str, Any], settings: Mapping[str, Any]
-) -> list[PayloadError]:
-    problems: list[PayloadError] = []
+) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
     sender = js_trim(payload["fromAddress"])
     if not is_valid_address(sender):
         problems.append(_bad_address("fromAddress", sender))
@@ -745,8 +749,10 @@ def _check_transactional_email(
         problems.extend(_bad_address(key, item) for item in invalid_addresses(payload.get(key)))
     if not split_addresses(payload["toAddresses"]):
         problems.append(
-            PayloadError(
-                codes.PAYLOAD_NOT_ALLOWED, "'toAddresses' holds no address", ("toAddresses",)
+            Diagnostic(
+                codes.PAYLOAD_NOT_ALLOWED,
+                "'toAddresses' holds no address",
+                json_path=("toAddresses",),
             )
         )
     for key in ("ccAddresses", "bccAddresses"):
@@ -762,9 +768,12 @@ def _check_transactional_email(
     return problems
 
 
-def _bad_address(key: str, address: str) -> PayloadError:
-    return PayloadError(
-        codes.PAYLOAD_BAD_FORMAT, f"'{key}': Invalid email format: {address}", (key,), _ADDRESS_HINT
+def _bad_address(key: str, address: str) -> Diagnostic:
+    return Diagnostic(
+        codes.PAYLOAD_BAD_FORMAT,
+        f"'{key}': Invalid email format: {address}",
+        json_path=(key,),
+        hint=_ADDRESS_HINT,
     )
 
 

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from cdpctl import codes
+from cdpctl.diagnostics import Diagnostic
 from cdpctl.providers.base import (
     Action,
     ActionContext,
     BatchSpec,
-    PayloadError,
     Plan,
     Provider,
     Request,
@@ -26,14 +26,14 @@ from cdpctl.providers.sendgrid import api, contacts, mail
 ENDPOINTS = (api.GLOBAL_URL, api.EU_URL)
 
 
-def _check_settings(settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_settings(settings: Mapping[str, Any]) -> list[Diagnostic]:
     if settings.get("endpoint", api.GLOBAL_URL) in ENDPOINTS:
         return []
     return [
-        PayloadError(
+        Diagnostic(
             codes.PAYLOAD_RULE,
             f"unknown SendGrid endpoint {settings.get('endpoint')!r}",
-            ("endpoint",),
+            json_path=("endpoint",),
             hint="use " + " (Global) or ".join(ENDPOINTS) + " (EU)",
         )
     ]

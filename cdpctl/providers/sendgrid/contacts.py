@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cdpctl import codes, jsonwire
+from cdpctl.diagnostics import Diagnostic
 from cdpctl.providers.base import (
     ActionContext,
     ActionFailed,
@@ -22,7 +23,6 @@ from cdpctl.providers.base import (
     FieldType,
     Format,
     ItemResult,
-    PayloadError,
     Plan,
     Reply,
     Request,
@@ -352,12 +352,12 @@ def blamed_contacts(body: Any, contacts: list[Mapping[str, Any]]) -> dict[int, s
 # --- validation before any request -------------------------------------------------------------
 
 
-def check(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def check(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     """The identifier rule, the E.164 shape of phone_number_id, and coherent list changes."""
     errors = []
     if not has_identifier(payload):
         errors.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_MISSING_FIELD,
                 IDENTIFIER_ERROR,
                 hint="map primary_email, phone_number_id, external_id or anonymous_id",
@@ -366,20 +366,20 @@ def check(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadE
     phone = payload.get("phone_number_id")
     if isinstance(phone, str) and phone and not E164_SHAPE.match(phone):
         errors.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_BAD_FORMAT,
                 f"'phone_number_id' is not an E.164 phone number: \"{phone}\"",
-                ("phone_number_id",),
+                json_path=("phone_number_id",),
                 hint=E164_HINT,
             )
         )
     add, remove = list_changes(payload)
     for list_id in sorted(set(add or ()) & set(remove)):
         errors.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_RULE,
                 f'list "{list_id}" is in both list_ids and remove_from_list_ids',
-                ("remove_from_list_ids",),
+                json_path=("remove_from_list_ids",),
                 hint="a contact is either added to a list or removed from it",
             )
         )

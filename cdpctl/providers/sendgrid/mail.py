@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cdpctl import codes
+from cdpctl.diagnostics import Diagnostic
 from cdpctl.mapping.jsvalues import js_to_string
 from cdpctl.providers.base import (
     ActionContext,
@@ -21,7 +22,6 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     Format,
-    PayloadError,
     Plan,
     Reply,
     Request,
@@ -276,11 +276,11 @@ def mail_body(payload: Mapping[str, Any]) -> dict[str, Any]:
 # --- validation before any request -------------------------------------------------------------
 
 
-def _rule(message: str, *path: str | int, hint: str | None = None) -> PayloadError:
-    return PayloadError(codes.PAYLOAD_RULE, message, path, hint)
+def _rule(message: str, *path: str | int, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(codes.PAYLOAD_RULE, message, json_path=path, hint=hint)
 
 
-def _check_recipients(payload: Mapping[str, Any]) -> list[PayloadError]:
+def _check_recipients(payload: Mapping[str, Any]) -> list[Diagnostic]:
     errors = []
     seen: dict[str, str] = {}
     to = payload.get("to")
@@ -294,11 +294,11 @@ def _check_recipients(payload: Mapping[str, Any]) -> list[PayloadError]:
             problem = format_problem(Format.EMAIL, item["email"])
             if problem is not None:
                 errors.append(
-                    PayloadError(
+                    Diagnostic(
                         codes.PAYLOAD_BAD_FORMAT,
                         f"'{kind}' {problem[0]}",
-                        (kind, index, "email"),
-                        problem[1],
+                        json_path=(kind, index, "email"),
+                        hint=problem[1],
                     )
                 )
             email = item["email"].lower()
@@ -320,7 +320,7 @@ def _check_recipients(payload: Mapping[str, Any]) -> list[PayloadError]:
 
 def check(
     payload: dict[str, Any], settings: Mapping[str, Any], now: float | None = None
-) -> list[PayloadError]:
+) -> list[Diagnostic]:
     """Segment's pre-send validation (V5) plus SendGrid's recipient rules."""
     now = time.time() if now is None else now
     errors = []
@@ -345,31 +345,31 @@ def check(
         or (isinstance(value, list) and all(isinstance(c, str) for c in value))
     ):
         errors.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_WRONG_TYPE,
                 "'categories' must be a string or an array of strings",
-                ("categories",),
+                json_path=("categories",),
             )
         )
     else:
         for index, category in enumerate(categories(value)):
             if len(category) > api.MAX_CATEGORY_LENGTH:
                 errors.append(
-                    PayloadError(
+                    Diagnostic(
                         codes.PAYLOAD_TOO_LONG,
                         f"Category with name {category} exceeds the max length of "
                         f"{api.MAX_CATEGORY_LENGTH} characters",
-                        ("categories", index),
+                        json_path=("categories", index),
                     )
                 )
     pool = payload.get("ip_pool_name")
     if isinstance(pool, str) and len(pool) < api.IP_POOL_NAME_LENGTH[0]:
         errors.append(
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_NOT_ALLOWED,
                 f"'ip_pool_name' is {len(pool)} characters; SendGrid needs "
                 f"{api.IP_POOL_NAME_LENGTH[0]}–{api.IP_POOL_NAME_LENGTH[1]}",
-                ("ip_pool_name",),
+                json_path=("ip_pool_name",),
             )
         )
     errors.extend(_check_recipients(payload))

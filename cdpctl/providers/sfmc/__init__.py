@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from cdpctl import codes
-from cdpctl.diagnostics import Severity
-from cdpctl.providers.base import ActionContext, PayloadError, Plan, Provider, Setting
+from cdpctl.diagnostics import Diagnostic, Severity
+from cdpctl.providers.base import ActionContext, Plan, Provider, Setting
 from cdpctl.providers.sfmc import actions, api, auth, classic
 
 
@@ -25,14 +25,14 @@ def _derived_secrets(settings: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _check_settings(settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_settings(settings: Mapping[str, Any]) -> list[Diagnostic]:
     problems = []
     problem = auth.subdomain_problem(settings.get("subdomain"))
     if problem is not None:
-        problems.append(PayloadError(codes.INVALID_SETTING, problem))
+        problems.append(Diagnostic(codes.INVALID_SETTING, problem))
     if not settings.get("account_id"):
         problems.append(
-            PayloadError(
+            Diagnostic(
                 codes.MISSING_SETTING,
                 "account_id (MID) is not set: tokens are issued for the business unit that "
                 "created the installed package",

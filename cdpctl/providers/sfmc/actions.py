@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cdpctl import codes, jsonwire
-from cdpctl.diagnostics import Severity
+from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.providers.base import (
     Action,
     ActionContext,
@@ -18,7 +18,6 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     ItemResult,
-    PayloadError,
     Plan,
     Reply,
     Request,
@@ -35,12 +34,12 @@ USER_ID = {"@path": "$.userId"}
 T = TypeVar("T")
 
 
-def colon_error(field: str, value: Any) -> PayloadError:
+def colon_error(field: str, value: Any) -> Diagnostic:
     """SFMC does not allow ':' in a Contact Key; cdpctl refuses before sending (not retryable)."""
-    return PayloadError(
+    return Diagnostic(
         codes.PAYLOAD_RULE,
         f"Contact Key \"{value}\" contains ':' which SFMC does not allow",
-        (field,),
+        json_path=(field,),
         hint="remove ':' from the identifier you map here; cdpctl does not strip it silently",
     )
 
@@ -174,7 +173,7 @@ CONTACT_FIELDS = (
 )
 
 
-def _check_contact_key(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_contact_key(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     value = payload.get("contactKey")
     return [colon_error("contactKey", value)] if isinstance(value, str) and ":" in value else []
 
@@ -222,59 +221,59 @@ def rowset_request(
     )
 
 
-def _check_v1(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_v1(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     if v1_de(payload) is None:
         return [
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_RULE,
                 NO_DE_MESSAGE,
-                ("key",),
+                json_path=("key",),
                 hint="map key (the external key) or id of the data extension",
             )
         ]
     if payload.get("key") and payload.get("id"):
         return [
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_RULE,
                 "both key and id are set: the row goes to the data extension with key "
                 f'"{payload["key"]}" and id is ignored',
-                ("id",),
+                json_path=("id",),
                 severity=Severity.WARNING,
             )
         ]
     return []
 
 
-def _check_v2(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_v2(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     if hook_id(payload) is None:
         return [
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_RULE,
                 NOT_CONNECTED_MESSAGE,
-                ("onMappingSave",),
+                json_path=("onMappingSave",),
                 hint='set onMappingSave: {"outputs": {"id": "<data extension id>"}}',
             )
         ]
     return []
 
 
-def _check_v1_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_v1_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     return _check_v1(payload, settings) + _contact_key_warning(payload)
 
 
-def _check_v2_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check_v2_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     return _check_v2(payload, settings) + _contact_key_warning(payload)
 
 
-def _contact_key_warning(payload: Mapping[str, Any]) -> list[PayloadError]:
+def _contact_key_warning(payload: Mapping[str, Any]) -> list[Diagnostic]:
     keys = payload.get("keys")
     value = keys.get("contactKey") if isinstance(keys, dict) else None
     if isinstance(value, str) and ":" in value:
         return [
-            PayloadError(
+            Diagnostic(
                 codes.PAYLOAD_RULE,
                 f"contactKey \"{value}\" contains ':'; SFMC does not allow it in a Contact Key",
-                ("keys", "contactKey"),
+                json_path=("keys", "contactKey"),
                 severity=Severity.WARNING,
             )
         ]

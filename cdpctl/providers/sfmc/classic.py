@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdpctl import codes
-from cdpctl.diagnostics import Severity
+from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.providers.base import (
     Action,
     ActionContext,
@@ -26,7 +26,6 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     ItemResult,
-    PayloadError,
     Plan,
     Reply,
     Request,
@@ -93,16 +92,16 @@ class ConversionEvent:
 _EVENT_ENTRY_KEYS = ("event", "externalKey", "primaryKey", "uuidPrimaryKey")
 
 
-def _setting_error(message: str, *, hint: str | None = None) -> PayloadError:
-    return PayloadError(codes.INVALID_SETTING, message, hint=hint)
+def _setting_error(message: str, *, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(codes.INVALID_SETTING, message, hint=hint)
 
 
-def _entry(index: int, item: Any) -> tuple[ConversionEvent | None, list[PayloadError]]:
+def _entry(index: int, item: Any) -> tuple[ConversionEvent | None, list[Diagnostic]]:
     where = f"settings.events[{index}]"
     if not isinstance(item, dict):
         return None, [_setting_error(f"{where} must be a mapping with event and externalKey")]
     problems = [
-        PayloadError(
+        Diagnostic(
             codes.INVALID_SETTING,
             f'{where} has the unknown key "{key}"',
             hint="keys: " + ", ".join(_EVENT_ENTRY_KEYS),
@@ -145,7 +144,7 @@ def _entry(index: int, item: Any) -> tuple[ConversionEvent | None, list[PayloadE
 
 def conversion_events(
     settings: Mapping[str, Any],
-) -> tuple[dict[str, ConversionEvent], list[PayloadError]]:
+) -> tuple[dict[str, ConversionEvent], list[Diagnostic]]:
     """The valid conversion events by event name, and the problems of the setting."""
     raw = settings.get("events")
     if raw is None:
@@ -153,7 +152,7 @@ def conversion_events(
     if not isinstance(raw, list):
         return {}, [_setting_error("settings.events must be a list of conversion events")]
     found: dict[str, ConversionEvent] = {}
-    problems: list[PayloadError] = []
+    problems: list[Diagnostic] = []
     for index, item in enumerate(raw):
         entry, entry_problems = _entry(index, item)
         problems.extend(entry_problems)
@@ -168,7 +167,7 @@ def conversion_events(
     return found, problems
 
 
-def api_events(settings: Mapping[str, Any]) -> tuple[dict[str, str], list[PayloadError]]:
+def api_events(settings: Mapping[str, Any]) -> tuple[dict[str, str], list[Diagnostic]]:
     """Event name → Journey Builder event definition key, and the problems of the setting."""
     raw = settings.get("apiEvents")
     if raw is None:
@@ -186,7 +185,7 @@ def api_events(settings: Mapping[str, Any]) -> tuple[dict[str, str], list[Payloa
     return found, problems
 
 
-def _identify_key_problem(settings: Mapping[str, Any]) -> PayloadError | None:
+def _identify_key_problem(settings: Mapping[str, Any]) -> Diagnostic | None:
     value = settings.get("identifyExtensionExternalKey")
     if isinstance(value, str) and value:
         return None
@@ -197,7 +196,7 @@ def _identify_key_problem(settings: Mapping[str, Any]) -> PayloadError | None:
     )
 
 
-def settings_problems(settings: Mapping[str, Any]) -> list[PayloadError]:
+def settings_problems(settings: Mapping[str, Any]) -> list[Diagnostic]:
     """Problems with the classic settings that are present (none are required)."""
     problems = conversion_events(settings)[1] + api_events(settings)[1]
     if "identifyExtensionExternalKey" in settings:
@@ -233,11 +232,11 @@ class Built:
 
     row: ClassicRow | None = None
     body: dict[str, Any] | None = None
-    problems: tuple[PayloadError, ...] = ()
+    problems: tuple[Diagnostic, ...] = ()
     skip: str | None = None
 
     @property
-    def errors(self) -> list[PayloadError]:
+    def errors(self) -> list[Diagnostic]:
         return [p for p in self.problems if p.severity is Severity.ERROR]
 
 
@@ -249,17 +248,17 @@ def contact_key(user_id: Any, email: Any) -> str | None:
     return None
 
 
-def _note(message: str, path: tuple[str | int, ...], severity: Severity) -> PayloadError:
-    return PayloadError(codes.PAYLOAD_RULE, message, path, severity=severity)
+def _note(message: str, path: tuple[str | int, ...], severity: Severity) -> Diagnostic:
+    return Diagnostic(codes.PAYLOAD_RULE, message, json_path=path, severity=severity)
 
 
-def scalar_columns(data: Any, field: str) -> tuple[list[tuple[str, Any]], list[PayloadError]]:
+def scalar_columns(data: Any, field: str) -> tuple[list[tuple[str, Any]], list[Diagnostic]]:
     """Title-cased columns of the single values in `data` (traits or properties), with a note
     for everything left out and for names that collide."""
     if not isinstance(data, dict):
         return [], []
     columns: list[tuple[str, Any]] = []
-    notes: list[PayloadError] = []
+    notes: list[Diagnostic] = []
     seen: dict[str, str] = {}
     for key, value in data.items():
         path = (field, key)
@@ -331,7 +330,7 @@ def context_columns(context: Any) -> list[tuple[str, Any]]:
     return columns
 
 
-def _colon_problem(key: str | None) -> list[PayloadError]:
+def _colon_problem(key: str | None) -> list[Diagnostic]:
     return [colon_error("userId", key)] if key and ":" in key else []
 
 
@@ -356,7 +355,7 @@ def identify_row(payload: Mapping[str, Any], settings: Mapping[str, Any]) -> Bui
 
 def _unconfigured(
     name: Any, configured: Mapping[str, Any], setting: str
-) -> tuple[str, list[PayloadError]]:
+) -> tuple[str, list[Diagnostic]]:
     near = [known for known in configured if str(known).casefold() == str(name).casefold()]
     notes = (
         [
@@ -414,14 +413,14 @@ def track_row(payload: Mapping[str, Any], settings: Mapping[str, Any]) -> Built:
     return Built(row=ClassicRow(entry.external_key, keys, values), problems=tuple(problems))
 
 
-def _missing_key(name: str, entry: ConversionEvent) -> PayloadError:
+def _missing_key(name: str, entry: ConversionEvent) -> Diagnostic:
     if entry.uuid:
         source = "messageId (UUID Primary Key is on)"
     elif name.casefold() == CONTACT_KEY.casefold():
         source = "userId or context.traits.email"
     else:
         source = f'property whose Title Case is "{name}"'
-    return PayloadError(
+    return Diagnostic(
         codes.PAYLOAD_RULE,
         f'primary key "{name}" of "{entry.event}" has no value: the event has no {source}; '
         "SFMC would reject the row",
@@ -604,8 +603,8 @@ def _create_contacts(
     return kept
 
 
-def _check(build: RowBuilder) -> Callable[[dict[str, Any], Mapping[str, Any]], list[PayloadError]]:
-    def check(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[PayloadError]:
+def _check(build: RowBuilder) -> Callable[[dict[str, Any], Mapping[str, Any]], list[Diagnostic]]:
+    def check(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
         return list(build(payload, settings).problems)
 
     return check

@@ -1,13 +1,17 @@
-"""match → map → prepare → plan: one event through every subscription of a destination.
+"""load → compile → match → map → prepare → plan: one event's verdict for one subscription.
 
-Everything here is compiled once per mapping file (`compile_destination`) and then applied to
-any number of events; nothing here prints or sends.
+`evaluate` is the one place an event is judged. test-event, send, diff, dry-run replay and live
+replay all call it, so what a dry run shows is what live mode sends: live mode delivers exactly
+the `Ready` verdicts, through the plan the dry run drove. Everything here is compiled once per
+mapping file (`load_destination`) and then applied to any number of events; nothing here prints
+or sends.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cdpctl import codes, mapping, triggers
@@ -28,8 +32,14 @@ from cdpctl.providers.payload import prepare
 from cdpctl.secrets import Redactor, ResolvedSettings, resolve_settings
 
 
-class ConfigError(Exception):
-    """A mapping file that cannot be compiled (it should have failed `cdpctl validate`)."""
+class DestinationError(Exception):
+    """A mapping file that cannot be used: unreadable, invalid, or not compilable.
+
+    `diagnostics` holds every error found (empty when `str(error)` says it all)."""
+
+    def __init__(self, message: str, diagnostics: tuple[Diagnostic, ...] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics = diagnostics
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +53,8 @@ class CompiledSubscription:
     transform: Callable[[Any], Any]
     mapping: dict[str, Any]
     defaulted: tuple[str, ...]
-    strips: (
-        bool  # the mapping may yield undefined array slots or NaN (see mapping.may_leave_undefined)
-    )
+    # The mapping may yield undefined array slots or NaN (see mapping.may_leave_undefined).
+    strips: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,22 +74,53 @@ class Destination:
     def context(self, *, dry_run: bool) -> ActionContext:
         return ActionContext(settings=self.settings.values, dry_run=dry_run)
 
+    @property
+    def rate_limit(self) -> float:
+        """Requests per second: the mapping file's, else the provider's documented limit."""
+        return self.file.rate_limit or self.provider.rate_limit.requests_per_second
+
+
+def load_destination(path: str, environ: Mapping[str, str] | None = None) -> Destination:
+    """Load, check and compile a mapping file. Raises DestinationError with every error."""
+    from cdpctl.lint import check_document
+    from cdpctl.loading import LoadError, load_yaml
+    from cdpctl.mappingfile import read_mapping_file
+
+    if not os.path.exists(path):
+        raise DestinationError(f"no such mapping file: {path}")
+    try:
+        document = load_yaml(path)
+    except LoadError as error:
+        raise DestinationError(
+            f"{error.diagnostic.location()}: {error.diagnostic.code} "
+            f"{error.diagnostic.full_message()}"
+        ) from None
+    errors = tuple(d for d in check_document(document) if d.is_error)
+    if errors:
+        raise DestinationError(
+            f"{path} is not a valid mapping file; fix the errors above (see `cdpctl validate`)",
+            errors,
+        )
+    return compile_destination(
+        read_mapping_file(document), os.environ if environ is None else environ
+    )
+
 
 def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destination:
     provider = get_provider(file.provider)
     if provider is None:
-        raise ConfigError(f"{file.path}: unknown provider {file.provider!r}")
+        raise DestinationError(f"{file.path}: unknown provider {file.provider!r}")
     compiled = []
     for sub in file.subscriptions:
         action = provider.action(sub.action)
         if action is None:
-            raise ConfigError(f"{file.path}: {provider.name} has no action {sub.action!r}")
+            raise DestinationError(f"{file.path}: {provider.name} has no action {sub.action!r}")
         effective, defaulted = effective_mapping(action, sub.mapping, sub.use_defaults)
         try:
             predicate = _never_raising(triggers.compile_trigger(sub.trigger))
             transform = mapping.compile_mapping(effective)
         except (triggers.TriggerSyntaxError, mapping.MappingError) as error:
-            raise ConfigError(f"{file.path}: subscription {sub.name!r}: {error}") from error
+            raise DestinationError(f"{file.path}: subscription {sub.name!r}: {error}") from error
         compiled.append(
             CompiledSubscription(
                 index=sub.index,
@@ -113,22 +153,83 @@ def _never_raising(
     return matches
 
 
-@dataclass(slots=True)
-class SubscriptionResult:
-    subscription: CompiledSubscription
-    matched: bool
-    reason: str | None = None  # why it did not match, or why nothing is sent
-    payload: dict[str, Any] | None = None
-    errors: list[Diagnostic] = field(default_factory=list)
-    requests: list[Request] = field(default_factory=list)
+# --- verdicts --------------------------------------------------------------------------------
 
-    @property
-    def has_errors(self) -> bool:
-        return any(e.severity is Severity.ERROR for e in self.errors)
 
-    @property
-    def sendable(self) -> bool:
-        return self.matched and self.payload is not None and not self.has_errors
+@dataclass(frozen=True, slots=True)
+class Disabled:
+    """The subscription is switched off in the mapping file."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoMatch:
+    explain: str | None = None  # why the trigger is false for this event (when asked)
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """Matched, but the mapped payload cannot be sent; nothing goes out."""
+
+    diagnostics: tuple[Diagnostic, ...]  # errors first, then warnings
+    payload: dict[str, Any] | None = None  # None when the mapping itself failed
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Matched and valid, but by the provider's rules there is nothing to send."""
+
+    reason: str
+    payload: dict[str, Any]
+    warnings: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """Matched and valid: these requests go out (a live run drives the same plan for real)."""
+
+    payload: dict[str, Any]
+    requests: tuple[Request, ...]
+    warnings: tuple[Diagnostic, ...] = ()
+
+
+Verdict = Disabled | NoMatch | Invalid | Skipped | Ready
+
+DISABLED = Disabled()
+NO_MATCH = NoMatch()
+
+
+def evaluate(
+    sub: CompiledSubscription,
+    event: Mapping[str, Any],
+    ctx: ActionContext,
+    *,
+    explain: bool = False,
+) -> Verdict:
+    """Judge one event for one subscription: the only implementation of this step."""
+    if not sub.enabled:
+        return DISABLED
+    if not sub.matches(event):
+        return NoMatch(triggers.explain(sub.trigger, event)) if explain else NO_MATCH
+    payload, problems = map_event(sub, event, ctx.settings)
+    if payload is None:
+        return Invalid(tuple(problems))
+    if problems and any(p.severity is Severity.ERROR for p in problems):
+        return Invalid(_errors_first(problems), payload)
+    warnings = tuple(problems)
+    try:
+        requests = dry_run(sub.action.plan(payload, ctx))
+    except Skip as skip:
+        return Skipped(skip.reason, payload, warnings)
+    except ActionFailed as failure:
+        return Invalid((Diagnostic(codes.PAYLOAD_RULE, failure.reason), *warnings), payload)
+    return Ready(payload, tuple(requests), warnings)
+
+
+def evaluate_all(
+    destination: Destination, event: Mapping[str, Any], ctx: ActionContext, *, explain: bool
+) -> list[tuple[CompiledSubscription, Verdict]]:
+    """Every subscription's verdict for one event, in file order (test-event, send, diff)."""
+    return [(sub, evaluate(sub, event, ctx, explain=explain)) for sub in destination.subscriptions]
 
 
 def map_event(
@@ -146,32 +247,6 @@ def map_event(
     return prepare(sub.action, mapped, settings)
 
 
-def render_event(
-    destination: Destination, event: Mapping[str, Any], ctx: ActionContext, *, explain: bool = True
-) -> list[SubscriptionResult]:
-    """Every subscription's verdict for one event, with the requests a dry run would send."""
-    results = []
-    for sub in destination.subscriptions:
-        if not sub.enabled:
-            results.append(SubscriptionResult(sub, False, "subscription is disabled"))
-            continue
-        if not sub.matches(event):
-            reason = triggers.explain(sub.trigger, event) if explain else None
-            results.append(SubscriptionResult(sub, False, reason))
-            continue
-        payload, errors = map_event(sub, event, ctx.settings)
-        result = SubscriptionResult(sub, True, payload=payload, errors=errors)
-        if result.sendable and payload is not None:
-            try:
-                result.requests = dry_run(sub.action.plan(payload, ctx))
-            except Skip as skip:
-                result.reason = skip.reason
-            except ActionFailed as failure:
-                result.errors.append(Diagnostic(codes.PAYLOAD_RULE, failure.reason))
-        results.append(result)
-    return results
-
-
 def dry_run(plan: Plan) -> list[Request]:
     """Drive a plan with each request's declared dry-run reply; return every request yielded."""
     requests: list[Request] = []
@@ -184,3 +259,7 @@ def dry_run(plan: Plan) -> list[Request]:
     except StopIteration:
         pass
     return requests
+
+
+def _errors_first(problems: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    return tuple(sorted(problems, key=lambda p: p.severity is not Severity.ERROR))

@@ -9,8 +9,8 @@ from typing import Any
 
 from cdpctl.delivery.sources import Record
 from cdpctl.diffing import Change, diff
-from cdpctl.output.requests import request_view
-from cdpctl.pipeline import Destination, SubscriptionResult, render_event
+from cdpctl.pipeline import Destination, Invalid, Ready, Skipped, evaluate_all
+from cdpctl.requestview import request_view
 
 CHANGED = "changed"
 UNCHANGED = "unchanged"
@@ -41,6 +41,7 @@ class EventDiff:
 class ReviewSummary:
     events: int = 0
     malformed: int = 0
+    changed_events: int = 0  # events with at least one subscription not unchanged
     verdicts: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def count(self, verdict: str) -> int:
@@ -58,23 +59,22 @@ class ReviewSummary:
         return counts
 
 
-def _rendered(results: list[SubscriptionResult], destination: Destination) -> dict[str, Any]:
+def _rendered(destination: Destination, event: dict[str, Any]) -> dict[str, Any]:
     """Per matched subscription: its requests as data (secrets redacted), or its errors."""
     redactor = destination.redactor()
     views: dict[str, Any] = {}
-    for result in results:
-        if not result.matched:
-            continue
-        if result.has_errors:
-            views[result.subscription.name] = {
-                "errors": [
-                    f"{e.code} {e.message}" for e in result.errors if e.severity.value == "error"
-                ]
+    ctx = destination.context(dry_run=True)
+    for sub, verdict in evaluate_all(destination, event, ctx, explain=False):
+        if isinstance(verdict, Invalid):
+            views[sub.name] = {
+                "errors": [f"{d.code} {d.message}" for d in verdict.diagnostics if d.is_error]
             }
-        else:
-            views[result.subscription.name] = {
-                "requests": [request_view(r, redactor) for r in result.requests],
-                "skipped": result.reason,
+        elif isinstance(verdict, Skipped):
+            views[sub.name] = {"requests": [], "skipped": verdict.reason}
+        elif isinstance(verdict, Ready):
+            views[sub.name] = {
+                "requests": [request_view(r, redactor) for r in verdict.requests],
+                "skipped": None,
             }
     return views
 
@@ -82,8 +82,8 @@ def _rendered(results: list[SubscriptionResult], destination: Destination) -> di
 def compare_event(
     old: Destination, new: Destination, event: dict[str, Any], line: int
 ) -> EventDiff:
-    before = _rendered(render_event(old, event, old.context(dry_run=True), explain=False), old)
-    after = _rendered(render_event(new, event, new.context(dry_run=True), explain=False), new)
+    before = _rendered(old, event)
+    after = _rendered(new, event)
     found = []
     for name in [*before, *(n for n in after if n not in before)]:
         if name not in after:
@@ -109,4 +109,5 @@ def review(
         result = compare_event(old, new, record.event, record.number)
         for sub in result.subscriptions:
             summary.verdicts[(sub.subscription, sub.verdict)] += 1
+        summary.changed_events += result.changed
         yield result

@@ -10,7 +10,7 @@ from cdpctl import codes, resources
 from cdpctl.diagnostics import Diagnostic
 from cdpctl.loading import Document
 from cdpctl.providers import get_provider, provider_names
-from cdpctl.providers.base import Action, Field, FieldType, Provider, Setting
+from cdpctl.providers.base import ENDPOINT_SHAPE, Action, Field, FieldType, Provider, Setting
 
 SCHEMA_ID = "https://cdpctl.dev/schemas/mapping.schema.json"
 ENV_REFERENCE_PATTERN = r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$"
@@ -177,7 +177,7 @@ def mapping_file_schema() -> dict[str, Any]:
                     },
                     "endpoint": {
                         "type": "string",
-                        "pattern": r"^https?://[^/\s]+/?$",
+                        "pattern": ENDPOINT_SHAPE.pattern,
                         "description": "Send every request to this scheme://host[:port] instead "
                         "(e.g. the cdpctl sandbox); paths are kept.",
                     },

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from cdpctl.config import ProjectConfig
+    from cdpctl.pipeline import Destination
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -44,7 +48,7 @@ def use_color(
     return bool(isatty and isatty())
 
 
-def project_config():  # -> cdpctl.config.ProjectConfig
+def project_config() -> ProjectConfig:
     """The project's [tool.cdpctl] / cdpctl.toml settings; exit 2 naming the file and key when
     it cannot be used."""
     from cdpctl import config
@@ -70,9 +74,16 @@ def resolve_format(
     return "text"
 
 
-def format_option(choices: tuple[str, ...], default: str = "text") -> typer.models.OptionInfo:
+def format_option(choices: tuple[str, ...]) -> typer.models.OptionInfo:
     return typer.Option(
-        default, "--format", "-f", help="Output format: " + ", ".join(choices) + "."
+        None,
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="Output: "
+        + " or ".join(choices)
+        + ". Default: CDPCTL_FORMAT, then the project config, then text.",
+        show_default=False,
     )
 
 
@@ -87,29 +98,52 @@ def check_choice(value: str, choices: object, option: str) -> str:
     return value
 
 
-def load_destination(path: str):  # -> cdpctl.pipeline.Destination
+def load_destination(path: str) -> Destination:
     """Load, check and compile a mapping file; on any error print the findings and exit 2."""
-    from cdpctl.lint import FileReport, check_document
-    from cdpctl.loading import LoadError, load_yaml
-    from cdpctl.mappingfile import read_mapping_file
+    from cdpctl.lint import FileReport
     from cdpctl.output.diagnostics import render_text
-    from cdpctl.pipeline import compile_destination
+    from cdpctl.pipeline import DestinationError
+    from cdpctl.pipeline import load_destination as load
 
-    if not os.path.exists(path):
-        fail(f"no such mapping file: {path}")
     try:
-        document = load_yaml(path)
-    except LoadError as error:
-        fail(
-            f"{error.diagnostic.location()}: {error.diagnostic.code} "
-            f"{error.diagnostic.full_message()}"
-        )
-    findings = check_document(document)
-    errors = [d for d in findings if d.is_error]
-    if errors:
-        sys.stderr.write(render_text([FileReport(path, errors)]))
-        fail(f"{path} is not a valid mapping file; fix the errors above (see `cdpctl validate`)")
-    return compile_destination(read_mapping_file(document), os.environ)
+        return load(path)
+    except DestinationError as error:
+        if error.diagnostics:
+            sys.stderr.write(render_text([FileReport(path, list(error.diagnostics))]))
+        fail(str(error))
+
+
+def output_format(flag: str | None, choices: tuple[str, ...]) -> str:
+    """--format, else CDPCTL_FORMAT, else the project config, else text. A format this command
+    does not have (CDPCTL_FORMAT=sarif set for `validate` in CI) means text here; an explicit
+    --format must be one of `choices`."""
+    if flag is not None:
+        return check_choice(flag, choices, "--format")
+    config = project_config()
+    for value in (os.environ.get("CDPCTL_FORMAT") or None, config.format):
+        if value is not None:
+            return value if value in choices else "text"
+    return "text"
+
+
+def color_choice(flag: str | None) -> bool:
+    """Colour for stdout: --color, CDPCTL_COLOR, NO_COLOR/FORCE_COLOR, the config, a tty."""
+    return use_color(flag, configured=project_config().color)
+
+
+def check_endpoint(flag: str | None, destination: Destination) -> str | None:
+    """The endpoint requests go to instead of the provider's host (--endpoint, else the mapping
+    file's `endpoint:`); exit 2 with what to change when it is not scheme://host[:port]."""
+    from cdpctl.providers.base import endpoint_problem
+
+    endpoint = flag or destination.file.endpoint
+    if endpoint is None:
+        return None
+    problem = endpoint_problem(endpoint)
+    if problem is not None:
+        where = "--endpoint" if flag else f"{destination.file.path}: endpoint"
+        fail(f"{where} {problem}")
+    return endpoint
 
 
 def check_writable(path: Path, option: str) -> None:

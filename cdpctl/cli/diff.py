@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, check_choice, fail, load_destination
+from cdpctl.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    fail,
+    format_option,
+    load_destination,
+    output_format,
+)
 
 FORMATS = ("text", "json")
 
@@ -18,7 +25,7 @@ def command(
     fail_on_change: bool = typer.Option(
         False, "--fail-on-change", help="Exit 1 if any request changed."
     ),
-    output_format: str = typer.Option("text", "--format", "-f", help="Output: text or json."),
+    format_flag: str | None = format_option(FORMATS),
 ) -> None:
     """Render the same events through two mapping files and print per-event request diffs and
     a summary (changed / unchanged / newly matched / no longer matched) — for reviewing a
@@ -27,9 +34,9 @@ def command(
 
     from cdpctl.delivery.sources import EventSource, SourceError
     from cdpctl.output import review as view
-    from cdpctl.review import ReviewSummary, review
+    from cdpctl.review import EventDiff, ReviewSummary, review
 
-    check_choice(output_format, FORMATS, "--format")
+    chosen = output_format(format_flag, FORMATS)
     if events != "-" and not Path(events).is_file():
         fail(f"no such events file: {events}")
     old = load_destination(old_mapping)
@@ -38,13 +45,12 @@ def command(
     records = EventSource(events).records()
     if limit is not None:
         records = (r for i, r in enumerate(records) if i < limit)
-    shown = []
+    shown: list[EventDiff] = []
     try:
         for event_diff in review(old, new, records, summary):
             if event_diff.changed and len(shown) < show:
                 shown.append(event_diff)
     except SourceError as error:
         fail(str(error))
-    render = view.render_json if output_format == "json" else view.render_text
-    typer.echo(render(summary, shown), nl=False)
+    typer.echo(view.VIEWS[chosen](summary, shown), nl=False)
     raise typer.Exit(EXIT_FINDINGS if fail_on_change and summary.changed else EXIT_OK)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -12,13 +13,16 @@ import typer
 from cdpctl.cli.common import (
     COLOR_OPTION,
     EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
     EXIT_OK,
-    check_choice,
+    check_endpoint,
     check_writable,
+    color_choice,
     fail,
+    format_option,
     load_destination,
     make_folder,
-    use_color,
+    output_format,
 )
 
 FORMATS = ("text", "json")
@@ -48,8 +52,8 @@ def command(
         "-w",
         min=1,
         max=64,
-        help="Processes; events are partitioned by userId so each user's events keep their "
-        "order (default: the machine's cores).",
+        help="Processes for a dry run (default: the machine's cores); a live run is one "
+        "sender, paced to the provider's rate limit.",
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Stop after N events."),
     since: str | None = typer.Option(None, "--since", help="Only events at/after this timestamp."),
@@ -85,7 +89,7 @@ def command(
         False, "--resend-in-doubt", help="On --resume, resend events interrupted mid-send."
     ),
     record: Path | None = typer.Option(None, "--record", help="Store request/response pairs here."),
-    output_format: str = typer.Option("text", "--format", "-f", help="Summary: text or json."),
+    format_flag: str | None = format_option(FORMATS),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress."),
     color: str | None = COLOR_OPTION,
 ) -> None:
@@ -96,12 +100,12 @@ def command(
     acknowledged) and write every undelivered event to the dead-letter file with the reason."""
     from cdpctl.delivery import engine
     from cdpctl.delivery.limits import RetryPolicy
-    from cdpctl.delivery.replay import ReplayPlan, ReplayRefused, run_replay
-    from cdpctl.delivery.sources import EventSource, SourceError
+    from cdpctl.delivery.replay import INTERRUPTED, ReplayPlan, ReplayRefused, run_replay
+    from cdpctl.delivery.sources import EventSource
     from cdpctl.output import replay as view
     from cdpctl.triggers import TriggerSyntaxError
 
-    check_choice(output_format, FORMATS, "--format")
+    chosen = output_format(format_flag, FORMATS)
     if live and dry_run:
         fail("--live and --dry-run contradict each other; pick one")
     if events != "-" and not Path(events).is_file():
@@ -117,7 +121,7 @@ def command(
         limit, _timestamp(since, "--since"), _timestamp(until, "--until"), where_fn
     )
     live_options = engine.LiveOptions(
-        endpoint=endpoint or destination.file.endpoint,
+        endpoint=check_endpoint(endpoint, destination),
         requests_per_second=rate,
         concurrency=concurrency,
         policy=RetryPolicy(max_attempts=max_attempts),
@@ -135,8 +139,8 @@ def command(
     dead_letter_path = dead_letter or (engine.default_dead_letter_path(events) if live else None)
     if live:
         check_writable(state_path, "--state")
-    if dead_letter_path is not None:
-        check_writable(dead_letter_path, "--dead-letter")
+        if dead_letter_path is not None:
+            check_writable(dead_letter_path, "--dead-letter")
     if record is not None:
         make_folder(record, "--record")
     source = EventSource(events)
@@ -146,7 +150,7 @@ def command(
         live=live,
         live_options=live_options,
         state_path=state_path,
-        dead_letter_path=dead_letter_path,
+        dead_letter_path=dead_letter_path if live else None,
         resume=resume,
         record_dir=record,
         workers=workers,
@@ -154,29 +158,39 @@ def command(
     reporter = None
     if progress:
         reporter = (
-            view.RichProgress(source.position, source.total)
+            view.RichProgress(source.position, source.total, live=live)
             if sys.stderr.isatty()
-            else view.PlainProgress(source.position, source.total)
+            else view.PlainProgress(source.position, source.total, live=live)
         )
     try:
         result = run_replay(destination, plan, reporter)
-    except (ReplayRefused, SourceError) as refused:
+    except ReplayRefused as refused:
         fail(str(refused))
-    dead = str(result.dead_letter) if result.dead_letter else None
-    if output_format == "json":
-        typer.echo(
-            view.summary_json(result.stats, live=live, elapsed=result.elapsed, dead_letter=dead),
-            nl=False,
-        )
-    else:
-        typer.echo(
-            view.summary_text(
-                result.stats,
-                live=live,
-                elapsed=result.elapsed,
-                color=use_color(color),
-                dead_letter=dead,
-            ),
-            nl=False,
-        )
+    colored = color_choice(color)
+    resume_command = _resume_command() if live and result.stopped else None
+    typer.echo(
+        view.VIEWS[chosen](
+            result.stats,
+            live=live,
+            elapsed=result.elapsed,
+            color=colored,
+            dead_letter=str(result.dead_letter) if result.dead_letter else None,
+            stopped=result.stopped,
+            resume=resume_command,
+        ),
+        nl=False,
+        color=colored,
+    )
+    if result.stopped == INTERRUPTED:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if result.stopped:
+        fail(result.stopped)
     raise typer.Exit(EXIT_FINDINGS if result.stats.failed else EXIT_OK)
+
+
+def _resume_command() -> str:
+    """This very command line, continuing where it stopped: `--resume` instead of `--force`."""
+    args = [a for a in sys.argv[1:] if a != "--force"]
+    if "--resume" not in args:
+        args.append("--resume")
+    return shlex.join(["cdpctl", *args])

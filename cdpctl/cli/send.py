@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -11,11 +12,13 @@ from cdpctl.cli.common import (
     COLOR_OPTION,
     EXIT_FINDINGS,
     EXIT_OK,
-    check_choice,
+    check_endpoint,
     check_writable,
+    color_choice,
     fail,
+    format_option,
     load_destination,
-    use_color,
+    output_format,
 )
 
 FORMATS = ("text", "json")
@@ -28,33 +31,38 @@ def command(
     ),
     live: bool = typer.Option(False, "--live", help="Really send (default: dry run)."),
     endpoint: str | None = typer.Option(
-        None, "--endpoint", help="Send to this scheme://host[:port] (paths kept)."
+        None,
+        "--endpoint",
+        metavar="URL",
+        help="Send to this scheme://host[:port] instead (e.g. the sandbox); paths are kept.",
     ),
     expect: Path | None = typer.Option(
-        None, "--expect", help="Golden requests (JSON); exit 1 on any difference."
+        None, "--expect", metavar="FILE", help="Golden requests (JSON); exit 1 on any difference."
     ),
     save_expect: Path | None = typer.Option(
-        None, "--save-expect", help="Write the requests as a golden file."
+        None, "--save-expect", metavar="FILE", help="Write the requests as a golden file."
     ),
     max_attempts: int = typer.Option(
         5, "--max-attempts", min=1, max=50, help="Attempts per request (live)."
     ),
-    output_format: str = typer.Option("text", "--format", "-f", help="Output: text or json."),
+    format_flag: str | None = format_option(FORMATS),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Add response headers and timing."),
     color: str | None = COLOR_OPTION,
 ) -> None:
     """Send one event through a mapping file: prints each request (secrets redacted) and, with
     --live, each response. Exit 1 if a payload is invalid, a delivery fails, or --expect differs."""
     from cdpctl.delivery.limits import RetryPolicy
-    from cdpctl.delivery.single import deliver_results
+    from cdpctl.delivery.single import deliver_ready, sent_requests
     from cdpctl.diffing import compare_requests
     from cdpctl.events import load_event
     from cdpctl.loading import LoadError
-    from cdpctl.output import send as view
-    from cdpctl.pipeline import render_event
+    from cdpctl.output.send import VIEWS
+    from cdpctl.pipeline import Invalid, Ready, evaluate_all
+    from cdpctl.requestview import golden_requests
 
-    check_choice(output_format, FORMATS, "--format")
+    chosen = output_format(format_flag, FORMATS)
     destination = load_destination(mapping_file)
+    endpoint = check_endpoint(endpoint, destination)
     try:
         event = load_event(event_spec)
     except LoadError as error:
@@ -70,40 +78,40 @@ def command(
             "cannot send: environment variable(s) not set: "
             + ", ".join(destination.settings.missing)
         )
-    results = render_event(destination, event, destination.context(dry_run=True))
+    verdicts = evaluate_all(destination, event, destination.context(dry_run=True), explain=True)
     redactor = destination.redactor()
-    deliveries = None
-    endpoint = endpoint or destination.file.endpoint
+    outcomes = None
     if live:
-        deliveries = deliver_results(
-            destination, results, endpoint, RetryPolicy(max_attempts=max_attempts), redactor
+        ready = [(sub, v) for sub, v in verdicts if isinstance(v, Ready)]
+        outcomes = deliver_ready(
+            destination, ready, endpoint, RetryPolicy(max_attempts=max_attempts), redactor
         )
-    actual = view.golden_requests(results, deliveries, redactor)
+    actual = golden_requests(sent_requests(verdicts, outcomes), redactor)
     if save_expect is not None:
         save_expect.write_text(
             json.dumps({"requests": actual}, indent=2, ensure_ascii=False) + "\n"
         )
     changes = compare_requests(golden, actual) if golden is not None else None
-    if output_format == "json":
-        typer.echo(
-            view.render_json(event, results, deliveries, changes, redactor, verbose), nl=False
-        )
-    else:
-        typer.echo(
-            view.render_text(
-                results,
-                deliveries,
-                changes,
-                redactor,
-                color=use_color(color),
-                verbose=verbose,
-                endpoint=endpoint,
-            ),
-            nl=False,
-        )
+    colored = color_choice(color)
+    typer.echo(
+        VIEWS[chosen](
+            event,
+            verdicts,
+            outcomes,
+            changes,
+            redactor,
+            verbose=verbose,
+            color=colored,
+            endpoint=endpoint,
+        ),
+        nl=False,
+        color=colored,
+    )
+    if save_expect is not None:
+        sys.stderr.write(f"wrote {len(actual)} request(s) to {save_expect}\n")
     failed = (
-        any(r.matched and r.has_errors for r in results)
-        or any(not d.ok for d in deliveries or ())
+        any(isinstance(v, Invalid) for _, v in verdicts)
+        or any(not o.delivered for o in (outcomes or {}).values())
         or bool(changes)
     )
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)

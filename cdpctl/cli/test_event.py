@@ -8,10 +8,11 @@ from cdpctl.cli.common import (
     COLOR_OPTION,
     EXIT_FINDINGS,
     EXIT_OK,
-    check_choice,
+    color_choice,
     fail,
+    format_option,
     load_destination,
-    use_color,
+    output_format,
 )
 
 FORMATS = ("text", "json")
@@ -25,17 +26,17 @@ def command(
         help="A JSON event file, - for stdin, or a bundled sample: identify, track, page, "
         "screen, group, alias.",
     ),
-    output_format: str = typer.Option("text", "--format", "-f", help="Output: text or json."),
+    format_flag: str | None = format_option(FORMATS),
     color: str | None = COLOR_OPTION,
 ) -> None:
     """Show which subscriptions match an event, the mapped payload, its errors, and the exact
     provider requests (secrets redacted). Exit 1 if a matched subscription has errors."""
     from cdpctl.events import load_event
     from cdpctl.loading import LoadError
-    from cdpctl.output import test_event as view
-    from cdpctl.pipeline import render_event
+    from cdpctl.output.test_event import VIEWS
+    from cdpctl.pipeline import Invalid, evaluate_all
 
-    check_choice(output_format, FORMATS, "--format")
+    chosen = output_format(format_flag, FORMATS)
     destination = load_destination(mapping_file)
     try:
         event = load_event(event_spec)
@@ -44,11 +45,12 @@ def command(
             f"{error.diagnostic.location()}: {error.diagnostic.code} "
             f"{error.diagnostic.full_message()}"
         )
-    results = render_event(destination, event, destination.context(dry_run=True))
-    redactor = destination.redactor()
-    if output_format == "json":
-        typer.echo(view.render_json(event, results, redactor), nl=False)
-    else:
-        typer.echo(view.render_text(event, results, redactor, color=use_color(color)), nl=False)
-    failed = any(r.matched and r.has_errors for r in results)
+    verdicts = evaluate_all(destination, event, destination.context(dry_run=True), explain=True)
+    colored = color_choice(color)
+    typer.echo(
+        VIEWS[chosen](event, verdicts, destination.redactor(), color=colored),
+        nl=False,
+        color=colored,
+    )
+    failed = any(isinstance(verdict, Invalid) for _, verdict in verdicts)
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)

@@ -1,12 +1,14 @@
 """Dead-letter NDJSON: every event that was not delivered, with why — replayable as it is.
 
 Each line is `{"deadLetter": {...reason...}, "event": {...original event...}}`; `cdpctl replay`
-unwraps such lines, so the file can be fed back once the cause is fixed. Lines are written one
-by one so a killed process loses none.
+unwraps such lines, so the file can be fed back once the cause is fixed. Each record is
+written and flushed to disk (fdatasync) before `write` returns, so the ledger records a failure
+only once its dead letter is durable; a full disk raises `DeadLetterError` and the run stops.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -16,6 +18,10 @@ from cdpctl import jsonwire
 from cdpctl.secrets import Redactor
 
 MAX_BODY_CHARS = 2000
+
+
+class DeadLetterError(Exception):
+    """The dead-letter file cannot be written (full disk, permissions): the run must stop."""
 
 
 class DeadLetters:
@@ -53,16 +59,27 @@ class DeadLetters:
             record["event"] = event
         elif raw is not None:
             record["raw"] = raw.decode("utf-8", "replace")
-        if self._handle is None:
-            # Unbuffered append: one write() per line, so worker processes sharing the file
-            # never interleave lines and a killed process loses none.
-            self._handle = open(self.path, "ab", buffering=0)  # noqa: SIM115
-        self._handle.write(jsonwire.dumps(record) + b"\n")
+        line = jsonwire.dumps(record) + b"\n"
+        end = None
+        try:
+            if self._handle is None:
+                self._handle = open(self.path, "ab", buffering=0)  # noqa: SIM115 - run-long
+            end = os.fstat(self._handle.fileno()).st_size
+            written = self._handle.write(line)
+            if written != len(line):
+                raise OSError(f"only {written} of {len(line)} bytes were written")
+            os.fdatasync(self._handle.fileno())
+        except OSError as error:
+            if end is not None and self._handle is not None:  # leave no half record behind
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._handle.fileno(), end)
+            raise DeadLetterError(
+                f"cannot write the dead-letter file {self.path}: {error.strerror or error}"
+            ) from None
         self.count += 1
 
     def close(self) -> None:
         if self._handle is not None:
-            os.fsync(self._handle.fileno())
             self._handle.close()
             self._handle = None
 

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,15 +19,15 @@ from typing import Any
 
 from cdpctl import codes, triggers
 from cdpctl.delivery import ledger as ledger_states
-from cdpctl.delivery.deadletter import DeadLetters
+from cdpctl.delivery.deadletter import DeadLetterError, DeadLetters
 from cdpctl.delivery.ledger import Key, Ledger, Outcome
 from cdpctl.delivery.limits import RetryPolicy, SharedPacer
 from cdpctl.delivery.sources import Record
-from cdpctl.delivery.stats import ReplayStats
-from cdpctl.delivery.transport import Exchange, NetworkFailure, PlanFailed, Transport, drive
-from cdpctl.diagnostics import Severity
-from cdpctl.pipeline import CompiledSubscription, Destination, dry_run, map_event
-from cdpctl.providers.base import ActionContext, ActionFailed, ItemResult, Plan, Skip
+from cdpctl.delivery.stats import ReplayStats, SubscriptionStats
+from cdpctl.delivery.transport import Exchange, ItemOutcome, Transport, deliver
+from cdpctl.pipeline import CompiledSubscription, Destination, Invalid, Ready, evaluate
+from cdpctl.providers.base import ActionContext
+from cdpctl.requestview import exchange_view
 from cdpctl.secrets import Redactor
 
 BATCH_LINGER = 0.2  # seconds a lane waits for more events before sending a partial batch
@@ -104,9 +104,10 @@ def filtered(
     records: Iterable[Record],
     filters: Filters,
     stats: ReplayStats,
-    dead_letters: DeadLetters | None,
+    on_malformed: Callable[[Record], None] | None = None,
 ) -> Iterator[Record]:
-    """Malformed records are counted (and dead-lettered when live); filters drop the rest."""
+    """Malformed records are counted (and handed to `on_malformed`: a live run dead-letters
+    them); filters drop the rest."""
     accepted = 0
     for record in records:
         if filters.limit is not None and accepted >= filters.limit:
@@ -117,12 +118,8 @@ def filtered(
             stats.note_error(
                 codes.JSON_SYNTAX, record.error or "malformed record", f"line {record.number}"
             )
-            if dead_letters is not None:
-                dead_letters.write(
-                    reason=f"line {record.number}: {record.error}",
-                    raw=record.raw,
-                    line=record.number,
-                )
+            if on_malformed is not None:
+                on_malformed(record)
             continue
         if filters.since or filters.until:
             stamp = parse_timestamp(record.event.get("timestamp"))
@@ -148,48 +145,23 @@ def where_predicate(fql: str | None) -> Callable[[dict[str, Any]], bool] | None:
 
 
 def render_records(destination: Destination, records: Iterable[Record], stats: ReplayStats) -> None:
-    """Dry run: match, map, validate and build every request; count, never send."""
+    """Dry run: every event's verdict for every subscription, counted; nothing is sent."""
     ctx = destination.context(dry_run=True)
-    settings = ctx.settings
     enabled = [(s, stats.sub(s.name)) for s in destination.subscriptions if s.enabled]
+    tally = stats.tally
     for record in records:
         event = record.event
+        assert event is not None
+        where = f"line {record.number}"
         for sub, counters in enabled:
-            if not sub.matches(event):
-                counters.no_match += 1
-                continue
-            counters.matched += 1
-            payload, errors = map_event(sub, event, settings)
-            if payload is None or (errors and any(e.severity is Severity.ERROR for e in errors)):
-                counters.invalid += 1
-                for error in errors:
-                    if error.severity is Severity.ERROR:
-                        stats.note_error(error.code, error.message, f"line {record.number}")
-                continue
-            try:
-                requests = dry_run(sub.action.plan(payload, ctx))
-            except Skip:
-                counters.skipped += 1
-                continue
-            except ActionFailed as failure:
-                counters.invalid += 1
-                stats.note_error(codes.PAYLOAD_RULE, failure.reason, f"line {record.number}")
-                continue
-            counters.would_send += 1
-            stats.requests += len(requests)
-            for request in requests:
-                stats.bytes_sent += len(request.body())
+            tally(counters, evaluate(sub, event, ctx), where)
 
 
 # --- live ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    reason: str
-    status: int | None
-    body: str | None
-    attempts: int
+class RunStopped(Exception):
+    """The run cannot go on safely (the dead-letter file cannot be written)."""
 
 
 @dataclass(slots=True)
@@ -202,7 +174,11 @@ class _Work:
 
 @dataclass(slots=True)
 class LiveRun:
-    """State of one live replay (one process): shared pieces are passed in."""
+    """One live replay: the same verdicts as a dry run, and the `Ready` ones delivered.
+
+    Each user's events keep their order (one lane per hash of userId/anonymousId); batches form
+    per subscription within a lane. Every outcome goes to the ledger, and every event that is
+    not delivered goes to the dead-letter file (first) with why."""
 
     destination: Destination
     options: LiveOptions
@@ -213,8 +189,9 @@ class LiveRun:
     redactor: Redactor
     recorder: Callable[[dict[str, Any]], None] | None = None
     on_progress: Callable[[ReplayStats], None] | None = None
+    _error: Exception | None = None  # what stopped a lane; the producer re-raises it
 
-    async def run(self, records: Iterable[Record] | AsyncIterator[Record]) -> None:
+    async def run(self, records: Iterable[Record]) -> None:
         import httpx
 
         limits = httpx.Limits(
@@ -235,13 +212,16 @@ class LiveRun:
             ]
             workers = [asyncio.create_task(self._lane(queue, transport, ctx)) for queue in lanes]
             try:
-                await self._produce(records, lanes, ctx)
+                await self._produce(records, lanes)
                 for queue in lanes:
                     await queue.put(None)
                 await asyncio.gather(*workers)
+                if self._error is not None:
+                    raise self._error
             finally:
                 for task in workers:
                     task.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
                 self._absorb(transport)
 
     def _absorb(self, transport: Transport) -> None:
@@ -251,64 +231,95 @@ class LiveRun:
         self.stats.throttled += counters.throttled
         self.stats.network_errors += counters.network_errors
         self.stats.bytes_sent += counters.bytes_sent
-        counters.requests = counters.retries = counters.throttled = 0
-        counters.network_errors = counters.bytes_sent = 0
+
+    def malformed(self, record: Record) -> None:
+        """Dead-letter a malformed record once, however often the run is resumed."""
+        key = Key(self.destination.file.name, ledger_states.MALFORMED, _raw_id(record))
+        if not self.options.force and self.ledger.state(key) is not None:
+            return
+        self._dead_letter(
+            f"line {record.number}: {record.error}", raw=record.raw, line=record.number
+        )
+        self.ledger.record([Outcome(key, ledger_states.FAILED, reason=record.error)])
 
     async def _produce(
         self,
-        records: Iterable[Record] | AsyncIterator[Record],
-        lanes: list[asyncio.Queue],
-        ctx: ActionContext,
+        records: Iterable[Record],
+        lanes: list[asyncio.Queue[_Work | None]],
     ) -> None:
         destination_name = self.destination.file.name
-        subscriptions = [s for s in self.destination.subscriptions if s.enabled]
-        count = 0
-        async for record in _as_async(records):
-            count += 1
+        ctx = self.destination.context(dry_run=True)  # the verdict a dry run would give
+        subscriptions = [
+            (s, self.stats.sub(s.name)) for s in self.destination.subscriptions if s.enabled
+        ]
+        for count, record in enumerate(records, start=1):
             event = record.event
             assert event is not None
-            for sub in subscriptions:
-                counters = self.stats.sub(sub.name)
-                if not sub.matches(event):
-                    counters.no_match += 1
-                    continue
-                counters.matched += 1
-                key = event_key(destination_name, sub.name, record)
-                if not self.options.force:
-                    state = self.ledger.state(key)
-                    if state in ledger_states.FINAL_STATES:
-                        counters.already_done += 1
-                        continue
-                    if state == ledger_states.SENDING and not self.options.resend_in_doubt:
-                        counters.in_doubt += 1
-                        self._fail(
-                            _Work(sub, {}, record, key), IN_DOUBT, None, None, 0, count=False
-                        )
-                        continue
-                payload, errors = map_event(sub, event, ctx.settings)
-                real = [e for e in errors if e.severity is Severity.ERROR]
-                if payload is None or real:
-                    counters.invalid += 1
-                    reason = "; ".join(f"{e.code} {e.message}" for e in real) or "mapping failed"
-                    for error in real:
-                        self.stats.note_error(error.code, error.message, f"line {record.number}")
-                    self._fail(
-                        _Work(sub, {}, record, key),
-                        f"invalid payload: {reason}",
-                        None,
-                        None,
-                        0,
-                        count=False,
-                    )
-                    continue
-                lane = lanes[partition_of(event, len(lanes))]
-                await lane.put(_Work(sub, payload, record, key))
-            if count % 256 == 0:
+            where = f"line {record.number}"
+            for sub, counters in subscriptions:
+                verdict = evaluate(sub, event, ctx)
+                self.stats.tally(counters, verdict, where)
+                if isinstance(verdict, Invalid):
+                    self._refuse(sub, record, verdict, destination_name)
+                elif isinstance(verdict, Ready):
+                    key = event_key(destination_name, sub.name, record)
+                    if self._due(key, sub, record, counters):
+                        lane = lanes[partition_of(event, len(lanes))]
+                        await lane.put(_Work(sub, verdict.payload, record, key))
+                        if self._error is not None:
+                            raise self._error
+            if count % 64 == 0:
                 await asyncio.sleep(0)
                 if self.on_progress is not None:
                     self.on_progress(self.stats)
 
-    async def _lane(self, queue: asyncio.Queue, transport: Transport, ctx: ActionContext) -> None:
+    def _due(
+        self, key: Key, sub: CompiledSubscription, record: Record, counters: SubscriptionStats
+    ) -> bool:
+        """Whether a Ready event is sent in this run, by what the ledger says of it."""
+        if self.options.force:
+            return True
+        state = self.ledger.state(key)
+        if state is None:
+            return True
+        if state in ledger_states.FINAL_STATES:
+            counters.already_done += 1
+            return False
+        if self.options.resend_in_doubt:
+            return True
+        counters.in_doubt += 1
+        if state == ledger_states.SENDING:  # first report of it: once, never again
+            self._dead_letter(
+                IN_DOUBT, event=record.event, subscription=sub.name, line=record.number
+            )
+            self.ledger.record([Outcome(key, ledger_states.IN_DOUBT, reason=IN_DOUBT)])
+        return False
+
+    def _refuse(
+        self, sub: CompiledSubscription, record: Record, verdict: Invalid, destination: str
+    ) -> None:
+        """An invalid payload is dead-lettered with its errors, once."""
+        key = event_key(destination, sub.name, record)
+        if not self.options.force and self.ledger.state(key) is not None:
+            return
+        errors = [d for d in verdict.diagnostics if d.is_error]
+        reason = "invalid payload: " + "; ".join(f"{d.code} {d.message}" for d in errors)
+        self._dead_letter(reason, event=record.event, subscription=sub.name, line=record.number)
+        self.ledger.record([Outcome(key, ledger_states.FAILED, reason=self.redactor.text(reason))])
+
+    async def _lane(
+        self, queue: asyncio.Queue[_Work | None], transport: Transport, ctx: ActionContext
+    ) -> None:
+        try:
+            await self._lane_work(queue, transport, ctx)
+        except Exception as error:
+            self._error = self._error or error
+            while await queue.get() is not None:  # keep the producer from blocking on us
+                pass
+
+    async def _lane_work(
+        self, queue: asyncio.Queue[_Work | None], transport: Transport, ctx: ActionContext
+    ) -> None:
         """One lane: its events in order; batches flush when full, when their oldest event has
         waited BATCH_LINGER, or when the lane holds LANE_PENDING events (flat memory)."""
         pending: dict[str, list[_Work]] = {}
@@ -320,7 +331,7 @@ class LiveRun:
             batch = pending.pop(name)
             started.pop(name)
             held -= len(batch)
-            await self._send_batch(batch, transport, ctx)
+            await self._send(batch, transport, ctx, batched=True)
 
         while True:
             timeout = None
@@ -337,7 +348,7 @@ class LiveRun:
             if work is not _NOTHING:
                 action = work.sub.action
                 if not (self.options.batching and action.batch is not None and action.plan_batch):
-                    await self._send_one(work, transport, ctx)
+                    await self._send([work], transport, ctx, batched=False)
                     continue
                 if work.sub.name not in pending:
                     pending[work.sub.name] = []
@@ -355,82 +366,43 @@ class LiveRun:
             while held > LANE_PENDING:
                 await flush(max(pending, key=lambda n: len(pending[n])))
 
-    async def _drive(self, plan: Plan, transport: Transport) -> tuple[list[Exchange], Any]:
-        """Run a plan; a failure comes back as `_Failure` (with what was sent), not raised."""
-        try:
-            return await drive(plan, transport.send)
-        except PlanFailed as failure:
-            attempts = failure.exchanges[-1].attempts if failure.exchanges else 0
-            return failure.exchanges, _Failure(
-                failure.reason, failure.status, failure.body, attempts
-            )
-        except NetworkFailure as failure:
-            return [], _Failure(str(failure), None, None, self.options.policy.max_attempts)
-
-    async def _send_one(self, work: _Work, transport: Transport, ctx: ActionContext) -> None:
-        self.ledger.mark_sending([work.key])
-        try:
-            exchanges, outcome = await self._drive(
-                work.sub.action.plan(work.payload, ctx), transport
-            )
-        except Skip as skip:
-            self._finish(work, ledger_states.SKIPPED, 0, None, skip.reason)
-            return
-        self._learn_secrets(ctx)
-        self._record_exchanges(work, exchanges)
-        if isinstance(outcome, _Failure):
-            self._fail(work, outcome.reason, outcome.status, outcome.body, outcome.attempts)
-            return
-        last = exchanges[-1] if exchanges else None
-        self._finish(
-            work,
-            ledger_states.DELIVERED,
-            last.attempts if last else 0,
-            last.reply.status if last else None,
-            None,
-        )
-
-    async def _send_batch(
-        self, batch: list[_Work], transport: Transport, ctx: ActionContext
+    async def _send(
+        self, batch: list[_Work], transport: Transport, ctx: ActionContext, *, batched: bool
     ) -> None:
-        """Send a batch; items the provider marks retryable are resent on their own, with
-        backoff, until they succeed or run out of attempts."""
+        """Deliver one event, or a batch; items the provider marks retryable are resent on
+        their own, with backoff, until they succeed or run out of attempts."""
         action = batch[0].sub.action
-        assert action.plan_batch is not None
-        self.ledger.mark_sending([w.key for w in batch])
         round_number = 0
         while batch:
             round_number += 1
-            exchanges, outcome = await self._drive(
-                action.plan_batch([w.payload for w in batch], ctx), transport
-            )
+            keys = [work.key for work in batch]
+            marked = False
+
+            def on_wire(keys: list[Key] = keys) -> None:
+                nonlocal marked
+                if not marked:
+                    marked = True
+                    self.ledger.mark_sending(keys)
+
+            if batched and action.plan_batch is not None:
+                plan = action.plan_batch([work.payload for work in batch], ctx)
+            else:
+                plan = action.plan(batch[0].payload, ctx)
+            outcome = await deliver(plan, transport, events=len(batch), on_wire=on_wire)
             self._learn_secrets(ctx)
             for work in batch:
-                self._record_exchanges(work, exchanges)
-            if isinstance(outcome, _Failure):
-                for work in batch:
-                    self._fail(
-                        work,
-                        f"batch failed: {outcome.reason}",
-                        outcome.status,
-                        outcome.body,
-                        outcome.attempts,
-                    )
-                return
-            items: list[ItemResult] = outcome or [ItemResult(True)] * len(batch)
-            attempts = exchanges[-1].attempts if exchanges else 0
+                self._record_exchanges(work, outcome.exchanges)
             again = []
-            for work, item in zip(batch, items, strict=True):
-                if item.skipped:
-                    self._finish(work, ledger_states.SKIPPED, attempts, item.status, item.reason)
-                elif item.ok:
-                    self._finish(work, ledger_states.DELIVERED, attempts, item.status, None)
+            for work, item in zip(batch, outcome.items, strict=True):
+                if item.delivered:
+                    self.ledger.record(
+                        [Outcome(work.key, ledger_states.DELIVERED, item.attempts, item.status)]
+                    )
+                    self.stats.sub(work.sub.name).delivered += 1
                 elif item.retryable and round_number < self.options.policy.max_attempts:
                     again.append(work)
                 else:
-                    self._fail(
-                        work, item.reason or "rejected in batch", item.status, None, attempts
-                    )
+                    self._fail(work, item)
             if again:
                 self.stats.retries += len(again)
                 await asyncio.sleep(self.options.policy.delay(round_number, transport.rng))
@@ -440,90 +412,62 @@ class LiveRun:
         while ctx.secrets_found:
             self.redactor.add(ctx.secrets_found.pop())
 
-    def _finish(
-        self, work: _Work, state: str, attempts: int, status: int | None, reason: str | None
-    ) -> None:
+    def _fail(self, work: _Work, item: ItemOutcome) -> None:
+        """Dead-letter the event with why (durably), then record it as failed in the ledger."""
+        failure = item.failure
+        reason = failure.message if failure is not None else "not delivered"
+        self._dead_letter(
+            reason,
+            event=work.record.event,
+            subscription=work.sub.name,
+            status=item.status,
+            response=item.response,
+            attempts=item.attempts,
+            line=work.record.number,
+        )
         self.ledger.record(
             [
                 Outcome(
                     work.key,
-                    state,
-                    attempts,
-                    status,
-                    self.redactor.text(reason) if reason else None,
+                    ledger_states.FAILED,
+                    item.attempts,
+                    item.status,
+                    self.redactor.text(reason),
                 )
             ]
         )
-        counters = self.stats.sub(work.sub.name)
-        if state == ledger_states.DELIVERED:
-            counters.delivered += 1
-        else:
-            counters.skipped += 1
-
-    def _fail(
-        self,
-        work: _Work,
-        reason: str,
-        status: int | None,
-        body: str | None,
-        attempts: int,
-        *,
-        count: bool = True,
-    ) -> None:
-        """Dead-letter the event with why, and record it as failed in the ledger."""
-        self.dead_letters.write(
-            reason=reason,
-            event=work.record.event,
-            subscription=work.sub.name,
-            status=status,
-            response=body,
-            attempts=attempts,
-            line=work.record.number,
+        self.stats.sub(work.sub.name).failed += 1
+        self.stats.note_error(
+            codes.DELIVERY_FAILED, _reason_shape(reason), f"line {work.record.number}"
         )
-        self.ledger.record(
-            [Outcome(work.key, ledger_states.FAILED, attempts, status, self.redactor.text(reason))]
-        )
-        if count:
-            self.stats.sub(work.sub.name).failed += 1
-            self.stats.note_error("CDP501", _reason_shape(reason), f"line {work.record.number}")
 
-    def _record_exchanges(self, work: _Work, exchanges: list) -> None:
+    def _dead_letter(self, reason: str, **details: Any) -> None:
+        try:
+            self.dead_letters.write(reason=reason, **details)
+        except DeadLetterError as error:
+            raise RunStopped(str(error)) from None
+
+    def _record_exchanges(self, work: _Work, exchanges: tuple[Exchange, ...]) -> None:
         if self.recorder is None:
             return
-        from cdpctl.output.requests import request_view
-
         for exchange in exchanges:
             self.recorder(
                 {
                     "subscription": work.sub.name,
                     "messageId": work.key.message_id,
                     "line": work.record.number,
-                    "attempts": exchange.attempts,
-                    "elapsed_ms": round(exchange.elapsed * 1000, 1),
-                    "request": request_view(exchange.request, self.redactor),
-                    "response": {
-                        "status": exchange.reply.status,
-                        "headers": {
-                            k: self.redactor.text(v) for k, v in exchange.reply.headers.items()
-                        },
-                        "body": self.redactor.text(exchange.reply.text),
-                    },
+                    **exchange_view(exchange, self.redactor, headers=True),
                 }
             )
 
 
-async def _as_async(records: Iterable[Record] | AsyncIterator[Record]) -> AsyncIterator[Record]:
-    if isinstance(records, AsyncIterator):
-        async for record in records:
-            yield record
-    else:
-        for record in records:
-            yield record
+def _raw_id(record: Record) -> str:
+    return "sha1:" + hashlib.sha1(record.raw).hexdigest()
 
 
 def _reason_shape(reason: str) -> str:
     """Group failures by their first clause (`HTTP 400: …` → `HTTP 400`)."""
-    return reason.split(":", 1)[0] if reason.startswith(("HTTP ", "batch failed")) else reason[:80]
+    return reason.split(":", 1)[0] if reason.startswith("HTTP ") else reason[:80]
 
 
 def default_state_path(events: str) -> Path:

@@ -1,24 +1,33 @@
 """The replay ledger: every event's outcome per (destination, subscription, messageId), in SQLite.
 
-An event is marked `sending` (committed) before its first request leaves, and `delivered`,
-`failed` or `skipped` once the outcome is known. After a crash, a `sending` row means *in
-doubt*: the provider may or may not have acknowledged it, so a resumed run does not send it
-again blindly (see `Ledger.in_doubt`).
+An event is marked `sending` (committed) just before its first request is handed to the
+connection, and `delivered` or `failed` once the outcome is known (a failure only after its
+dead-letter record is on disk). After a crash, a `sending` row means *in doubt*: the provider
+may or may not have acknowledged it, so a resumed run does not send it again blindly; it
+reports it once (dead letter + `in doubt` state) and `--resend-in-doubt` sends exactly those.
+
+One run holds a ledger at a time: `hold` takes an exclusive OS lock on `LEDGER.lock` (released
+by the kernel when the process ends, even on kill -9) and writes the holder's pid and start
+time into it, so a second run can say who holds it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 SENDING = "sending"
+IN_DOUBT = "in doubt"  # was `sending` when a run stopped; reported once as a dead letter
 DELIVERED = "delivered"
 FAILED = "failed"
-SKIPPED = "skipped"
-FINAL_STATES = (DELIVERED, FAILED, SKIPPED)
+FINAL_STATES = (DELIVERED, FAILED)
+MALFORMED = ""  # the subscription name under which malformed records are recorded
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -126,3 +135,39 @@ class _Transaction:
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+class LedgerBusy(Exception):
+    """Another run holds the ledger."""
+
+
+class LedgerLock:
+    """An exclusive hold on a ledger for this process's lifetime (see `hold`)."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self._handle = handle
+
+    def release(self) -> None:
+        self._handle.close()
+
+
+def hold(path: Path) -> LedgerLock:
+    """Take the ledger for this run, or raise LedgerBusy naming the run that has it."""
+    lock_path = path.with_name(path.name + ".lock")
+    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise LedgerBusy(
+            f"{path} is in use by another replay ({holder}); wait for it to finish, or give "
+            "this run its own --state file"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    handle.write(f"pid {os.getpid()}, started at {started}")
+    handle.flush()
+    return LedgerLock(handle)

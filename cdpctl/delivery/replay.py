@@ -1,4 +1,9 @@
-"""One replay run, start to finish: guard the ledger, stream, render or deliver, summarise."""
+"""One replay run, start to finish: hold the ledger, stream, judge or deliver, summarise.
+
+Whatever ends the run — the end of the archive, Ctrl-C, or a dead-letter file that can no
+longer be written — the result carries the counters so far, so the user always gets a summary
+(and, for a live run, the command that resumes it).
+"""
 
 from __future__ import annotations
 
@@ -16,18 +21,21 @@ from cdpctl.delivery.engine import (
     Filters,
     LiveOptions,
     LiveRun,
+    RunStopped,
     filtered,
     partition_of,
     quick_partition,
     render_records,
 )
-from cdpctl.delivery.ledger import Ledger
+from cdpctl.delivery.ledger import Ledger, LedgerBusy, hold
 from cdpctl.delivery.limits import SharedPacer
 from cdpctl.delivery.recording import open_recorder
-from cdpctl.delivery.sources import EventSource, Record
+from cdpctl.delivery.sources import EventSource, Record, SourceError
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.delivery.workers import WorkerJob, fork_context, run_parallel
 from cdpctl.pipeline import Destination
+
+INTERRUPTED = "interrupted"
 
 
 class ReplayRefused(Exception):
@@ -44,7 +52,7 @@ class ReplayPlan:
     dead_letter_path: Path | None
     resume: bool = False
     record_dir: Path | None = None
-    workers: int = 1
+    workers: int = 1  # dry runs only: a live run is one sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +60,12 @@ class ReplayResult:
     stats: ReplayStats
     elapsed: float
     dead_letter: Path | None  # set when the run wrote dead letters
+    stopped: str | None = None  # why the run ended early: INTERRUPTED, or what failed
 
 
 def check_ledger(plan: ReplayPlan) -> None:
     """A live run over an existing ledger must say --resume or --force."""
-    if not plan.live or not plan.state_path.exists() or plan.resume or plan.live_options.force:
+    if not plan.state_path.exists() or plan.resume or plan.live_options.force:
         return
     ledger = Ledger(plan.state_path)
     try:
@@ -74,84 +83,92 @@ def check_ledger(plan: ReplayPlan) -> None:
 def run_replay(
     destination: Destination, plan: ReplayPlan, progress: Any | None = None
 ) -> ReplayResult:
-    check_ledger(plan)
     stats = ReplayStats()
-    redactor = destination.redactor()
-    dead_letters = (
-        DeadLetters(plan.dead_letter_path, redactor) if plan.dead_letter_path is not None else None
-    )
     started = time.monotonic()
-    parallel = plan.workers > 1 and fork_context() is not None
-    # With workers the parent only routes (and filters), and the workers parse again. A plain
-    # dry run is routed from the raw text; otherwise the parent parses, with plain orjson (it
-    # needs no JavaScript number semantics), to filter and to route by the exact userId.
-    route_raw = parallel and not plan.live and dead_letters is None and plan.filters == Filters()
-    source = plan.source.records(orjson.loads) if parallel else plan.source.records()
-    records = filtered(source, plan.filters, stats, dead_letters)
     on_progress: Callable[[ReplayStats], None] | None = progress.update if progress else None
-    rate = (
-        plan.live_options.requests_per_second
-        or destination.file.rate_limit
-        or destination.provider.rate_limit.requests_per_second
-    )
+    stopped = None
     try:
-        if parallel:
-            if plan.live:
-                Ledger(plan.state_path).close()  # set up once, before the workers share it
-            jobs = [
-                WorkerJob(
-                    index,
-                    plan.live,
-                    plan.live_options,
-                    plan.state_path,
-                    plan.dead_letter_path,
-                    plan.record_dir,
-                    reads=route_raw,
-                )
-                for index in range(plan.workers)
-            ]
-            items = (
-                (
-                    (quick_partition(r.data, plan.workers), r.number, r.data)
-                    for r in plan.source.raw()
-                )
-                if route_raw
-                else ((partition_of(r.event, plan.workers), r.number, r.raw) for r in records)
-            )
-            run_parallel(items, destination, jobs, SharedPacer(rate), stats, on_progress)
-        elif not plan.live:
-            render_records(destination, _ticking(records, stats, on_progress), stats)
+        if plan.live:
+            _live(destination, plan, stats, on_progress)
         else:
-            assert dead_letters is not None
-            ledger = Ledger(plan.state_path)
-            run = LiveRun(
-                destination=destination,
-                options=plan.live_options,
-                ledger=ledger,
-                dead_letters=dead_letters,
-                pacer=SharedPacer(rate),
-                stats=stats,
-                redactor=redactor,
-                recorder=open_recorder(plan.record_dir),
-                on_progress=on_progress,
-            )
-            try:
-                asyncio.run(run.run(records))
-            finally:
-                ledger.close()
+            _dry(destination, plan, stats, on_progress)
+    except KeyboardInterrupt:
+        stopped = INTERRUPTED
+    except (RunStopped, SourceError) as error:
+        stopped = str(error)
     finally:
-        if dead_letters is not None:
-            dead_letters.close()
         if progress is not None:
             progress.close(stats)
-    has_dead = (
-        plan.dead_letter_path is not None
-        and plan.dead_letter_path.exists()
-        and plan.dead_letter_path.stat().st_size > 0
-    )
-    return ReplayResult(
-        stats, time.monotonic() - started, plan.dead_letter_path if has_dead else None
-    )
+    dead = plan.dead_letter_path
+    has_dead = dead is not None and dead.exists() and dead.stat().st_size > 0
+    return ReplayResult(stats, time.monotonic() - started, dead if has_dead else None, stopped)
+
+
+def _dry(
+    destination: Destination,
+    plan: ReplayPlan,
+    stats: ReplayStats,
+    on_progress: Callable[[ReplayStats], None] | None,
+) -> None:
+    if plan.workers <= 1 or fork_context() is None:
+        records = filtered(plan.source.records(), plan.filters, stats)
+        render_records(destination, _ticking(records, stats, on_progress), stats)
+        return
+    # The parent only routes. Without filters it routes from the raw text and the workers
+    # parse; otherwise it parses with plain orjson (routing needs no JavaScript number
+    # semantics) to filter and route by the exact userId.
+    route_raw = plan.filters == Filters()
+    jobs = [WorkerJob(index, reads=route_raw) for index in range(plan.workers)]
+    if route_raw:
+        items: Iterable[tuple[int, int, bytes]] = (
+            (quick_partition(r.data, plan.workers), r.number, r.data) for r in plan.source.raw()
+        )
+    else:
+        records = filtered(plan.source.records(orjson.loads), plan.filters, stats)
+        items = ((partition_of(_event(r), plan.workers), r.number, r.raw) for r in records)
+    run_parallel(items, destination, jobs, stats, on_progress)
+
+
+def _live(
+    destination: Destination,
+    plan: ReplayPlan,
+    stats: ReplayStats,
+    on_progress: Callable[[ReplayStats], None] | None,
+) -> None:
+    assert plan.dead_letter_path is not None
+    try:
+        lock = hold(plan.state_path)
+    except LedgerBusy as busy:
+        raise ReplayRefused(str(busy)) from None
+    try:
+        check_ledger(plan)
+        redactor = destination.redactor()
+        ledger = Ledger(plan.state_path)
+        dead_letters = DeadLetters(plan.dead_letter_path, redactor)
+        run = LiveRun(
+            destination=destination,
+            options=plan.live_options,
+            ledger=ledger,
+            dead_letters=dead_letters,
+            pacer=SharedPacer(plan.live_options.requests_per_second or destination.rate_limit),
+            stats=stats,
+            redactor=redactor,
+            recorder=open_recorder(plan.record_dir),
+            on_progress=on_progress,
+        )
+        try:
+            records = filtered(plan.source.records(), plan.filters, stats, run.malformed)
+            asyncio.run(run.run(records))
+        finally:
+            ledger.close()
+            dead_letters.close()
+    finally:
+        lock.release()
+
+
+def _event(record: Record) -> dict[str, Any]:
+    assert record.event is not None  # `filtered` passes on parsed events only
+    return record.event
 
 
 def _ticking(

@@ -1,80 +1,67 @@
-"""Live delivery of one event through every matching subscription (`cdpctl send --live`)."""
+"""`cdpctl send --live`: deliver one event's Ready verdicts, each through `transport.deliver`."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 
 from cdpctl.delivery.limits import RetryPolicy, SharedPacer
-from cdpctl.delivery.transport import Exchange, NetworkFailure, PlanFailed, Transport, drive
-from cdpctl.pipeline import Destination, SubscriptionResult
-from cdpctl.providers.base import Skip
+from cdpctl.delivery.transport import Outcome, Transport, deliver
+from cdpctl.pipeline import CompiledSubscription, Destination, Ready, Verdict
+from cdpctl.providers.base import Request
 from cdpctl.secrets import Redactor
 
 
-@dataclass(slots=True)
-class Delivery:
-    result: SubscriptionResult
-    exchanges: list[Exchange] = field(default_factory=list)
-    error: str | None = None
-    status: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-def deliver_results(
+def deliver_ready(
     destination: Destination,
-    results: list[SubscriptionResult],
+    ready: Sequence[tuple[CompiledSubscription, Ready]],
     endpoint: str | None,
     policy: RetryPolicy,
     redactor: Redactor,
     timeout: float = 10.0,
-) -> list[Delivery]:
-    """Send every sendable result's plan for real; secrets learnt on the way (tokens) are added
-    to `redactor`."""
-    return asyncio.run(_deliver(destination, results, endpoint, policy, redactor, timeout))
+) -> dict[str, Outcome]:
+    """Send each Ready verdict's plan for real, by subscription name; secrets learnt on the way
+    (tokens) are added to `redactor`."""
+    return asyncio.run(_deliver(destination, ready, endpoint, policy, redactor, timeout))
 
 
 async def _deliver(
     destination: Destination,
-    results: list[SubscriptionResult],
+    ready: Sequence[tuple[CompiledSubscription, Ready]],
     endpoint: str | None,
     policy: RetryPolicy,
     redactor: Redactor,
     timeout: float,
-) -> list[Delivery]:
+) -> dict[str, Outcome]:
     import httpx
 
     ctx = destination.context(dry_run=False)
-    deliveries = []
+    outcomes = {}
     async with httpx.AsyncClient(timeout=timeout) as client:
-        rate = destination.file.rate_limit or destination.provider.rate_limit.requests_per_second
         transport = Transport(
             client,
             destination.provider.is_retryable,
             policy=policy,
             endpoint=endpoint,
-            pacer=SharedPacer(rate),
+            pacer=SharedPacer(destination.rate_limit),
         )
-        for result in results:
-            if not result.sendable or result.payload is None or result.reason:
-                continue
-            delivery = Delivery(result)
-            try:
-                delivery.exchanges, _ = await drive(
-                    result.subscription.action.plan(result.payload, ctx), transport.send
-                )
-            except Skip as skip:
-                delivery.error = f"skipped: {skip.reason}"
-            except PlanFailed as failure:
-                delivery.exchanges = failure.exchanges
-                delivery.error = failure.reason
-                delivery.status = failure.status
-            except NetworkFailure as failure:
-                delivery.error = str(failure)
-            deliveries.append(delivery)
+        for sub, verdict in ready:
+            outcomes[sub.name] = await deliver(sub.action.plan(verdict.payload, ctx), transport)
     for secret in ctx.secrets_found:
         redactor.add(secret)
-    return deliveries
+    return outcomes
+
+
+def sent_requests(
+    verdicts: Sequence[tuple[CompiledSubscription, Verdict]], outcomes: Mapping[str, Outcome] | None
+) -> list[tuple[str, list[Request]]]:
+    """Per matched subscription, its requests (those really sent, when live): what
+    `send --save-expect` writes and `send --expect` compares."""
+    sent = []
+    for sub, verdict in verdicts:
+        outcome = (outcomes or {}).get(sub.name)
+        if outcome is not None:
+            sent.append((sub.name, [e.request for e in outcome.exchanges]))
+        elif isinstance(verdict, Ready):
+            sent.append((sub.name, list(verdict.requests)))
+    return sent

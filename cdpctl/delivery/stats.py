@@ -1,10 +1,19 @@
-"""Counters of a replay: per subscription and overall, mergeable across worker processes."""
+"""Counters of a replay: per subscription and overall, mergeable across worker processes.
+
+`ReplayStats.tally` is the one function that counts verdicts; dry runs and live runs both call
+it for every matched event, so their verdict columns (matched, invalid, skipped, would send)
+cannot disagree. A live run adds what happened to the `Ready` ones: delivered, failed (refused
+by the provider or unreachable), already done (an earlier run delivered them), in doubt.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from cdpctl.diagnostics import Severity
+from cdpctl.pipeline import Invalid, NoMatch, Ready, Skipped, Verdict
 
 
 @dataclass(slots=True)
@@ -12,19 +21,33 @@ class SubscriptionStats:
     matched: int = 0
     no_match: int = 0
     invalid: int = 0
+    skipped: int = 0
     would_send: int = 0
     delivered: int = 0
     failed: int = 0
-    skipped: int = 0
     already_done: int = 0
     in_doubt: int = 0
 
     def merge(self, other: SubscriptionStats) -> None:
-        for name in self.__slots__:  # type: ignore[attr-defined]
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for spec in fields(self):
+            setattr(self, spec.name, getattr(self, spec.name) + getattr(other, spec.name))
 
     def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {spec.name: getattr(self, spec.name) for spec in fields(self)}
+
+
+_TOTALS = (
+    "events_read",
+    "malformed",
+    "filtered_out",
+    "planned_requests",
+    "planned_bytes",
+    "requests",
+    "retries",
+    "throttled",
+    "network_errors",
+    "bytes_sent",
+)
 
 
 @dataclass(slots=True)
@@ -32,7 +55,9 @@ class ReplayStats:
     events_read: int = 0
     malformed: int = 0
     filtered_out: int = 0
-    requests: int = 0
+    planned_requests: int = 0  # requests of the Ready verdicts, one plan per event
+    planned_bytes: int = 0
+    requests: int = 0  # live: HTTP requests really sent, attempts included
     retries: int = 0
     throttled: int = 0
     network_errors: int = 0
@@ -47,6 +72,25 @@ class ReplayStats:
             stats = self.subscriptions[name] = SubscriptionStats()
         return stats
 
+    def tally(self, counters: SubscriptionStats, verdict: Verdict, where: str) -> None:
+        """Count one verdict of one subscription (`where` locates the event in its archive)."""
+        if type(verdict) is NoMatch:
+            counters.no_match += 1
+        elif type(verdict) is Ready:
+            counters.matched += 1
+            counters.would_send += 1
+            self.planned_requests += len(verdict.requests)
+            self.planned_bytes += sum(len(request.body()) for request in verdict.requests)
+        elif type(verdict) is Invalid:
+            counters.matched += 1
+            counters.invalid += 1
+            for problem in verdict.diagnostics:
+                if problem.severity is Severity.ERROR:
+                    self.note_error(problem.code, problem.message, where)
+        elif type(verdict) is Skipped:
+            counters.matched += 1
+            counters.skipped += 1
+
     def note_error(self, code: str, message: str, example: str) -> None:
         """Group errors by rule and message shape, keeping the first example location."""
         group = (code, message)
@@ -55,6 +99,7 @@ class ReplayStats:
 
     @property
     def failed(self) -> int:
+        """Events that were not sent and need the user's attention (decides the exit code)."""
         return (
             sum(s.failed + s.in_doubt + s.invalid for s in self.subscriptions.values())
             + self.malformed
@@ -65,16 +110,7 @@ class ReplayStats:
         return sum(s.delivered for s in self.subscriptions.values())
 
     def merge(self, other: ReplayStats) -> None:
-        for name in (
-            "events_read",
-            "malformed",
-            "filtered_out",
-            "requests",
-            "retries",
-            "throttled",
-            "network_errors",
-            "bytes_sent",
-        ):
+        for name in _TOTALS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name, stats in other.subscriptions.items():
             self.sub(name).merge(stats)
@@ -84,14 +120,7 @@ class ReplayStats:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "events_read": self.events_read,
-            "malformed": self.malformed,
-            "filtered_out": self.filtered_out,
-            "requests": self.requests,
-            "retries": self.retries,
-            "throttled": self.throttled,
-            "network_errors": self.network_errors,
-            "bytes_sent": self.bytes_sent,
+            **{name: getattr(self, name) for name in _TOTALS},
             "subscriptions": {k: v.as_dict() for k, v in self.subscriptions.items()},
             "errors": [
                 {

@@ -14,14 +14,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdpctl import jsonwire
+from cdpctl import codes, jsonwire
 from cdpctl.delivery.limits import (
     RetryPolicy,
     SharedPacer,
     parse_rate_limit_reset,
     parse_retry_after,
 )
-from cdpctl.providers.base import ActionFailed, Plan, Reply, Request
+from cdpctl.diagnostics import Diagnostic
+from cdpctl.providers.base import ActionFailed, Plan, Reply, Request, Skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +99,14 @@ class Transport:
     counters: TransportCounters = field(default_factory=TransportCounters)
     clock: Callable[[], float] = time.monotonic
 
-    async def send(self, request: Request) -> tuple[Reply, int]:
+    async def send(
+        self, request: Request, on_wire: Callable[[], None] | None = None
+    ) -> tuple[Reply, int]:
         """The final reply (2xx, a non-retryable status, or the last retryable one) and the
-        number of attempts. Raises NetworkFailure when no attempt got an answer."""
+        number of attempts. Raises NetworkFailure when no attempt got an answer.
+
+        `on_wire` runs just before each attempt is handed to the connection (after pacing),
+        so a ledger can mark an event "sending" only once it may really reach the provider."""
         import asyncio
 
         import httpx
@@ -115,6 +121,8 @@ class Transport:
             attempt += 1
             if self.pacer is not None:
                 await self.pacer.acquire(self.clock)
+            if on_wire is not None:
+                on_wire()
             self.counters.requests += 1
             self.counters.bytes_sent += len(body)
             try:
@@ -125,7 +133,7 @@ class Transport:
                 self.counters.network_errors += 1
                 if attempt >= self.policy.max_attempts:
                     raise NetworkFailure(
-                        f"network error after {attempt} attempts: {type(error).__name__}: {error}"
+                        f"network error after {attempt} attempts: {_describe(error)}"
                     ) from None
                 self.counters.retries += 1
                 await asyncio.sleep(self.policy.delay(attempt, self.rng))
@@ -202,3 +210,79 @@ def _reason(reply: Reply) -> str:
     if len(detail) > 300:
         detail = detail[:300] + "…"
     return f"HTTP {reply.status}" + (f": {detail}" if detail else "")
+
+
+def _describe(error: Exception) -> str:
+    """`ReadTimeout: timed out`, never a message cut mid-sentence or an empty one."""
+    text = str(error).strip() or "no details"
+    return f"{type(error).__name__}: {text}"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What happened to one event of a delivered plan."""
+
+    delivered: bool
+    attempts: int = 0
+    status: int | None = None
+    failure: Diagnostic | None = None  # why it was not delivered
+    response: str | None = None  # the provider's answer, for the dead-letter file
+    retryable: bool = False  # the provider asked for this item alone to be sent again
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    exchanges: tuple[Exchange, ...]
+    items: tuple[ItemOutcome, ...]  # one per event, in the plan's order
+
+    @property
+    def delivered(self) -> bool:
+        return all(item.delivered for item in self.items)
+
+
+async def deliver(
+    plan: Plan, transport: Transport, *, events: int = 1, on_wire: Callable[[], None] | None = None
+) -> Outcome:
+    """Drive a plan (of one event, or a batch plan of `events`) for real: the one delivery
+    step of `send --live` and live replay. Failures become outcomes, never exceptions."""
+
+    async def send(request: Request) -> tuple[Reply, int]:
+        return await transport.send(request, on_wire)
+
+    try:
+        exchanges, value = await drive(plan, send)
+    except PlanFailed as failure:
+        attempts = failure.exchanges[-1].attempts if failure.exchanges else 0
+        item = _failed(failure.reason, failure.status, attempts, failure.body)
+        return Outcome(tuple(failure.exchanges), (item,) * events)
+    except NetworkFailure as failure:
+        item = _failed(str(failure), None, transport.policy.max_attempts, None)
+        return Outcome((), (item,) * events)
+    except Skip as skip:  # the dry run found something to send: the provider's reply changed it
+        item = _failed(f"nothing sent: {skip.reason}", None, 0, None)
+        return Outcome((), (item,) * events)
+    attempts = exchanges[-1].attempts if exchanges else 0
+    if isinstance(value, list):  # a batch plan's per-event results
+        items = tuple(
+            ItemOutcome(True, attempts, result.status)
+            if result.ok
+            else ItemOutcome(
+                False,
+                attempts,
+                result.status,
+                _failure(result.reason or "rejected in batch", result.status),
+                retryable=result.retryable,
+            )
+            for result in value
+        )
+        return Outcome(tuple(exchanges), items)
+    status = exchanges[-1].reply.status if exchanges else None
+    return Outcome(tuple(exchanges), (ItemOutcome(True, attempts, status),) * events)
+
+
+def _failure(reason: str, status: int | None) -> Diagnostic:
+    return Diagnostic(codes.DELIVERY_FAILED, reason, status=status)
+
+
+def _failed(reason: str, status: int | None, attempts: int, body: str | None) -> ItemOutcome:
+    return ItemOutcome(False, attempts, status, _failure(reason, status), body or None)

@@ -1,15 +1,13 @@
-"""Replay on every core: the parent reads, filters and partitions; worker processes render or
-deliver their partition.
+"""Dry runs on every core: the parent reads and partitions; worker processes judge their part.
 
-Events are partitioned by a hash of userId (else anonymousId), so one user's events stay in
-order within one worker. Workers share the destination's pacer (shared memory), the ledger
-(SQLite in WAL mode) and the dead-letter file (unbuffered appends). Queues are bounded, so
-memory stays flat however large the archive.
+Live runs stay in one process: the provider's rate limit, not the CPU, bounds them, and one
+sender keeps one ledger and one pacer. Queues are bounded, so memory stays flat however large
+the archive. Workers ignore Ctrl-C: the parent stops them and reports what they counted.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
@@ -18,15 +16,11 @@ import queue
 import signal
 import time
 from array import array
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cdpctl.delivery.deadletter import DeadLetters
-from cdpctl.delivery.engine import Filters, LiveOptions, LiveRun, filtered, render_records
-from cdpctl.delivery.ledger import Ledger
-from cdpctl.delivery.limits import SharedPacer
-from cdpctl.delivery.recording import open_recorder
+from cdpctl.delivery.engine import Filters, filtered, render_records
 from cdpctl.delivery.sources import RawRecord, Record, parse
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.pipeline import Destination
@@ -39,11 +33,6 @@ SNAPSHOT_EVERY = 1.0  # seconds between progress snapshots from a worker
 @dataclass(frozen=True, slots=True)
 class WorkerJob:
     index: int
-    live: bool
-    live_options: LiveOptions
-    state_path: Any
-    dead_letter_path: Any
-    record_dir: Any
     reads: bool = False  # the parent did not parse: count events read and malformed here
 
 
@@ -96,7 +85,6 @@ class WorkerDied(RuntimeError):
 def _worker(
     job: WorkerJob,
     destination: Destination,
-    pacer: SharedPacer,
     inbox: Any,
     outbox: Any,
     parent: int,
@@ -104,8 +92,9 @@ def _worker(
     """A worker's whole life; any failure is reported to the parent as one line, never a
     traceback on the user's terminal."""
     _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        _work(job, destination, pacer, inbox, outbox)
+        _work(job, destination, inbox, outbox)
     except BaseException as error:  # reported to the parent, which exits 2
         outbox.put((job.index, "error", f"{type(error).__name__}: {error}"))
         outbox.close()
@@ -113,66 +102,25 @@ def _worker(
         os._exit(1)
 
 
-def _work(
-    job: WorkerJob, destination: Destination, pacer: SharedPacer, inbox: Any, outbox: Any
-) -> None:
+def _work(job: WorkerJob, destination: Destination, inbox: Any, outbox: Any) -> None:
     stats = ReplayStats()
     last = time.monotonic()
-
-    def report(final: bool = False) -> None:
-        nonlocal last
+    for chunk in _chunks(inbox):
+        records = _records(chunk)
+        if job.reads:
+            records = list(filtered(records, Filters(), stats))
+        render_records(destination, records, stats)
         now = time.monotonic()
-        if final or now - last >= SNAPSHOT_EVERY:
+        if now - last >= SNAPSHOT_EVERY:
             last = now
-            outbox.put((job.index, "final" if final else "progress", stats))
-
-    if not job.live:
-        for chunk in _chunks(inbox):
-            records = _records(chunk)
-            if job.reads:
-                records = list(filtered(records, Filters(), stats, None))
-            render_records(destination, records, stats)
-            report()
-        report(final=True)
-        return
-    redactor = destination.redactor()
-    dead_letters = DeadLetters(job.dead_letter_path, redactor)
-    ledger = Ledger(job.state_path, create=False)
-    recorder = open_recorder(job.record_dir)
-    run = LiveRun(
-        destination=destination,
-        options=job.live_options,
-        ledger=ledger,
-        dead_letters=dead_letters,
-        pacer=pacer,
-        stats=stats,
-        redactor=redactor,
-        recorder=recorder,
-        on_progress=lambda _: report(),
-    )
-
-    async def incoming() -> AsyncIterator[Record]:
-        loop = asyncio.get_running_loop()
-        while True:
-            chunk = await loop.run_in_executor(None, inbox.get)
-            if chunk is None:
-                return
-            for record in _records(chunk):
-                yield record
-
-    try:
-        asyncio.run(run.run(incoming()))
-    finally:
-        ledger.close()
-        dead_letters.close()
-        report(final=True)
+            outbox.put((job.index, "progress", stats))
+    outbox.put((job.index, "final", stats))
 
 
 def run_parallel(
     items: Iterable[tuple[int, int, bytes]],
     destination: Destination,
     jobs: list[WorkerJob],
-    pacer: SharedPacer,
     stats: ReplayStats,
     on_progress: Callable[[ReplayStats], None] | None,
 ) -> None:
@@ -186,7 +134,7 @@ def run_parallel(
     processes = [
         context.Process(
             target=_worker,
-            args=(job, destination, pacer, inboxes[i], outbox, os.getpid()),
+            args=(job, destination, inboxes[i], outbox, os.getpid()),
             daemon=True,
         )
         for i, job in enumerate(jobs)
@@ -249,12 +197,17 @@ def run_parallel(
                 dead = [p.exitcode for p in processes if not p.is_alive() and p.exitcode]
                 raise WorkerDied(f"a replay worker died (exit code {dead[0]})")
     finally:
+        if len(finished) < workers:  # interrupted or failed: stop at once, keep what they counted
+            for process in processes:
+                process.terminate()
+            with contextlib.suppress(WorkerDied):
+                drain(block=False)
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():
-                process.terminate()
-    for snapshot in latest.values():  # workers never read the archive: only their work adds
-        stats.merge(snapshot)
+                process.kill()
+        for snapshot in latest.values():  # workers never read the archive: only their work adds
+            stats.merge(snapshot)
 
 
 def _merged(parent: ReplayStats, latest: dict[int, ReplayStats]) -> ReplayStats:

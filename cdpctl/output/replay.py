@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from collections.abc import Callable
@@ -17,10 +18,16 @@ class PlainProgress:
     """A status line every few seconds on stderr (for CI logs and pipes)."""
 
     def __init__(
-        self, position: Callable[[], int], total: int | None, stream: IO[str] | None = None
+        self,
+        position: Callable[[], int],
+        total: int | None,
+        *,
+        live: bool,
+        stream: IO[str] | None = None,
     ) -> None:
         self._position = position
         self._total = total
+        self._live = live
         self._stream = stream or sys.stderr
         self._started = time.monotonic()
         self._last = self._started
@@ -30,7 +37,8 @@ class PlainProgress:
         if not force and now - self._last < PLAIN_INTERVAL:
             return
         self._last = now
-        self._stream.write(status_line(stats, now - self._started, self._fraction()) + "\n")
+        line = status_line(stats, now - self._started, self._fraction(), live=self._live)
+        self._stream.write(line + "\n")
         self._stream.flush()
 
     def _fraction(self) -> float | None:
@@ -43,20 +51,29 @@ class PlainProgress:
 
 
 class RichProgress:
-    """A rich progress bar: events/s, sent, failed, retries, 429s and ETA (by bytes read)."""
+    """A rich progress bar on stderr: percentage and ETA by bytes read (compressed bytes for
+    gzip), events/s and the run's counters."""
 
-    def __init__(self, position: Callable[[], int], total: int | None) -> None:
+    def __init__(self, position: Callable[[], int], total: int | None, *, live: bool) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self._position = position
+        self._live = live
         self._progress = Progress(
             TextColumn("[bold]replay"),
-            BarColumn(),
-            TextColumn("{task.fields[status]}"),
+            BarColumn(bar_width=20),
+            TaskProgressColumn(),
             TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
             console=Console(stderr=True),
-            transient=False,
+            transient=True,  # the summary follows; no stale bar or blank line left behind
         )
         self._task = self._progress.add_task("replay", total=total or None, status="")
         self._started = time.monotonic()
@@ -66,7 +83,9 @@ class RichProgress:
         del force
         elapsed = time.monotonic() - self._started
         self._progress.update(
-            self._task, completed=self._position(), status=status_line(stats, elapsed, None)
+            self._task,
+            completed=self._position(),
+            status=status_line(stats, elapsed, None, live=self._live),
         )
 
     def close(self, stats: ReplayStats) -> None:
@@ -74,61 +93,107 @@ class RichProgress:
         self._progress.stop()
 
 
-def status_line(stats: ReplayStats, elapsed: float, fraction: float | None) -> str:
+def status_line(stats: ReplayStats, elapsed: float, fraction: float | None, *, live: bool) -> str:
+    """The counters a user watches, named as in the summary table."""
     rate = stats.events_read / elapsed if elapsed > 0 else 0.0
-    sent = stats.delivered
-    parts = [
-        f"{stats.events_read} events",
-        f"{rate:,.0f}/s",
-        f"sent {sent}",
-        f"failed {stats.failed}",
-        f"retries {stats.retries}",
-        f"429s {stats.throttled}",
-    ]
+    totals = _totals(stats)
+    parts = [f"{stats.events_read:,} events", f"{rate:,.0f}/s"]
+    if live:
+        parts += [
+            f"delivered {totals['delivered']:,}",
+            f"failed {totals['failed']:,}",
+            f"invalid {totals['invalid']:,}",
+            f"retries {stats.retries:,}",
+            f"429s {stats.throttled:,}",
+        ]
+    else:
+        parts += [f"would send {totals['would_send']:,}", f"invalid {totals['invalid']:,}"]
+    if stats.malformed:
+        parts.append(f"malformed {stats.malformed:,}")
     if fraction is not None and fraction > 0:
         remaining = elapsed * (1 - fraction) / fraction
         parts.append(f"{fraction:.0%} ETA {remaining:,.0f}s")
     return " · ".join(parts)
 
 
-SUMMARY_COLUMNS_DRY = ("matched", "no_match", "invalid", "skipped", "would_send")
+def _totals(stats: ReplayStats) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for counters in stats.subscriptions.values():
+        for name, value in counters.as_dict().items():
+            totals[name] = totals.get(name, 0) + value
+    return totals or dict.fromkeys(SUMMARY_COLUMNS_LIVE, 0)
+
+
+SUMMARY_COLUMNS_DRY = ("matched", "invalid", "skipped", "would_send")
 SUMMARY_COLUMNS_LIVE = (
     "matched",
-    "no_match",
     "invalid",
+    "skipped",
+    "would_send",
     "delivered",
     "failed",
-    "skipped",
     "already_done",
     "in_doubt",
 )
+ALWAYS_SHOWN = ("matched", "would_send", "delivered")
+SUMMARY_WIDTH = 80
 
 
 def summary_text(
-    stats: ReplayStats, *, live: bool, elapsed: float, color: bool, dead_letter: str | None
+    stats: ReplayStats,
+    *,
+    live: bool,
+    elapsed: float,
+    color: bool,
+    dead_letter: str | None,
+    stopped: str | None = None,
+    resume: str | None = None,
 ) -> str:
+    """The summary table (at most 80 columns: names wrap, empty columns are left out) and the
+    totals, first errors, dead letters and, for a stopped live run, how to resume it."""
     from rich.console import Console
     from rich.table import Table
 
-    columns = SUMMARY_COLUMNS_LIVE if live else SUMMARY_COLUMNS_DRY
-    table = Table(title=("live replay" if live else "dry run (nothing sent)"), title_justify="left")
-    table.add_column("subscription")
+    totals = _totals(stats)
+    columns = [
+        c
+        for c in (SUMMARY_COLUMNS_LIVE if live else SUMMARY_COLUMNS_DRY)
+        if c in ALWAYS_SHOWN or totals.get(c)
+    ]
+    title = "live replay" if live else "dry run (nothing sent)"
+    if stopped:
+        title += " — stopped early"
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    table.add_column("subscription", overflow="fold", ratio=1)
     for column in columns:
-        table.add_column(column.replace("_", " "), justify="right")
+        table.add_column(column.replace("_", " "), justify="right", no_wrap=True)
     for name, counters in stats.subscriptions.items():
         values = counters.as_dict()
         table.add_row(name, *(f"{values[c]:,}" for c in columns))
     console = Console(
-        record=True, force_terminal=color, no_color=not color, width=120, file=open_null()
+        record=True,
+        force_terminal=color,
+        no_color=not color,
+        width=SUMMARY_WIDTH,
+        file=io.StringIO(),
     )
     console.print(table)
     rate = stats.events_read / elapsed if elapsed > 0 else 0
     lines = [
         f"events read {stats.events_read:,} · malformed {stats.malformed:,} · "
         f"filtered out {stats.filtered_out:,} · {elapsed:,.1f}s · {rate:,.0f} events/s",
-        f"requests {stats.requests:,} · retries {stats.retries:,} · 429s {stats.throttled:,} · "
-        f"network errors {stats.network_errors:,} · {stats.bytes_sent:,} bytes",
     ]
+    if live:
+        lines.append(
+            f"requests {stats.requests:,} · retries {stats.retries:,} · "
+            f"429s {stats.throttled:,} · network errors {stats.network_errors:,} · "
+            f"{stats.bytes_sent:,} bytes sent"
+        )
+    else:
+        lines.append(
+            f"would send {stats.planned_requests:,} request(s) (one per event, before "
+            f"batching) · {stats.planned_bytes:,} bytes"
+        )
     if stats.error_groups:
         lines.append("first errors, by rule:")
         for (code, message), count in stats.error_groups.most_common(10):
@@ -136,21 +201,34 @@ def summary_text(
             lines.append(f"  {code} ×{count:,} {message} (first at {example})")
     if dead_letter:
         lines.append(f"dead letters: {dead_letter}")
+    if stopped:
+        lines.append(f"stopped: {stopped}")
+    if resume:
+        lines.append(f"resume with: {resume}")
     return console.export_text(styles=color) + "\n".join(lines) + "\n"
 
 
-def summary_json(stats: ReplayStats, *, live: bool, elapsed: float, dead_letter: str | None) -> str:
+def summary_json(
+    stats: ReplayStats,
+    *,
+    live: bool,
+    elapsed: float,
+    color: bool,
+    dead_letter: str | None,
+    stopped: str | None = None,
+    resume: str | None = None,
+) -> str:
+    del color
     document: dict[str, Any] = {
         "live": live,
         "elapsed_seconds": round(elapsed, 3),
         **stats.as_dict(),
         "failed": stats.failed,
         "dead_letter": dead_letter,
+        "stopped": stopped,
+        "resume": resume,
     }
     return jsonwire.dumps_text(document) + "\n"
 
 
-def open_null() -> IO[str]:
-    import io
-
-    return io.StringIO()
+VIEWS: dict[str, Callable[..., str]] = {"text": summary_text, "json": summary_json}

@@ -13,6 +13,7 @@ def render_json(summary: ReviewSummary, shown: Sequence[EventDiff]) -> str:
     document: dict[str, Any] = {
         "events": summary.events,
         "malformed": summary.malformed,
+        "changed_events": summary.changed_events,
         "summary": {verdict: summary.count(verdict) for verdict in VERDICTS},
         "subscriptions": summary.by_subscription(),
         "diffs": [
@@ -45,6 +46,9 @@ def render_text(summary: ReviewSummary, shown: Sequence[EventDiff]) -> str:
                 continue
             lines.append(f"  {sub.subscription}: {sub.verdict}")
             lines.extend(f"    {change.describe('was', 'now')}" for change in sub.changes)
+    hidden = summary.changed_events - len(shown)
+    if hidden > 0:
+        lines.append(f"… {hidden:,} more changed event(s) not shown (see them with --show N)")
     lines.append(
         f"{summary.events} events compared ({summary.malformed} malformed): "
         + ", ".join(f"{summary.count(verdict)} {verdict}" for verdict in VERDICTS)
@@ -52,3 +56,6 @@ def render_text(summary: ReviewSummary, shown: Sequence[EventDiff]) -> str:
     for name, counts in summary.by_subscription().items():
         lines.append(f"  {name}: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS))
     return "\n".join(lines) + "\n"
+
+
+VIEWS = {"text": render_text, "json": render_json}

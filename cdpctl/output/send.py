@@ -2,83 +2,61 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cdpctl import jsonwire
-from cdpctl.delivery.single import Delivery
+from cdpctl.delivery.transport import Outcome
 from cdpctl.diffing import Change
-from cdpctl.output.requests import body_text, request_view
-from cdpctl.output.test_event import error_view
-from cdpctl.pipeline import SubscriptionResult
+from cdpctl.output.test_event import (
+    Verdicts,
+    diagnostic_view,
+    diagnostics,
+    matched,
+    reason,
+    text_console,
+)
+from cdpctl.pipeline import Invalid, Ready, Skipped
+from cdpctl.requestview import body_text, exchange_view, request_view
 from cdpctl.secrets import Redactor
-
-
-def golden_requests(
-    results: Sequence[SubscriptionResult], deliveries: Sequence[Delivery] | None, redactor: Redactor
-) -> list[dict[str, Any]]:
-    """The requests of every matched subscription (those really sent, when live), as
-    `--save-expect` writes them."""
-    sent = {d.result.subscription.name: [e.request for e in d.exchanges] for d in deliveries or ()}
-    golden = []
-    for result in results:
-        for request in sent.get(result.subscription.name, result.requests):
-            view = request_view(request, redactor)
-            view.pop("purpose", None)
-            golden.append({"subscription": result.subscription.name, **view})
-    return golden
-
-
-def _exchange_view(delivery: Delivery, redactor: Redactor, verbose: bool) -> list[dict[str, Any]]:
-    views = []
-    for exchange in delivery.exchanges:
-        view = request_view(exchange.request, redactor)
-        response: dict[str, Any] = {
-            "status": exchange.reply.status,
-            "body": redactor.value(exchange.reply.json)
-            if exchange.reply.json is not None
-            else redactor.text(exchange.reply.text),
-            "attempts": exchange.attempts,
-            "elapsed_ms": round(exchange.elapsed * 1000, 1),
-        }
-        if verbose:
-            response["headers"] = {k: redactor.text(v) for k, v in exchange.reply.headers.items()}
-        view["response"] = response
-        views.append(view)
-    return views
 
 
 def render_json(
     event: Any,
-    results: Sequence[SubscriptionResult],
-    deliveries: Sequence[Delivery] | None,
+    verdicts: Verdicts,
+    outcomes: Mapping[str, Outcome] | None,
     changes: list[Change] | None,
     redactor: Redactor,
+    *,
     verbose: bool,
+    color: bool,
+    endpoint: str | None,
 ) -> str:
-    by_name = {d.result.subscription.name: d for d in deliveries or ()}
+    del color, endpoint
     subscriptions = []
-    for result in results:
-        sub = result.subscription
+    for sub, verdict in verdicts:
         entry: dict[str, Any] = {
             "subscription": sub.name,
             "action": sub.action.name,
-            "matched": result.matched,
-            "reason": result.reason,
-            "errors": [error_view(e) for e in result.errors],
+            "matched": matched(verdict),
+            "reason": reason(verdict),
+            "errors": [diagnostic_view(d) for d in diagnostics(verdict)],
         }
-        delivery = by_name.get(sub.name)
-        if delivery is not None:
-            entry["requests"] = _exchange_view(delivery, redactor, verbose)
-            entry["delivered"] = delivery.ok
-            entry["error"] = redactor.text(delivery.error) if delivery.error else None
+        outcome = (outcomes or {}).get(sub.name)
+        if outcome is not None:
+            entry["requests"] = [
+                exchange_view(e, redactor, headers=verbose) for e in outcome.exchanges
+            ]
+            entry["delivered"] = outcome.delivered
+            failure = _failure(outcome)
+            entry["error"] = redactor.text(failure) if failure else None
         else:
-            entry["requests"] = [request_view(r, redactor) for r in result.requests]
+            requests = verdict.requests if isinstance(verdict, Ready) else ()
+            entry["requests"] = [request_view(r, redactor) for r in requests]
         subscriptions.append(entry)
     document: dict[str, Any] = {
         "event": event,
-        "live": deliveries is not None,
+        "live": outcomes is not None,
         "subscriptions": subscriptions,
     }
     if changes is not None:
@@ -89,58 +67,56 @@ def render_json(
     return jsonwire.dumps_text(document) + "\n"
 
 
+def _failure(outcome: Outcome) -> str | None:
+    for item in outcome.items:
+        if item.failure is not None:
+            return item.failure.message
+    return None
+
+
 def render_text(
-    results: Sequence[SubscriptionResult],
-    deliveries: Sequence[Delivery] | None,
+    event: Any,
+    verdicts: Verdicts,
+    outcomes: Mapping[str, Outcome] | None,
     changes: list[Change] | None,
     redactor: Redactor,
     *,
-    color: bool,
     verbose: bool,
-    endpoint: str | None = None,
+    color: bool,
+    endpoint: str | None,
 ) -> str:
-    from rich.console import Console
     from rich.text import Text
 
-    console = Console(
-        record=True,
-        force_terminal=color,
-        no_color=not color,
-        width=100,
-        highlight=False,
-        soft_wrap=True,
-        file=io.StringIO(),
-    )
-    by_name = {d.result.subscription.name: d for d in deliveries or ()}
+    del event
+    console = text_console(color)
     mode = "dry run — nothing sent (add --live to send)"
-    if deliveries is not None:
+    if outcomes is not None:
         mode = f"live, every request sent to {endpoint}" if endpoint else "live"
     console.print(Text(mode, style="bold"))
-    for result in results:
-        sub = result.subscription
-        if not result.matched:
-            console.print(Text(f"○ {sub.name}: not matched — {result.reason or ''}", style="dim"))
+    for sub, verdict in verdicts:
+        if not matched(verdict):
+            console.print(Text(f"○ {sub.name}: not matched — {reason(verdict) or ''}", style="dim"))
             continue
-        problems = [e for e in result.errors if e.severity.value == "error"]
-        if problems:
+        if isinstance(verdict, Invalid):
             console.print(Text(f"✗ {sub.name}: not sent, the payload is invalid", style="red"))
-            for error in problems:
-                console.print(Text(f"  {error.code} {error.message}", style="red"))
+            for problem in verdict.diagnostics:
+                if problem.is_error:
+                    console.print(Text(f"  {problem.code} {problem.message}", style="red"))
             continue
-        if result.reason:
-            console.print(Text(f"○ {sub.name}: nothing to send — {result.reason}", style="yellow"))
+        if isinstance(verdict, Skipped):
+            console.print(Text(f"○ {sub.name}: nothing to send — {verdict.reason}", style="yellow"))
             continue
-        delivery = by_name.get(sub.name)
+        assert isinstance(verdict, Ready)
         console.print(Text(f"● {sub.name} → {sub.action.name}", style="bold"))
-        if delivery is None:
-            for request in result.requests:
+        outcome = (outcomes or {}).get(sub.name)
+        if outcome is None:
+            for request in verdict.requests:
                 _print_request(
                     console, request_view(request, redactor), body_text(request, redactor)
                 )
             continue
-        for exchange, view in zip(
-            delivery.exchanges, _exchange_view(delivery, redactor, verbose), strict=True
-        ):
+        for exchange in outcome.exchanges:
+            view = exchange_view(exchange, redactor, headers=verbose)
             _print_request(console, view, body_text(exchange.request, redactor))
             response = view["response"]
             style = "green" if 200 <= response["status"] < 300 else "red"
@@ -159,8 +135,9 @@ def render_text(
                 console.print(
                     Text("    " + (body if isinstance(body, str) else jsonwire.dumps_text(body)))
                 )
-        if delivery.error:
-            console.print(Text(f"  ✗ not delivered: {redactor.text(delivery.error)}", style="red"))
+        failure = _failure(outcome)
+        if failure:
+            console.print(Text(f"  ✗ not delivered: {redactor.text(failure)}", style="red"))
     if changes is not None:
         if changes:
             console.print(
@@ -183,3 +160,6 @@ def _print_request(console: Any, view: dict[str, Any], body: str) -> None:
         console.print(Text(f"    {name}: {value}", style="dim"))
     if body:
         console.print(Text(f"    {body}"))
+
+
+VIEWS: dict[str, Callable[..., str]] = {"text": render_text, "json": render_json}

@@ -1,69 +1,113 @@
-"""Views of `test-event` results: a JSON document and a rich text rendering."""
+"""Views of `test-event` verdicts: a JSON document and a rich text rendering."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cdpctl import jsonwire
 from cdpctl.diagnostics import Diagnostic, format_json_path
-from cdpctl.output.requests import body_text, request_view
-from cdpctl.pipeline import SubscriptionResult
+from cdpctl.pipeline import (
+    CompiledSubscription,
+    Disabled,
+    Invalid,
+    NoMatch,
+    Ready,
+    Skipped,
+    Verdict,
+)
+from cdpctl.requestview import body_text, request_view
 from cdpctl.secrets import Redactor
 
+Verdicts = Sequence[tuple[CompiledSubscription, Verdict]]
 
-def error_view(error: Diagnostic) -> dict[str, Any]:
+
+def diagnostic_view(problem: Diagnostic) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "code": error.code,
-        "severity": error.severity.value,
-        "message": error.message,
-        "field": format_json_path(error.json_path) if error.json_path else None,
+        "code": problem.code,
+        "severity": problem.severity.value,
+        "message": problem.message,
+        "field": format_json_path(problem.json_path) if problem.json_path else None,
     }
-    if error.hint:
-        view["hint"] = error.hint
+    if problem.hint:
+        view["hint"] = problem.hint
+    if problem.status is not None:
+        view["status"] = problem.status
     return view
 
 
-def result_view(result: SubscriptionResult, redactor: Redactor) -> dict[str, Any]:
-    sub = result.subscription
+def matched(verdict: Verdict) -> bool:
+    return isinstance(verdict, (Invalid, Skipped, Ready))
+
+
+def reason(verdict: Verdict) -> str | None:
+    """Why nothing is sent (not matched, disabled, or skipped by the provider's rules)."""
+    if isinstance(verdict, Disabled):
+        return "subscription is disabled"
+    if isinstance(verdict, NoMatch):
+        return verdict.explain
+    if isinstance(verdict, Skipped):
+        return verdict.reason
+    return None
+
+
+def payload(verdict: Verdict) -> dict[str, Any] | None:
+    return verdict.payload if isinstance(verdict, (Invalid, Skipped, Ready)) else None
+
+
+def diagnostics(verdict: Verdict) -> tuple[Diagnostic, ...]:
+    if isinstance(verdict, Invalid):
+        return verdict.diagnostics
+    if isinstance(verdict, (Skipped, Ready)):
+        return verdict.warnings
+    return ()
+
+
+def verdict_view(sub: CompiledSubscription, verdict: Verdict, redactor: Redactor) -> dict[str, Any]:
+    mapped = payload(verdict)
     return {
         "subscription": sub.name,
         "action": sub.action.name,
         "trigger": sub.trigger,
-        "matched": result.matched,
-        "reason": result.reason,
-        "payload": redactor.value(result.payload),
-        "defaulted": [name for name in sub.defaulted if result.payload and name in result.payload],
-        "errors": [error_view(e) for e in result.errors],
-        "requests": [request_view(r, redactor) for r in result.requests],
+        "matched": matched(verdict),
+        "reason": reason(verdict),
+        "payload": redactor.value(mapped),
+        "defaulted": [name for name in sub.defaulted if mapped and name in mapped],
+        "errors": [diagnostic_view(d) for d in diagnostics(verdict)],
+        "requests": [
+            request_view(r, redactor)
+            for r in (verdict.requests if isinstance(verdict, Ready) else ())
+        ],
     }
 
 
-def render_json(event: Any, results: Sequence[SubscriptionResult], redactor: Redactor) -> str:
-    document = {"event": event, "results": [result_view(r, redactor) for r in results]}
+def render_json(event: Any, verdicts: Verdicts, redactor: Redactor, *, color: bool) -> str:
+    del color
+    document = {"event": event, "results": [verdict_view(s, v, redactor) for s, v in verdicts]}
     return jsonwire.dumps_text(document) + "\n"
 
 
-def render_text(
-    event: Any,
-    results: Sequence[SubscriptionResult],
-    redactor: Redactor,
-    *,
-    color: bool,
-    width: int | None = None,
-) -> str:
+def text_console(color: bool, width: int = 100) -> Any:
+    """A rich console that records what is printed, for `export_text` (never writes itself)."""
     from rich.console import Console
-    from rich.syntax import Syntax
-    from rich.text import Text
 
-    console = Console(
+    return Console(
         record=True,
         force_terminal=color,
         no_color=not color,
-        width=width or 100,
+        width=width,
         highlight=False,
         soft_wrap=True,
+        file=io.StringIO(),
     )
+
+
+def render_text(event: Any, verdicts: Verdicts, redactor: Redactor, *, color: bool) -> str:
+    from rich.syntax import Syntax
+    from rich.text import Text
+
+    console = text_console(color)
     event_type = event.get("type", "?") if isinstance(event, dict) else "?"
     label = event.get("event") or event.get("name") or "" if isinstance(event, dict) else ""
     console.print(
@@ -71,69 +115,80 @@ def render_text(
             ("event ", "bold"), (f"{event_type}", "cyan"), (f" {label!r}" if label else "", "cyan")
         )
     )
-    matched = sum(1 for r in results if r.matched)
-    for result in results:
-        sub = result.subscription
+
+    def json_block(value: Any) -> Any:
+        return Syntax(_indent(value), "json", theme="ansi_dark", background_color="default")
+
+    for sub, verdict in verdicts:
         heading = f"{sub.name} → {sub.action.name}"
         console.print()
-        if not result.matched:
-            console.print(Text.assemble(("○ ", "dim"), (heading, "bold"), ("  not matched", "dim")))
-            if result.reason:
-                console.print(Text(f"  {result.reason}", style="dim"))
+        if not matched(verdict):
+            state = "disabled" if isinstance(verdict, Disabled) else "not matched"
+            console.print(Text.assemble(("○ ", "dim"), (heading, "bold"), (f"  {state}", "dim")))
+            why = reason(verdict)
+            if why and not isinstance(verdict, Disabled):
+                console.print(Text(f"  {why}", style="dim"))
             continue
-        mark, style = ("✗ ", "red") if result.has_errors else ("✓ ", "green")
+        invalid = isinstance(verdict, Invalid)
+        mark, style = ("✗ ", "red") if invalid else ("✓ ", "green")
         console.print(Text.assemble((mark, style), (heading, "bold"), ("  matched", style)))
-        if result.payload is not None:
+        mapped = payload(verdict)
+        if mapped is not None:
             console.print(Text("  payload", style="bold"))
-            defaulted = [n for n in sub.defaulted if n in result.payload]
-            console.print(
-                Syntax(
-                    _indent(redactor.value(result.payload)),
-                    "json",
-                    theme="ansi_dark",
-                    background_color="default",
-                )
-            )
+            console.print(json_block(redactor.value(mapped)))
+            defaulted = [n for n in sub.defaulted if n in mapped]
             if defaulted:
                 console.print(Text("  from defaults: " + ", ".join(defaulted), style="dim"))
-        for error in result.errors:
-            where = format_json_path(error.json_path) if error.json_path else ""
-            severity_style = "red" if error.severity.value == "error" else "yellow"
-            console.print(
-                Text.assemble(
-                    (f"  {error.severity.value} {error.code} ", severity_style),
-                    (f"{where} " if where else "", "bold"),
-                    error.message + (f" — {error.hint}" if error.hint else ""),
+        for problem in diagnostics(verdict):
+            print_diagnostic(console, problem)
+        if isinstance(verdict, Skipped):
+            console.print(Text(f"  nothing to send: {verdict.reason}", style="yellow"))
+        if isinstance(verdict, Ready):
+            for request in verdict.requests:
+                print_request(
+                    console,
+                    request_view(request, redactor),
+                    body_text(request, redactor),
+                    json_block,
                 )
-            )
-        if result.reason:
-            console.print(Text(f"  nothing to send: {result.reason}", style="yellow"))
-        for request in result.requests:
-            view = request_view(request, redactor)
-            console.print(
-                Text.assemble(
-                    ("  " + view["method"] + " ", "bold magenta"),
-                    (view["url"], "magenta"),
-                    (f"  ({request.purpose})" if request.purpose else "", "dim"),
-                )
-            )
-            for name, value in view["headers"].items():
-                console.print(Text(f"  {name}: {value}", style="dim"))
-            body = body_text(request, redactor)
-            if view.get("json") is not None:
-                console.print(
-                    Syntax(
-                        _indent(jsonwire.loads(body)),
-                        "json",
-                        theme="ansi_dark",
-                        background_color="default",
-                    )
-                )
-            elif body:
-                console.print(Text(f"  {body}"))
     console.print()
-    console.print(Text(f"{matched} of {len(results)} subscription(s) matched", style="bold"))
+    count = sum(1 for _, verdict in verdicts if matched(verdict))
+    console.print(Text(f"{count} of {len(verdicts)} subscription(s) matched", style="bold"))
     return console.export_text(styles=color)
+
+
+def print_diagnostic(console: Any, problem: Diagnostic) -> None:
+    from rich.text import Text
+
+    where = format_json_path(problem.json_path) if problem.json_path else ""
+    severity_style = "red" if problem.is_error else "yellow"
+    console.print(
+        Text.assemble(
+            (f"  {problem.severity.value} {problem.code} ", severity_style),
+            (f"{where} " if where else "", "bold"),
+            problem.full_message(),
+        )
+    )
+
+
+def print_request(
+    console: Any, view: dict[str, Any], body: str, json_block: Callable[[Any], Any]
+) -> None:
+    from rich.text import Text
+
+    console.print(
+        Text.assemble(
+            ("  " + view["method"] + " ", "bold magenta"),
+            (view["url"], "magenta"),
+            (f"  ({view['purpose']})" if view.get("purpose") else "", "dim"),
+        )
+    )
+    for name, value in view["headers"].items():
+        console.print(Text(f"  {name}: {value}", style="dim"))
+    if view.get("json") is not None:
+        console.print(json_block(jsonwire.loads(body)))
+    elif body:
+        console.print(Text(f"  {body}"))
 
 
 def _indent(value: Any) -> str:
@@ -141,3 +196,6 @@ def _indent(value: Any) -> str:
 
     text = json.dumps(value, indent=2, ensure_ascii=False)
     return "\n".join("  " + line for line in text.splitlines())
+
+
+VIEWS: dict[str, Callable[..., str]] = {"text": render_text, "json": render_json}

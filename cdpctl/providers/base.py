@@ -9,6 +9,7 @@ in dry-run exactly as live mode would send them.
 from __future__ import annotations
 
 import enum
+import re
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
@@ -82,6 +83,29 @@ class Setting:
         return self.default is not NO_DEFAULT
 
 
+ENDPOINT_SHAPE = re.compile(r"^https?://[^/\s?#]+/?$")
+
+
+def endpoint_problem(endpoint: str) -> str | None:
+    """Why `endpoint` cannot stand in for a provider's host (`--endpoint`, `endpoint:`), or None.
+
+    An endpoint replaces scheme, host and port only; every request keeps its own path, so a
+    path in the endpoint would be ambiguous and is refused."""
+    if ENDPOINT_SHAPE.match(endpoint):
+        return None
+    parts = urlsplit(endpoint if "://" in endpoint else "//" + endpoint)
+    if "://" not in endpoint:
+        return f"needs a scheme: use http://{endpoint} or https://{endpoint}"
+    if parts.scheme not in ("http", "https"):
+        return f"scheme must be http or https (got {parts.scheme!r})"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return (
+            f"takes scheme://host[:port] only; requests keep their own paths, so drop "
+            f"{endpoint[len(parts.scheme) + 3 + len(parts.netloc) :]!r}"
+        )
+    return "must be scheme://host[:port], e.g. http://127.0.0.1:8765"
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """One HTTP request, as data. `json`, `form` and `content` are mutually exclusive bodies."""
@@ -113,12 +137,12 @@ class Request:
             object.__setattr__(self, "_wire", jsonwire.dumps(self.json))
         return self._wire
 
-    def with_base(self, base_url: str) -> Request:
-        """Same request with scheme and host taken from `base_url` (path and query kept)."""
-        base = urlsplit(base_url)
+    def with_base(self, endpoint: str) -> Request:
+        """Same request sent to `endpoint` (scheme://host[:port], see ENDPOINT_SHAPE): scheme
+        and host replaced, path and query kept."""
+        base = urlsplit(endpoint)
         own = urlsplit(self.url)
-        prefix = base.path.rstrip("/")
-        url = urlunsplit((base.scheme, base.netloc, prefix + own.path, own.query, own.fragment))
+        url = urlunsplit((base.scheme, base.netloc, own.path, own.query, own.fragment))
         return replace(self, url=url)
 
 
@@ -162,7 +186,6 @@ class ItemResult:
     status: int | None = None
     reason: str = ""
     retryable: bool = False  # the transport resends just this item (with backoff)
-    skipped: bool = False  # by the provider's rules there was nothing to send for it
 
 
 @dataclass(slots=True)

@@ -205,7 +205,8 @@ def summary_text(
         lines.append(f"stopped: {stopped}")
     if resume:
         lines.append(f"resume with: {resume}")
-    return console.export_text(styles=color) + "\n".join(lines) + "\n"
+    table_text = "\n".join(line.rstrip() for line in console.export_text(styles=color).splitlines())
+    return table_text + "\n" + "\n".join(lines) + "\n"
 
 
 def summary_json(

@@ -1,0 +1,293 @@
+"""What cdpctl promises a live replay (docs/guarantees.md), checked against the real sandbox:
+nothing lost or sent twice across kill -9 and Ctrl-C, one run per ledger, dead letters on disk
+before the ledger says "failed", a disk that fills up stops the run cleanly, and every report
+happens once however often a run is resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+
+from cdpctl.delivery.ledger import hold
+from cdpctl.sandbox.providers.segment import WRITE_KEY
+from cdpctl.sandbox.server import Faults
+
+ROOT = Path(__file__).parent.parent
+ENV = {"SEGMENT_WRITE_KEY": WRITE_KEY}
+MAPPING = """\
+version: 1
+destination:
+  provider: segment
+  settings:
+    source_write_key: ${SEGMENT_WRITE_KEY}
+subscriptions:
+  - name: identify
+    trigger: type = "identify"
+    action: sendIdentify
+  - name: track
+    trigger: type = "track"
+    action: sendTrack
+"""
+
+
+def write_events(path: Path, count: int, *, malformed: bool = False) -> set[str]:
+    ids = set()
+    lines = []
+    for i in range(count):
+        message_id = f"g-{i:05d}"
+        ids.add(message_id)
+        event = {
+            "type": "identify" if i % 2 else "track",
+            "messageId": message_id,
+            "userId": f"user-{i % 97}",
+            "timestamp": "2024-05-17T09:30:00.000Z",
+            "traits": {"email": f"user-{i % 97}@example.com"},
+            "event": "Order Completed",
+        }
+        lines.append(json.dumps(event))
+        if malformed and i == count // 2:
+            lines.append("{this line is not json")
+    path.write_text("\n".join(lines) + "\n")
+    return ids
+
+
+def dead_letters(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture
+def mapping(tmp_path: Path) -> Path:
+    path = tmp_path / "segment.yaml"
+    path.write_text(MAPPING)
+    return path
+
+
+def replay_command(events: Path, mapping: Path, endpoint: str, *extra: str) -> list[str]:
+    return [
+        "replay",
+        str(events),
+        "-m",
+        str(mapping),
+        "--live",
+        "--endpoint",
+        endpoint,
+        "--no-progress",
+        "--format",
+        "json",
+        *extra,
+    ]
+
+
+def start(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cdpctl", *args],
+        env={**os.environ, **ENV},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_acknowledged(sandbox, count: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while len(sandbox.state.providers["segment"]["messages"]) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_of_a_faulty_replay_then_resume_loses_and_repeats_nothing(
+    tmp_path: Path, sandbox, mapping: Path
+) -> None:
+    events = tmp_path / "events.ndjson"
+    ids = write_events(events, 1_200)
+    sandbox.set_faults(
+        Faults(
+            latency_ms=2,
+            error_rate=0.1,
+            throttle_rate=0.05,
+            retry_after="0",
+            reset_rate=0.02,
+            rate_limits=False,
+            seed=99,
+        )
+    )
+    args = replay_command(events, mapping, sandbox.url, "--no-batch", "--rate", "600")
+    rng = random.Random(5)
+    resume: list[str] = []
+    for _ in range(3):  # kill at three random points, resuming each time
+        process = start(args + resume)
+        acknowledged = len(sandbox.state.providers["segment"]["messages"])
+        wait_for_acknowledged(sandbox, acknowledged + rng.randrange(40, 300), process)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        resume = ["--resume"]
+    final = run_cli(args + ["--resume", "--rate", "5000"], env=ENV)
+    assert final.exit_code in (0, 1), final.output
+    state = sandbox.state.providers["segment"]
+    acknowledged = set(state["messages"])
+    dead = {
+        r["event"]["messageId"]: r["deadLetter"]["reason"]
+        for r in dead_letters(tmp_path / "events.ndjson.dead-letter.ndjson")
+    }
+    assert state["duplicates"] == 0, "no event acknowledged twice"
+    assert acknowledged | dead.keys() == ids, "every event delivered or dead-lettered"
+    assert all(dead[i].startswith("in doubt") for i in acknowledged & dead.keys())
+    assert all(reason for reason in dead.values())
+    assert len(dead) == len(dead_letters(tmp_path / "events.ndjson.dead-letter.ndjson"))
+
+
+def test_a_second_run_on_the_same_ledger_is_refused_naming_the_holder(
+    tmp_path: Path, sandbox, mapping: Path
+) -> None:
+    events = tmp_path / "events.ndjson"
+    write_events(events, 10)
+    state = tmp_path / "state.sqlite"
+    lock = hold(state)  # a first run that is still going
+    try:
+        result = run_cli(
+            replay_command(events, mapping, sandbox.url, "--state", str(state)), env=ENV
+        )
+    finally:
+        lock.release()
+    assert result.exit_code == 2
+    assert f"pid {os.getpid()}" in result.stderr
+    assert "in use by another replay" in result.stderr
+    assert sandbox.state.stats["requests"] == 0
+    again = run_cli(replay_command(events, mapping, sandbox.url, "--state", str(state)), env=ENV)
+    assert again.exit_code == 0, again.output
+
+
+def test_two_runs_started_together_on_one_ledger_send_each_event_once(
+    tmp_path: Path, sandbox, mapping: Path
+) -> None:
+    events = tmp_path / "events.ndjson"
+    ids = write_events(events, 300)
+    args = replay_command(
+        events, mapping, sandbox.url, "--no-batch", "--rate", "300", "--state", str(tmp_path / "s")
+    )
+    first, second = start(args), start(args)
+    outputs = [p.communicate(timeout=60) for p in (first, second)]
+    codes = sorted(p.returncode for p in (first, second))
+    assert codes == [0, 2], outputs
+    assert any("in use by another replay" in err for _, err in outputs)
+    assert set(sandbox.state.providers["segment"]["messages"]) == ids
+    assert sandbox.state.providers["segment"]["duplicates"] == 0
+
+
+def test_a_full_disk_stops_the_run_and_resume_loses_nothing(
+    tmp_path: Path, sandbox, mapping: Path
+) -> None:
+    events = tmp_path / "events.ndjson"
+    ids = write_events(events, 40)
+    state = tmp_path / "state.sqlite"
+    wrong = {"SEGMENT_WRITE_KEY": "wrong-key"}  # every event is refused: each needs a dead letter
+    full = run_cli(
+        replay_command(
+            events,
+            mapping,
+            sandbox.url,
+            "--no-batch",
+            "--state",
+            str(state),
+            "--dead-letter",
+            "/dev/full",
+        ),
+        env=wrong,
+    )
+    assert full.exit_code == 2, full.output
+    assert "cannot write the dead-letter file /dev/full" in full.stderr
+    summary = json.loads(full.stdout)
+    assert summary["stopped"].startswith("cannot write the dead-letter file")
+    assert "--resume" in summary["resume"]
+    with sqlite3.connect(state) as db:
+        failed = db.execute("SELECT COUNT(*) FROM outcomes WHERE state='failed'").fetchone()[0]
+    assert failed == 0, "no failure recorded without its dead letter"
+
+    dead = tmp_path / "dead.ndjson"
+    resumed = run_cli(
+        replay_command(
+            events,
+            mapping,
+            sandbox.url,
+            "--no-batch",
+            "--state",
+            str(state),
+            "--dead-letter",
+            str(dead),
+            "--resume",
+        ),
+        env=wrong,
+    )
+    assert resumed.exit_code == 1, resumed.output
+    assert {r["event"]["messageId"] for r in dead_letters(dead)} == ids
+
+
+def test_interrupted_replay_prints_summary_and_resume_command_and_resends_only_in_doubt(
+    tmp_path: Path, sandbox, mapping: Path
+) -> None:
+    events = tmp_path / "events.ndjson"
+    ids = write_events(events, 600, malformed=True)
+    sandbox.set_faults(Faults(latency_ms=30, rate_limits=False))
+    args = replay_command(events, mapping, sandbox.url, "--no-batch", "--rate", "200")
+    process = start(args)
+    wait_for_acknowledged(sandbox, 30, process)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    summary = json.loads(stdout)
+    assert summary["stopped"] == "interrupted"
+    assert summary["resume"].endswith("--resume")
+    delivered = sum(s["delivered"] for s in summary["subscriptions"].values())
+    acknowledged = set(sandbox.state.providers["segment"]["messages"])
+    assert delivered <= len(acknowledged) <= delivered + 8, "only requests in flight unknown"
+
+    sandbox.set_faults(Faults(rate_limits=False))
+    dead_file = tmp_path / "events.ndjson.dead-letter.ndjson"
+    resumed = run_cli(args + ["--resume", "--rate", "5000"], env=ENV)
+    report = json.loads(resumed.stdout)
+    in_doubt = {
+        r["event"]["messageId"]
+        for r in dead_letters(dead_file)
+        if r["deadLetter"]["reason"].startswith("in doubt")
+    }
+    assert sum(s["in_doubt"] for s in report["subscriptions"].values()) == len(in_doubt)
+    assert set(sandbox.state.providers["segment"]["messages"]) | in_doubt == ids
+    assert sandbox.state.providers["segment"]["duplicates"] == 0
+    malformed = [r for r in dead_letters(dead_file) if "event" not in r]
+    assert len(malformed) == 1
+
+    # Resuming again reports nothing twice: no new dead letters, nothing sent.
+    before = sandbox.state.stats["requests"]
+    lines = len(dead_letters(dead_file))
+    again = run_cli(args + ["--resume"], env=ENV)
+    assert len(dead_letters(dead_file)) == lines
+    assert sandbox.state.stats["requests"] == before
+    assert sum(s["in_doubt"] for s in json.loads(again.stdout)["subscriptions"].values()) == len(
+        in_doubt
+    )
+
+    # --resend-in-doubt sends exactly the in-doubt events, once.
+    received = len(sandbox.state.providers["segment"]["received"])
+    resent = run_cli(args + ["--resume", "--resend-in-doubt"], env=ENV)
+    report = json.loads(resent.stdout)
+    assert sum(s["delivered"] for s in report["subscriptions"].values()) == len(in_doubt)
+    new = sandbox.state.providers["segment"]["received"][received:]
+    assert {r["body"]["messageId"] for r in new} == in_doubt
+    assert len(new) == len(in_doubt)

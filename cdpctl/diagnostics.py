@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Protocol
 
 
 class Severity(str, enum.Enum):
@@ -68,3 +69,13 @@ def format_json_path(path: tuple[str | int, ...]) -> str:
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:
     return any(d.is_error for d in diagnostics)
+
+
+class Report(Protocol):
+    """One checked file and its findings (what every diagnostics view renders)."""
+
+    path: str
+    diagnostics: list[Diagnostic]
+
+    @property
+    def valid(self) -> bool: ...

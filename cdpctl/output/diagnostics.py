@@ -4,20 +4,11 @@ the text."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from cdpctl import jsonwire
-from cdpctl.diagnostics import Diagnostic, Severity
+from cdpctl.diagnostics import Report, Severity
 from cdpctl.output.junit import render_junit
 from cdpctl.output.sarif import render_sarif
-
-
-class Report(Protocol):
-    path: str
-    diagnostics: list[Diagnostic]
-
-    @property
-    def valid(self) -> bool: ...
 
 
 def summary_line(reports: Sequence[Report]) -> str:

@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 from cdpctl.diagnostics import Diagnostic, Severity
 
 if TYPE_CHECKING:
-    from cdpctl.output.diagnostics import Report
+    from cdpctl.diagnostics import Report
 
 # Characters XML 1.0 cannot hold at all (even escaped).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -14,7 +14,7 @@ from cdpctl.diagnostics import Severity
 from cdpctl.output.rules import all_rules
 
 if TYPE_CHECKING:
-    from cdpctl.output.diagnostics import Report
+    from cdpctl.diagnostics import Report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

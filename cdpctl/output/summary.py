@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdpctl.output.diagnostics import Report, summary_line
+from cdpctl.diagnostics import Report
+from cdpctl.output.diagnostics import summary_line
 
 MAX_ROWS = 500  # GitHub caps a step summary at 1 MiB
 

@@ -255,7 +255,6 @@ class Provider:
     docs_url: str = ""
     derived_secrets: Callable[[Mapping[str, Any]], list[str]] = field(default=lambda settings: [])
     check_settings: Callable[[Mapping[str, Any]], list[Diagnostic]] | None = None
-    retryable_client_statuses: frozenset[int] = frozenset({408, 423, 429})
     test_authentication: Callable[[ActionContext], Plan] | None = None
 
     def action(self, name: str) -> Action | None:
@@ -271,5 +270,13 @@ class Provider:
         return None
 
     def is_retryable(self, status: int) -> bool:
-        """Segment's rule: 5xx except 501, plus 408, 423 and 429, are worth another attempt."""
-        return status in self.retryable_client_statuses or (500 <= status < 600 and status != 501)
+        return is_retryable(status)
+
+
+RETRYABLE_CLIENT_STATUSES = frozenset({408, 423, 429})
+
+
+def is_retryable(status: int) -> bool:
+    """Segment's rule for every provider: 5xx except 501, plus 408, 423 and 429, are worth
+    another attempt."""
+    return status in RETRYABLE_CLIENT_STATUSES or (500 <= status < 600 and status != 501)

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from cdpctl import jsonwire
-from cdpctl.providers.base import ActionContext, ItemResult, Plan, Reply, Request
+from cdpctl.providers.base import ActionContext, ItemResult, Plan, Reply, Request, is_retryable
 from cdpctl.providers.customerio.api import (
     BATCH_PATH,
     DEFAULT_BATCH_EVENTS,
@@ -83,9 +83,7 @@ def final_statuses() -> frozenset[int]:
     """Error statuses the transport does not retry. Batch requests also see the transient ones
     once the transport's attempts run out (`sees_failure`), so one failed chunk fails only its
     events, never those of chunks Customer.io already took."""
-    from cdpctl.providers.customerio import PROVIDER
-
-    return frozenset(s for s in range(400, 600) if not PROVIDER.is_retryable(s))
+    return frozenset(s for s in range(400, 600) if not is_retryable(s))
 
 
 def _whole_failure(reply: Reply) -> ItemResult:

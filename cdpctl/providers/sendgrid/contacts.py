@@ -26,6 +26,7 @@ from cdpctl.providers.base import (
     Plan,
     Reply,
     Request,
+    is_retryable,
 )
 from cdpctl.providers.payload import E164_HINT
 from cdpctl.providers.sendgrid import api
@@ -426,18 +427,12 @@ def request_failure(reply: Reply, what: str) -> ItemResult:
             f"SendGrid refused the API key for the {what} (HTTP {reply.status}{suffix}) — "
             "check sendGridApiKey (it needs Full Access to Marketing)"
         )
-    elif _is_retryable(reply.status):
+    elif is_retryable(reply.status):
         reason = f"SendGrid answered the {what} with HTTP {reply.status} on the last attempt"
         reason += suffix
     else:
         reason = f"SendGrid refused the {what} (HTTP {reply.status}{suffix})"
     return ItemResult(False, reply.status, reason)
-
-
-def _is_retryable(status: int) -> bool:
-    from cdpctl.providers.sendgrid import PROVIDER  # the package is loaded once a plan runs
-
-    return PROVIDER.is_retryable(status)
 
 
 def _refusal(results: Mapping[int, ItemResult]) -> ItemResult | None:

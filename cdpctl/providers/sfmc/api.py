@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cdpctl import jsonwire
-from cdpctl.providers.base import ActionFailed, ItemResult, RateLimit, Reply
+from cdpctl.providers.base import ActionFailed, ItemResult, RateLimit, Reply, is_retryable
 
 DOCS_URL = (
     "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/rest-api-overview.html"
@@ -94,13 +94,6 @@ def async_status_url(subdomain: str, request_id: str) -> str:
 
 def async_results_url(subdomain: str, request_id: str) -> str:
     return rest_url(subdomain, f"/data/v1/async/{segment(request_id)}/results")
-
-
-def is_retryable(status: int) -> bool:
-    """The provider's retry rule, for results the plan builds itself (batch items)."""
-    from cdpctl.providers.sfmc import PROVIDER  # the package is loaded once a plan runs
-
-    return PROVIDER.is_retryable(status)
 
 
 def _first_message(items: Any) -> str | None:

@@ -30,6 +30,7 @@ from cdpctl.providers.base import (
     Reply,
     Request,
     Skip,
+    is_retryable,
 )
 from cdpctl.providers.payload import describe
 from cdpctl.providers.sfmc import api
@@ -598,7 +599,7 @@ def _create_contacts(
             kept.append((index, row))
         else:
             results[index] = api.gave_up(reply) or ItemResult(
-                False, reply.status, api.error_message(reply), api.is_retryable(reply.status)
+                False, reply.status, api.error_message(reply), is_retryable(reply.status)
             )
     return kept
 

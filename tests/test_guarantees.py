@@ -137,7 +137,7 @@ def test_kill_9_at_random_points_of_a_faulty_replay_then_resume_loses_and_repeat
         process.send_signal(signal.SIGKILL)
         process.wait()
         resume = ["--resume"]
-    final = run_cli(args + ["--resume", "--rate", "5000"], env=ENV)
+    final = run_cli([*args, "--resume", "--rate", "5000"], env=ENV)
     assert final.exit_code in (0, 1), final.output
     state = sandbox.state.providers["segment"]
     acknowledged = set(state["messages"])
@@ -260,7 +260,7 @@ def test_interrupted_replay_prints_summary_and_resume_command_and_resends_only_i
 
     sandbox.set_faults(Faults(rate_limits=False))
     dead_file = tmp_path / "events.ndjson.dead-letter.ndjson"
-    resumed = run_cli(args + ["--resume", "--rate", "5000"], env=ENV)
+    resumed = run_cli([*args, "--resume", "--rate", "5000"], env=ENV)
     report = json.loads(resumed.stdout)
     in_doubt = {
         r["event"]["messageId"]
@@ -276,7 +276,7 @@ def test_interrupted_replay_prints_summary_and_resume_command_and_resends_only_i
     # Resuming again reports nothing twice: no new dead letters, nothing sent.
     before = sandbox.state.stats["requests"]
     lines = len(dead_letters(dead_file))
-    again = run_cli(args + ["--resume"], env=ENV)
+    again = run_cli([*args, "--resume"], env=ENV)
     assert len(dead_letters(dead_file)) == lines
     assert sandbox.state.stats["requests"] == before
     assert sum(s["in_doubt"] for s in json.loads(again.stdout)["subscriptions"].values()) == len(
@@ -285,7 +285,7 @@ def test_interrupted_replay_prints_summary_and_resume_command_and_resends_only_i
 
     # --resend-in-doubt sends exactly the in-doubt events, once.
     received = len(sandbox.state.providers["segment"]["received"])
-    resent = run_cli(args + ["--resume", "--resend-in-doubt"], env=ENV)
+    resent = run_cli([*args, "--resume", "--resend-in-doubt"], env=ENV)
     report = json.loads(resent.stdout)
     assert sum(s["delivered"] for s in report["subscriptions"].values()) == len(in_doubt)
     new = sandbox.state.providers["segment"]["received"][received:]

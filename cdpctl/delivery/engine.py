@@ -466,8 +466,16 @@ def _raw_id(record: Record) -> str:
 
 
 def _reason_shape(reason: str) -> str:
-    """Group failures by their first clause (`HTTP 400: …` → `HTTP 400`)."""
-    return reason.split(":", 1)[0] if reason.startswith("HTTP ") else reason[:80]
+    """Group failures by their kind: `HTTP 400: …` → `HTTP 400`, `network error after 5
+    attempts: ConnectError: …` → up to the error's type; other reasons whole, or cut at a word
+    boundary (never mid-word) when long."""
+    if reason.startswith("HTTP "):
+        return reason.split(":", 1)[0]
+    if reason.startswith("network error"):
+        return ":".join(reason.split(":", 2)[:2])
+    if len(reason) <= 160:
+        return reason
+    return reason[:160].rsplit(" ", 1)[0] + " …"
 
 
 def default_state_path(events: str) -> Path:

@@ -291,3 +291,40 @@ def test_interrupted_replay_prints_summary_and_resume_command_and_resends_only_i
     new = sandbox.state.providers["segment"]["received"][received:]
     assert {r["body"]["messageId"] for r in new} == in_doubt
     assert len(new) == len(in_doubt)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_during_a_dry_run_prints_the_summary_so_far(mapping: Path, workers: str) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cdpctl",
+            "replay",
+            "-",
+            "-m",
+            str(mapping),
+            "--no-progress",
+            "--workers",
+            workers,
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    line = json.dumps({"type": "identify", "userId": "u", "traits": {"email": "u@example.com"}})
+    process.stdin.write((line + "\n").encode() * 20_000)
+    process.stdin.flush()  # and keep stdin open: the run waits for more events
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert b"Traceback" not in stderr
+    summary = json.loads(stdout)
+    assert summary["stopped"] == "interrupted"
+    assert summary["resume"] is None  # a dry run has nothing to resume
+    assert 0 < summary["subscriptions"]["identify"]["would_send"] <= 20_000

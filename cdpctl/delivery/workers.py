@@ -28,6 +28,7 @@ from cdpctl.pipeline import Destination
 CHUNK_BYTES = 256 * 1024  # raw event bytes per hand-over to a worker
 QUEUE_CHUNKS = 4  # chunks buffered per worker
 SNAPSHOT_EVERY = 1.0  # seconds between progress snapshots from a worker
+INTERRUPT_GRACE = 10.0  # seconds workers get after Ctrl-C to finish their chunks and report
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +174,13 @@ def run_parallel(
                 if dead:
                     raise WorkerDied(f"a replay worker died (exit code {dead[0]})") from None
 
+    def wait_for_finals(deadline: float | None) -> None:
+        while len(finished) < workers and (deadline is None or time.monotonic() < deadline):
+            drain(block=True)
+            if any(not p.is_alive() and p.exitcode for p in processes) and len(finished) < workers:
+                dead = [p.exitcode for p in processes if not p.is_alive() and p.exitcode]
+                raise WorkerDied(f"a replay worker died (exit code {dead[0]})")
+
     def hand_over(target: int) -> None:
         put(target, (numbers[target], b"\n".join(lines[target])))
         numbers[target] = array("Q")
@@ -191,13 +199,19 @@ def run_parallel(
             if lines[index]:
                 hand_over(index)
             put(index, None)
-        while len(finished) < workers:
-            drain(block=True)
-            if any(not p.is_alive() and p.exitcode for p in processes) and len(finished) < workers:
-                dead = [p.exitcode for p in processes if not p.is_alive() and p.exitcode]
-                raise WorkerDied(f"a replay worker died (exit code {dead[0]})")
+        wait_for_finals(None)
+    except KeyboardInterrupt:
+        # Ctrl-C: the workers (which ignore it) finish what they hold and report, so the
+        # summary counts everything judged so far; a second Ctrl-C stops them at once.
+        for inbox in inboxes:
+            with contextlib.suppress(queue.Full):
+                inbox.put(None, timeout=0.5)
+        wait_for_finals(time.monotonic() + INTERRUPT_GRACE)
+        raise
     finally:
         if len(finished) < workers:  # interrupted or failed: stop at once, keep what they counted
+            for inbox in inboxes:  # chunks no worker will read must not hold up our exit
+                inbox.cancel_join_thread()
             for process in processes:
                 process.terminate()
             with contextlib.suppress(WorkerDied):

@@ -242,7 +242,9 @@ def test_a_truncated_gzip_archive_is_a_clear_error_saying_how_far_it_got(tmp_pat
     path.write_bytes(data[: len(data) // 2])
     result = run_cli(["replay", str(path), "-m", LOOPS, "--no-progress", "--workers", "1"])
     assert result.exit_code == 2
-    assert f"cannot read {path} after record " in result.stderr
+    assert f"cannot read {path} after line " in result.stderr
+    assert "the rest was not processed" in result.stderr
+    assert "dry run (nothing sent) — stopped early" in result.stdout  # the summary so far
     assert "Traceback" not in result.output
 
 

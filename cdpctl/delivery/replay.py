@@ -30,7 +30,7 @@ from cdpctl.delivery.engine import (
 from cdpctl.delivery.ledger import Ledger, LedgerBusy, hold
 from cdpctl.delivery.limits import SharedPacer
 from cdpctl.delivery.recording import open_recorder
-from cdpctl.delivery.sources import EventSource, Record, SourceError
+from cdpctl.delivery.sources import EventSource, RawRecord, Record, SourceError
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.delivery.workers import WorkerJob, fork_context, run_parallel
 from cdpctl.pipeline import Destination
@@ -120,12 +120,15 @@ def _dry(
     route_raw = plan.filters == Filters()
     jobs = [WorkerJob(index, reads=route_raw) for index in range(plan.workers)]
     if route_raw:
-        items: Iterable[tuple[int, int, bytes]] = (
-            (quick_partition(r.data, plan.workers), r.number, r.data) for r in plan.source.raw()
+        items: Iterable[tuple[int, RawRecord]] = (
+            (quick_partition(r.data, plan.workers), r) for r in plan.source.raw()
         )
     else:
         records = filtered(plan.source.records(orjson.loads), plan.filters, stats)
-        items = ((partition_of(_event(r), plan.workers), r.number, r.raw) for r in records)
+        items = (
+            (partition_of(r.event, plan.workers), RawRecord(r.number, r.raw, r.unit))
+            for r in records
+        )
     run_parallel(items, destination, jobs, stats, on_progress)
 
 
@@ -164,11 +167,6 @@ def _live(
             dead_letters.close()
     finally:
         lock.release()
-
-
-def _event(record: Record) -> dict[str, Any]:
-    assert record.event is not None  # `filtered` passes on parsed events only
-    return record.event
 
 
 def _ticking(

@@ -12,26 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import SEGMENT_MAPPING, run_cli
 
 ROOT = Path(__file__).parent.parent
 CASES = ROOT / "tests" / "cases" / "hostile" / "archives"
-MAPPING = """\
-version: 1
-destination:
-  provider: segment
-  settings:
-    source_write_key: ${SEGMENT_WRITE_KEY}
-subscriptions:
-  - name: identify
-    trigger: type = "identify"
-    action: sendIdentify
-  - name: track
-    trigger: type = "track"
-    action: sendTrack
-    mapping:
-      event_name: {"@path": "$.event"}
-"""
+MAPPING = SEGMENT_MAPPING
 OK_EVENT = {"type": "identify", "userId": "u1", "traits": {"email": "a@example.com"}}
 
 
@@ -91,7 +76,7 @@ def test_malformed_records_are_counted_and_located_the_same_in_both_formats(
     if message is not None:
         assert any(message in line for line in errors(summary)), errors(summary)
     counted = sum(s["matched"] + s["no_match"] for s in summary["subscriptions"].values())
-    assert counted == 2 * (read - malformed), "every good record is judged by every subscription"
+    assert counted == 3 * (read - malformed), "every good record is judged by every subscription"
 
 
 def test_every_kind_of_invalid_type_is_named(mapping: Path) -> None:

@@ -56,6 +56,7 @@ PATH_NOT_IN_EVENTS = "CDP603"
 PATH_NOT_IN_CALL_TYPE = "CDP604"
 TIMESTAMP_TO_LAST_WRITE_WINS = "CDP605"
 HARD_CODED_CONTACT = "CDP606"
+ENV_REFERENCE_IN_MAPPING = "CDP607"
 
 DESCRIPTIONS: dict[str, str] = {
     FILE_UNREADABLE: "The file cannot be read (missing, a directory, or permission denied).",
@@ -108,6 +109,8 @@ DESCRIPTIONS: dict[str, str] = {
     "whichever write arrives last, so a late or replayed event moves it backwards.",
     HARD_CODED_CONTACT: "A mapping hard-codes an email address or phone number where the event's "
     "own contact belongs.",
+    ENV_REFERENCE_IN_MAPPING: "A ${NAME} reference inside a mapping: only destination settings "
+    "resolve them, so the text is sent literally.",
 }
 
 #: Codes reported as warnings by default; every other code is an error by default. (A provider
@@ -119,6 +122,7 @@ WARNINGS: frozenset[str] = frozenset(
         PATH_NOT_IN_CALL_TYPE,
         TIMESTAMP_TO_LAST_WRITE_WINS,
         HARD_CODED_CONTACT,
+        ENV_REFERENCE_IN_MAPPING,
     }
 )
 

@@ -21,24 +21,6 @@ from cdpctl.cli.common import (
 FORMATS = ("text", "json", "github", "sarif", "junit")
 
 
-def collect_files(paths: list[Path]) -> list[Path]:
-    """Expand folders into their *.yaml/*.yml files (sorted); a missing path is a usage error."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-            )
-            if not found:
-                fail(f"no *.yaml or *.yml mapping files in {path}")
-            files.extend(found)
-        elif path.exists():
-            files.append(path)
-        else:
-            fail(f"no such file or folder: {path}")
-    return files
-
-
 def _shown(path: Path) -> Path:
     """`path` relative to the working directory when it is below it (configured paths are
     absolute), so every format names files the way the user and CI see them."""
@@ -84,7 +66,8 @@ def command(
 ) -> None:
     """Check mapping files: schema, providers, actions, fields, triggers and directives, and
     lint rules for likely bugs and smells (docs/lint-rules.md lists every code)."""
-    from cdpctl.lint import check_file
+    from cdpctl.lint import FileReport, check_file
+    from cdpctl.lint.files import NothingToCheck, discover
     from cdpctl.output.diagnostics import RENDERERS
 
     config = project_config()
@@ -99,7 +82,12 @@ def command(
             if not path.exists():
                 fail(f"{config.describe('paths')}: no such file or folder: {_shown(path)}")
         paths = [_shown(p) for p in config.paths]
-    reports = [check_file(str(path)) for path in collect_files(paths)]
+    try:
+        found = discover(paths)
+    except NothingToCheck as error:
+        fail(str(error))
+    reports = [FileReport(d.path or "", [d]) for d in found.unreadable]
+    reports += [check_file(str(path)) for path in found.files]
     render = RENDERERS[chosen]
     colored = use_color(color, configured=config.color)
     # click strips ANSI codes from output that is not a terminal unless told otherwise.

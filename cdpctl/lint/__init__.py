@@ -10,6 +10,7 @@ from cdpctl.lint import (
     context,
     destination,
     duplicates,
+    env_in_mapping,
     event_paths,
     literals,
     never_matches,
@@ -51,6 +52,7 @@ RULES: tuple[context.Rule, ...] = (
     event_paths.check,
     timestamps.check,
     literals.check,
+    env_in_mapping.check,
 )
 
 

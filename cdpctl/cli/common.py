@@ -131,6 +131,21 @@ def color_choice(flag: str | None) -> bool:
     return use_color(flag, configured=project_config().color)
 
 
+def check_can_send(destination: Destination) -> None:
+    """Before any live request: every referenced variable set, every credential sendable
+    (exit 2 naming the setting and variable, never the value)."""
+    from cdpctl.secrets import check_sendable
+
+    if destination.settings.missing:
+        fail(
+            "cannot send: environment variable(s) not set: "
+            + ", ".join(destination.settings.missing)
+        )
+    problems = check_sendable(destination.settings)
+    if problems:
+        fail("cannot send: " + "; ".join(problems))
+
+
 def check_endpoint(flag: str | None, destination: Destination) -> str | None:
     """The endpoint requests go to instead of the provider's host (--endpoint, else the mapping
     file's `endpoint:`); exit 2 with what to change when it is not scheme://host[:port]."""

@@ -15,6 +15,7 @@ from cdpctl.cli.common import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    check_can_send,
     check_endpoint,
     check_writable,
     color_choice,
@@ -130,11 +131,8 @@ def command(
         resend_in_doubt=resend_in_doubt,
         force=force,
     )
-    if live and destination.settings.missing:
-        fail(
-            "cannot send: environment variable(s) not set: "
-            + ", ".join(destination.settings.missing)
-        )
+    if live:
+        check_can_send(destination)
     state_path = state or engine.default_state_path(events)
     dead_letter_path = dead_letter or (engine.default_dead_letter_path(events) if live else None)
     if live:

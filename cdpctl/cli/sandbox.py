@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import typer
@@ -51,7 +52,9 @@ def command(
         seed=seed,
     )
     try:
-        server = SandboxServer(port, faults=faults, state_file=state)
+        server = SandboxServer(
+            port, faults=faults, state_file=state, log=lambda line: typer.echo(line, err=True)
+        )
     except OSError as error:
         fail(f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}")
     typer.echo(f"cdpctl sandbox listening on {server.url}")
@@ -59,6 +62,11 @@ def command(
     for emulator in server.state.emulators:
         for key, value in emulator.credentials.items():
             typer.echo(f"  {emulator.name}.{key} = {value}")
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (kill, docker stop) ends the sandbox like Ctrl-C
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -74,6 +74,9 @@ class Setting:
     type: str = "string"  # string | number | boolean
     required: bool = False
     secret: bool = False
+    # Identifies the account when authenticating (a client id, an API user name): not secret
+    # alone, but a value given as ${ENV} is redacted like a secret.
+    credential: bool = False
     default: Any = NO_DEFAULT
     enum: tuple[Any, ...] | None = None
     pattern: str | None = None

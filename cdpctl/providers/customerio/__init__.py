@@ -45,6 +45,7 @@ PROVIDER = Provider(
             "Site ID",
             "From Customer.io's API Credentials page; the Basic-auth user name.",
             required=True,
+            credential=True,
             secret=True,
         ),
         Setting(

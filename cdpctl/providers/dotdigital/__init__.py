@@ -26,6 +26,7 @@ SETTINGS = (
         "Username",
         "The API user's name (Settings → Access → API users).",
         required=True,
+        credential=True,
     ),
     Setting("password", "Password", "The API user's password.", required=True, secret=True),
     Setting(

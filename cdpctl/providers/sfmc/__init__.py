@@ -76,6 +76,7 @@ PROVIDER = Provider(
             "Client ID",
             "Client ID of the installed package's API integration (Server-to-Server).",
             required=True,
+            credential=True,
         ),
         Setting(
             "client_secret",

@@ -35,6 +35,7 @@ MISSING_SETTING = "CDP310"
 INVALID_SETTING = "CDP311"
 BAD_ENV_REFERENCE = "CDP312"
 DUPLICATE_SUBSCRIPTION_NAME = "CDP313"
+TRIGGER_CONDITION_DROPPED = "CDP314"
 
 # A rendered payload checked against its action's fields.
 PAYLOAD_MISSING_FIELD = "CDP401"
@@ -57,6 +58,8 @@ PATH_NOT_IN_CALL_TYPE = "CDP604"
 TIMESTAMP_TO_LAST_WRITE_WINS = "CDP605"
 HARD_CODED_CONTACT = "CDP606"
 ENV_REFERENCE_IN_MAPPING = "CDP607"
+TEMPLATE_UNBALANCED = "CDP608"
+PLACEHOLDER_SETTING = "CDP609"
 
 DESCRIPTIONS: dict[str, str] = {
     FILE_UNREADABLE: "The file cannot be read (missing, a directory, or permission denied).",
@@ -88,6 +91,8 @@ DESCRIPTIONS: dict[str, str] = {
     INVALID_SETTING: "A setting value the provider does not accept.",
     BAD_ENV_REFERENCE: "A malformed ${...} environment reference.",
     DUPLICATE_SUBSCRIPTION_NAME: "Two subscriptions share a name; names key the replay ledger.",
+    TRIGGER_CONDITION_DROPPED: "Segment drops a condition of the trigger (an unknown field, a "
+    "function on a field it does not apply to), so the subscription matches more than it reads.",
     PAYLOAD_MISSING_FIELD: "A required field is missing from the mapped payload.",
     PAYLOAD_WRONG_TYPE: "A mapped value has the wrong type for its field.",
     PAYLOAD_BAD_FORMAT: "A mapped value has the wrong format (email, E.164 phone, ISO-8601 date).",
@@ -111,6 +116,8 @@ DESCRIPTIONS: dict[str, str] = {
     "own contact belongs.",
     ENV_REFERENCE_IN_MAPPING: "A ${NAME} reference inside a mapping: only destination settings "
     "resolve them, so the text is sent literally.",
+    TEMPLATE_UNBALANCED: "An @template with an unpaired {{ or }}: it is sent as literal text.",
+    PLACEHOLDER_SETTING: "A setting still holds the your-… placeholder `cdpctl init` wrote.",
 }
 
 #: Codes reported as warnings by default; every other code is an error by default. (A provider
@@ -123,6 +130,8 @@ WARNINGS: frozenset[str] = frozenset(
         TIMESTAMP_TO_LAST_WRITE_WINS,
         HARD_CODED_CONTACT,
         ENV_REFERENCE_IN_MAPPING,
+        TEMPLATE_UNBALANCED,
+        PLACEHOLDER_SETTING,
     }
 )
 

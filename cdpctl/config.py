@@ -15,7 +15,7 @@ from typing import Any, Final
 
 CONFIG_FILE: Final = "cdpctl.toml"
 PYPROJECT: Final = "pyproject.toml"
-KEYS: Final = ("paths", "format", "color")
+KEYS: Final = ("paths", "format", "color", "strict")
 COLORS: Final = ("auto", "always", "never")
 
 
@@ -31,6 +31,7 @@ class ProjectConfig:
     paths: tuple[Path, ...] = ()  # absolute, resolved against the file's folder
     format: str | None = None
     color: str | None = None
+    strict: bool = False  # validate: warnings fail too
 
     def describe(self, key: str) -> str:
         """Where `key` is set, for messages: `pyproject.toml [tool.cdpctl] format`."""
@@ -78,6 +79,9 @@ def load(start: Path | None = None) -> ProjectConfig:
     for key in ("format", "color"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{where}: {key} must be a string (got {table[key]!r})")
+    strict = table.get("strict", False)
+    if not isinstance(strict, bool):
+        raise ConfigError(f"{where}: strict must be true or false (got {strict!r})")
     color = table.get("color")
     if color is not None and color not in COLORS:
         raise ConfigError(f"{where}: color must be one of {', '.join(COLORS)} (got {color!r})")
@@ -86,6 +90,7 @@ def load(start: Path | None = None) -> ProjectConfig:
         paths=tuple(source.parent / p for p in paths),
         format=table.get("format"),
         color=color,
+        strict=strict,
     )
 
 

@@ -151,3 +151,19 @@ def test_links_that_cannot_be_followed_are_reported_not_skipped(tmp_path: Path) 
     alone = run_cli(["validate", str(tree / "loop.yaml")])
     assert alone.exit_code == 1
     assert "symbolic link loop" in alone.stdout
+
+
+def test_strict_makes_warnings_fail(tmp_path: Path) -> None:
+    warned = ROOT / "tests" / "cases" / "lint" / "env-in-mapping.yaml"
+    assert run_cli(["validate", str(warned)]).exit_code == 0
+    assert run_cli(["validate", "--strict", str(warned)]).exit_code == 1
+    assert run_cli(["validate", "--strict", "--exit-zero", str(warned)]).exit_code == 0
+    (tmp_path / "cdpctl.toml").write_text("strict = true\n")
+    import os
+
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert run_cli(["validate", str(warned)]).exit_code == 1
+    finally:
+        os.chdir(here)

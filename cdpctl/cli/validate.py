@@ -63,6 +63,11 @@ def command(
     exit_zero: bool = typer.Option(
         False, "--exit-zero", help="Exit 0 even with findings (usage errors still exit 2)."
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Warnings fail too (exit 1). Also `strict = true` in [tool.cdpctl].",
+    ),
 ) -> None:
     """Check mapping files: schema, providers, actions, fields, triggers and directives, and
     lint rules for likely bugs and smells (docs/lint-rules.md lists every code)."""
@@ -94,5 +99,6 @@ def command(
     typer.echo(render(reports, color=colored), nl=False, color=colored)
     if chosen == "github":
         _write_step_summary(reports)
-    clean = all(r.valid for r in reports)
+    strict = strict or config.strict
+    clean = all(r.valid and not (strict and r.diagnostics) for r in reports)
     raise typer.Exit(EXIT_OK if clean or exit_zero else EXIT_FINDINGS)

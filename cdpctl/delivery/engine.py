@@ -135,7 +135,16 @@ def filtered(
 
 
 def where_predicate(fql: str | None) -> Callable[[dict[str, Any]], bool] | None:
-    return triggers.compile_trigger(fql) if fql else None
+    """`--where` is cdpctl's own filter, so it is strict where Segment's trigger parser is
+    lenient: anything Segment would read differently (a doubled "=", an ignored value) is a
+    TriggerSyntaxError rather than a filter that silently drops every event."""
+    if not fql:
+        return None
+    parsed = triggers.parse(fql)
+    if parsed.warnings:
+        first = parsed.warnings[0]
+        raise triggers.TriggerSyntaxError(first.message, first.column)
+    return triggers.compile_trigger(parsed)
 
 
 # --- dry run ---------------------------------------------------------------------------------

@@ -70,6 +70,10 @@ def verdict_view(sub: CompiledSubscription, verdict: Verdict, redactor: Redactor
         "subscription": sub.name,
         "action": sub.action.name,
         "trigger": sub.trigger,
+        "trigger_warnings": [
+            {"column": w.column, "message": w.message, "drops_condition": w.drops_condition}
+            for w in sub.trigger_warnings
+        ],
         "matched": matched(verdict),
         "reason": reason(verdict),
         "payload": redactor.value(mapped),
@@ -122,6 +126,11 @@ def render_text(event: Any, verdicts: Verdicts, redactor: Redactor, *, color: bo
     for sub, verdict in verdicts:
         heading = f"{sub.name} → {sub.action.name}"
         console.print()
+        for warning in sub.trigger_warnings:
+            what = "Segment drops a condition" if warning.drops_condition else "trigger"
+            console.print(
+                Text(f"⚠ {what} (column {warning.column}): {warning.message}", style="yellow")
+            )
         if not matched(verdict):
             state = "disabled" if isinstance(verdict, Disabled) else "not matched"
             console.print(Text.assemble(("○ ", "dim"), (heading, "bold"), (f"  {state}", "dim")))

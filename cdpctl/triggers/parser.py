@@ -113,7 +113,7 @@ class _Parser:
 
     def dropped(self, column: int, message: str) -> None:
         """Warn about a condition Segment drops (reported as the error if nothing is left)."""
-        warning = TriggerWarning(column, message)
+        warning = TriggerWarning(column, message, drops_condition=True)
         self.warnings.append(warning)
         self.unknown_fields.append(warning)
 

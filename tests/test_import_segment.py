@@ -280,3 +280,18 @@ def test_refuses_to_overwrite(tmp_path: Path) -> None:
 def test_slug_table_names_real_providers() -> None:
     for slug, name in importer.SLUG_TO_PROVIDER.items():
         assert get_provider(name) is not None, slug
+
+
+def test_an_import_that_does_not_validate_says_so(tmp_path: Path) -> None:
+    """A Segment trigger with a misspelt field parses (Segment drops the condition), so it is
+    imported as it is — and the report and the file say it does not validate."""
+    broken = dict(EXPORT["subscriptions"][0], trigger='type = "identify" and evnt = "x"')
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps({"data": {"subscriptions": [broken]}}))
+    out = tmp_path / "customerio.yaml"
+    result = run_cli(["import", "segment", str(export), "-o", str(out)])
+    assert result.exit_code == 1
+    message = f'subscription "{broken["name"]}" does not validate: CDP314'
+    assert message in result.stderr
+    assert message in out.read_text()
+    assert run_cli(["validate", str(out)]).exit_code == 1

@@ -336,9 +336,38 @@ def convert(
     settings = _destination_settings(export, provider, [c.action for c in converted], not_converted)
     _unique_names(converted, not_converted)
     text = _render(export, provider, converted, settings, not_converted, source, schema_ref)
+    problems = _validation_errors(text, source, converted)
+    if problems:  # say so in the file too, where the next reader looks
+        not_converted.extend(problems)
+        text = _render(export, provider, converted, settings, not_converted, source, schema_ref)
     return ImportResult(
         provider.name, text, len(converted), len(export.subscriptions), tuple(not_converted)
     )
+
+
+def _validation_errors(text: str, source: str, converted: list[_Converted]) -> list[str]:
+    """What `cdpctl validate` will refuse in the imported file (a Segment trigger that FQL
+    cannot parse, say): the import keeps Segment's text, and says it does not validate."""
+    from cdpctl.lint import check_document
+    from cdpctl.loading import LoadError, parse_yaml
+
+    try:
+        findings = check_document(parse_yaml(text, source))
+    except LoadError as error:
+        return [f"the imported file does not load: {error.diagnostic.full_message()}"]
+    problems = []
+    for finding in findings:
+        if not finding.is_error:
+            continue
+        where = "the destination"
+        path = finding.json_path
+        if len(path) >= 2 and path[0] == "subscriptions" and isinstance(path[1], int):
+            where = f'subscription "{converted[path[1]].name}"'
+        problems.append(
+            f"{where} does not validate: {finding.code} {finding.full_message()} (fix it, then "
+            "run cdpctl validate)"
+        )
+    return problems
 
 
 def _unique_names(converted: list[_Converted], not_converted: list[str]) -> None:

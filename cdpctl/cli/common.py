@@ -87,7 +87,9 @@ def format_option(choices: tuple[str, ...]) -> typer.models.OptionInfo:
     )
 
 
-COLOR_OPTION = typer.Option(None, "--color", help="Colour output: auto, always or never.")
+COLOR_OPTION = typer.Option(
+    None, "--color", metavar="WHEN", help="Colour output: auto, always or never."
+)
 
 
 def check_choice(value: str, choices: object, option: str) -> str:

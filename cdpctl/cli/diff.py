@@ -19,7 +19,9 @@ FORMATS = ("text", "json")
 def command(
     old_mapping: str = typer.Argument(..., metavar="OLD", help="The mapping file before."),
     new_mapping: str = typer.Argument(..., metavar="NEW", help="The mapping file after."),
-    events: str = typer.Argument(..., help="Events: .ndjson, .ndjson.gz, a .json array, or -."),
+    events: str = typer.Argument(
+        ..., metavar="EVENTS", help="Events: .ndjson, .ndjson.gz, a .json array, or -."
+    ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Compare at most N events."),
     show: int = typer.Option(20, "--show", min=0, help="Print the diffs of at most N events."),
     fail_on_change: bool = typer.Option(

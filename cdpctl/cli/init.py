@@ -14,7 +14,7 @@ def command(
     provider: str = PROVIDER_ARGUMENT,
     actions: list[str] | None = typer.Argument(
         None,
-        metavar="[ACTION]...",
+        metavar="ACTION",
         help="Actions to subscribe to (default: every action of PROVIDER).",
         autocompletion=complete_action,
     ),

@@ -41,8 +41,12 @@ def _timestamp(value: str | None, option: str) -> datetime | None:
 
 
 def command(
-    events: str = typer.Argument(..., help="Events: .ndjson, .ndjson.gz, a .json array, or -."),
-    mapping: str = typer.Option(..., "--mapping", "-m", help="The mapping file to replay through."),
+    events: str = typer.Argument(
+        ..., metavar="EVENTS", help="Events: .ndjson, .ndjson.gz, a .json array, or -."
+    ),
+    mapping: str = typer.Option(
+        ..., "--mapping", "-m", metavar="FILE", help="The mapping file to replay through."
+    ),
     live: bool = typer.Option(
         False, "--live", help="Really send (default: dry run, sends nothing)."
     ),
@@ -57,14 +61,24 @@ def command(
         "sender, paced to the provider's rate limit.",
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Stop after N events."),
-    since: str | None = typer.Option(None, "--since", help="Only events at/after this timestamp."),
-    until: str | None = typer.Option(None, "--until", help="Only events before this timestamp."),
-    where: str | None = typer.Option(None, "--where", help='FQL filter, e.g. type = "track".'),
+    since: str | None = typer.Option(
+        None, "--since", metavar="TIME", help="Only events at/after this timestamp."
+    ),
+    until: str | None = typer.Option(
+        None, "--until", metavar="TIME", help="Only events before this timestamp."
+    ),
+    where: str | None = typer.Option(
+        None, "--where", metavar="FQL", help='FQL filter, e.g. type = "track".'
+    ),
     endpoint: str | None = typer.Option(
-        None, "--endpoint", help="Send every request to this scheme://host[:port]."
+        None, "--endpoint", metavar="URL", help="Send every request to this scheme://host[:port]."
     ),
     rate: float | None = typer.Option(
-        None, "--rate", min=0.001, help="Requests per second (default: provider's limit)."
+        None,
+        "--rate",
+        min=0.001,
+        metavar="RPS",
+        help="Requests per second (default: provider's limit).",
     ),
     concurrency: int = typer.Option(
         8, "--concurrency", min=1, max=256, help="Requests in flight at once."
@@ -77,11 +91,12 @@ def command(
     ),
     no_batch: bool = typer.Option(False, "--no-batch", help="One request per event."),
     state: Path | None = typer.Option(
-        None, "--state", help="Ledger file (default: EVENTS.cdpctl-state.sqlite)."
+        None, "--state", metavar="FILE", help="Ledger file (default: EVENTS.cdpctl-state.sqlite)."
     ),
     dead_letter: Path | None = typer.Option(
         None,
         "--dead-letter",
+        metavar="FILE",
         help="Dead-letter NDJSON (default when live: EVENTS.dead-letter.ndjson).",
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted live run."),
@@ -89,7 +104,9 @@ def command(
     resend_in_doubt: bool = typer.Option(
         False, "--resend-in-doubt", help="On --resume, resend events interrupted mid-send."
     ),
-    record: Path | None = typer.Option(None, "--record", help="Store request/response pairs here."),
+    record: Path | None = typer.Option(
+        None, "--record", metavar="DIR", help="Store request/response pairs here."
+    ),
     format_flag: str | None = format_option(FORMATS),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress."),
     color: str | None = COLOR_OPTION,

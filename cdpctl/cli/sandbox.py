@@ -13,7 +13,7 @@ from cdpctl.cli.common import fail
 def command(
     port: int = typer.Option(8765, "--port", "-p", min=0, max=65535, help="Port (0 = any free)."),
     state: Path | None = typer.Option(
-        None, "--state", help="Load state from this JSON file and save it on exit."
+        None, "--state", metavar="FILE", help="Load state from this JSON file and save it on exit."
     ),
     latency_ms: float = typer.Option(0.0, "--latency-ms", min=0, help="Delay every answer."),
     error_rate: float = typer.Option(
@@ -26,7 +26,7 @@ def command(
         0.0, "--reset-rate", min=0, max=1, help="Fraction whose connection is reset."
     ),
     retry_after: str = typer.Option(
-        "1", "--retry-after", help='Retry-After value: seconds, or "http-date".'
+        "1", "--retry-after", metavar="SECONDS", help='Retry-After value: seconds, or "http-date".'
     ),
     rate_limits: bool = typer.Option(
         True,

@@ -47,6 +47,7 @@ def _write_step_summary(reports: list) -> None:
 def command(
     paths: list[Path] | None = typer.Argument(
         None,
+        metavar="PATH",
         help="Mapping files, or folders of *.yaml/*.yml. Default: `paths` from [tool.cdpctl] "
         "in pyproject.toml or cdpctl.toml.",
         show_default=False,
@@ -55,6 +56,7 @@ def command(
         None,
         "--format",
         "-f",
+        metavar="FORMAT",
         help="Output: text, json, github (workflow annotations and a job summary), sarif "
         "(code scanning) or junit. Default: CDPCTL_FORMAT, then the project config, then text.",
         show_default=False,

@@ -157,8 +157,42 @@ def contact_body(payload: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
+PROPERTY_TYPES_URL = "https://loops.so/docs/api-reference/create-contact-property"
+
+
+def property_value_problems(properties: Any, field: str) -> list[Diagnostic]:
+    """Loops contact properties are strings, numbers, booleans or dates (its API knows no other
+    property type: PROPERTY_TYPES_URL). Segment sends an object or a list as it is, and Loops
+    does not document what it then does, so cdpctl sends it too — and warns."""
+    if not isinstance(properties, dict):
+        return []
+    return [
+        Diagnostic(
+            codes.PAYLOAD_WRONG_TYPE,
+            f"{field}.{key} is {'an object' if isinstance(value, dict) else 'a list'}, but "
+            "Loops contact properties are strings, numbers, booleans or dates: Loops may "
+            "refuse or drop it",
+            json_path=(field, key),
+            hint=f"map its parts to properties of their own{_example(key, value)} — "
+            + PROPERTY_TYPES_URL,
+            severity=Severity.WARNING,
+        )
+        for key, value in properties.items()
+        if key != "mailingLists" and isinstance(value, (dict, list))
+    ]
+
+
+def _example(key: str, value: Any) -> str:
+    """` (e.g. address.city → addressCity)` for an object with keys, else nothing."""
+    if isinstance(value, dict) and value:
+        part = str(next(iter(value)))
+        return f" (e.g. {key}.{part} → {key}{part[:1].upper()}{part[1:]})"
+    return ""
+
+
 def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     _, dropped = resolve_mailing_lists(payload)
+    problems = property_value_problems(payload.get("customAttributes"), "customAttributes")
     warnings = [
         Diagnostic(
             codes.PAYLOAD_RULE,
@@ -178,7 +212,7 @@ def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list
                 severity=Severity.WARNING,
             )
         )
-    return warnings
+    return problems + warnings
 
 
 def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> Plan:
@@ -241,7 +275,7 @@ def _check_event(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[D
     properties = payload.get("contactProperties")
     if not isinstance(properties, dict):
         return []
-    return [
+    return property_value_problems(properties, "contactProperties") + [
         Diagnostic(
             codes.PAYLOAD_RULE,
             f'contactProperties.{key} overrides the mapped "{key}" (contact properties are '

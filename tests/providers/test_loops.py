@@ -268,3 +268,18 @@ def test_seed_sample_identify_through_the_bundled_example_gives_the_documented_r
         '"email":"adam@example.com","source":"Segment","userId":"test-user-a5h7xb",'
         '"mailingLists":{"1234567890":true}}'
     )
+
+
+def test_object_and_list_contact_properties_are_warned_about_and_still_sent() -> None:
+    from cdpctl.diagnostics import Severity
+    from cdpctl.providers.loops import property_value_problems
+
+    problems = property_value_problems(
+        {"plan": "pro", "company": {"name": "Acme"}, "tags": ["a"], "mailingLists": {"1": True}},
+        "customAttributes",
+    )
+    assert [(p.json_path, p.severity) for p in problems] == [
+        (("customAttributes", "company"), Severity.WARNING),
+        (("customAttributes", "tags"), Severity.WARNING),
+    ]
+    assert "company.name → companyName" in (problems[0].hint or "")

@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import click
 from typer import core
 
 
-def _argument_type(self: core.TyperArgument, ctx: click.Context) -> str | None:
+def _argument_type(self: core.TyperArgument, ctx: Any) -> str | None:
     del self, ctx
     return None  # the argument's name (its metavar) says it all
 
@@ -25,7 +24,7 @@ def _argument_usage(self: core.TyperArgument) -> str:
     return name if self.required else f"[{name}]"
 
 
-def _option_type(self: core.TyperOption, ctx: click.Context) -> str | None:
+def _option_type(self: core.TyperOption, ctx: Any) -> str | None:
     del ctx
     if self.metavar is not None:
         return self.metavar

@@ -9,6 +9,7 @@ the defaults; that ordering lives in `cdpctl.cli.common`.
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -95,15 +96,10 @@ def load(start: Path | None = None) -> ProjectConfig:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            raise ConfigError(
-                f"{path}: reading TOML needs Python 3.11+ or the tomli package"
-            ) from None
+    else:  # Python 3.10: the tomli package, a dependency there
+        import tomli as tomllib
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

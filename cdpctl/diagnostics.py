@@ -77,8 +77,11 @@ def has_errors(diagnostics: list[Diagnostic]) -> bool:
 class Report(Protocol):
     """One checked file and its findings (what every diagnostics view renders)."""
 
-    path: str
-    diagnostics: list[Diagnostic]
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]: ...
 
     @property
     def valid(self) -> bool: ...

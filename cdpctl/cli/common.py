@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -74,7 +74,7 @@ def resolve_format(
     return "text"
 
 
-def format_option(choices: tuple[str, ...]) -> typer.models.OptionInfo:
+def format_option(choices: tuple[str, ...]) -> Any:
     return typer.Option(
         None,
         "--format",

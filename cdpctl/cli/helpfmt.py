@@ -36,6 +36,6 @@ _NAMES: dict[Any, str] = {int: "N", float: "N", Path: "PATH", str: "TEXT"}
 
 
 def install() -> None:
-    core.TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
+    core.TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
     core.TyperArgument._usage_display_name = _argument_usage  # type: ignore[method-assign]
     core.TyperOption.display_type_rich = _option_type  # type: ignore[method-assign]

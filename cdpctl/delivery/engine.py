@@ -461,7 +461,7 @@ class LiveRun:
             )
 
 
-def _raw_id(record: Record) -> str:
+def _raw_id(record: Record | Malformed) -> str:
     return "sha1:" + hashlib.sha1(record.raw).hexdigest()
 
 

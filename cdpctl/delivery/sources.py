@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
@@ -97,7 +97,7 @@ def open_binary(spec: str) -> IO[bytes]:
     else:
         stream = open(spec, "rb")  # noqa: SIM115 - returned to the caller, who closes it
         peek = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
-    return gzip.GzipFile(fileobj=stream) if peek == b"\x1f\x8b" else stream
+    return cast(IO[bytes], gzip.GzipFile(fileobj=stream)) if peek == b"\x1f\x8b" else stream
 
 
 def raw_records(stream: IO[bytes]) -> Iterator[RawRecord]:

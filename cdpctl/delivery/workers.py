@@ -102,9 +102,11 @@ def _work(job: WorkerJob, destination: Destination, inbox: Any, outbox: Any) -> 
     stats = ReplayStats()
     last = time.monotonic()
     for chunk in _chunks(inbox):
-        records = _records(chunk)
-        if job.reads:
-            records = list(filtered(records, Filters(), stats))
+        parsed = _records(chunk)
+        if job.reads:  # the parent did not parse: count what was read, and what was malformed
+            records = list(filtered(parsed, Filters(), stats))
+        else:
+            records = [record for record in parsed if isinstance(record, Record)]
         render_records(destination, records, stats)
         now = time.monotonic()
         if now - last >= SNAPSHOT_EVERY:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from cdpctl import jsonwire
@@ -171,7 +171,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = cast(tuple[str, int], self.server_address[:2])  # AF_INET: (str, int)
         return f"http://{host}:{port}"
 
     def set_faults(self, faults: Faults) -> None:
@@ -308,10 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
             if injected == "reset":
                 state.stats["resets"] += 1
             elif injected is None:
-                response = emulator.authenticate(request)
-                if response is not None:
-                    response = self._with_hint(emulator, response)
-                if response is None:
+                refusal = emulator.authenticate(request)
+                if refusal is None:
                     response = route.handler(request, state.providers[emulator.name])
                     if response.status < 300 and route.acknowledges:
                         state.stats["acknowledged"] += 1
@@ -326,6 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
                     elif response.status >= 400:
                         state.stats["rejected"] += 1
                 else:
+                    response = self._with_hint(emulator, refusal)
                     state.stats["rejected"] += 1
         if injected == "reset":
             self._reset()

@@ -99,7 +99,8 @@ def parse_export(text: str, source: str) -> SegmentExport:
     if not items:
         raise ExportError(f"{source}: the export holds no subscriptions")
     subscriptions = tuple(_subscription(item, index, source) for index, item in enumerate(items))
-    metadata = destination.get("metadata") if isinstance(destination.get("metadata"), dict) else {}
+    found = destination.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
     settings = destination.get("settings")
     return SegmentExport(
         subscriptions,
@@ -114,7 +115,8 @@ def _unwrap(data: Any, source: str) -> tuple[list[Any], dict[str, Any]]:
     if isinstance(data, list):
         return data, {}
     if isinstance(data, dict):
-        body = data.get("data") if isinstance(data.get("data"), dict) else data
+        inner = data.get("data")
+        body: dict[str, Any] = inner if isinstance(inner, dict) else data
         destination = body.get("destination") or data.get("destination") or {}
         if not isinstance(destination, dict):
             raise ExportError(f"{source}: destination must be an object")
@@ -412,8 +414,8 @@ def _render(
     )
     if not_converted:
         lines.append(f"# Not converted ({len(not_converted)}):")
-        for item in not_converted:
-            lines.extend(yamltext.comment(f"- {item}", 0, hang=2))
+        for line in not_converted:
+            lines.extend(yamltext.comment(f"- {line}", 0, hang=2))
     lines += ["version: 1", "destination:", f"  provider: {provider.name}"]
     if export.destination_name:
         lines.append(f"  name: {yamltext.plain_or_quoted(export.destination_name)}")

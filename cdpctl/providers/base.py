@@ -136,9 +136,11 @@ class Request:
             return urlencode(self.form).encode()
         if self.json is None and self.method in ("GET", "DELETE", "HEAD"):
             return b""
-        if self._wire is None:  # requests are immutable values: serialise once
-            object.__setattr__(self, "_wire", jsonwire.dumps(self.json))
-        return self._wire
+        wire = self._wire
+        if wire is None:  # requests are immutable values: serialise once
+            wire = jsonwire.dumps(self.json)
+            object.__setattr__(self, "_wire", wire)
+        return wire
 
     def with_base(self, endpoint: str) -> Request:
         """Same request sent to `endpoint` (scheme://host[:port], see ENDPOINT_SHAPE): scheme

@@ -162,7 +162,7 @@ def _fast_validator(spec: Field) -> Callable[[Any], bool] | None:
         ]
         checks.append(
             lambda value: all(
-                child_ok(value[name]) if name in value else not required
+                (child_ok is None or child_ok(value[name])) if name in value else not required
                 for name, required, child_ok in children
             )
         )

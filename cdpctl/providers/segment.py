@@ -468,7 +468,7 @@ def consent_is_valid(consent: Any) -> bool:
 
 def context_consent(payload: Mapping[str, Any]) -> dict[str, Any]:
     consent = payload.get("consent")
-    return dict(consent) if consent_is_valid(consent) else {}
+    return dict(consent) if isinstance(consent, dict) and consent_is_valid(consent) else {}
 
 
 def build_context(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from cdpctl import codes, jsonwire
@@ -331,9 +332,7 @@ def _rowset_batch_plan(
                 rows = [row(payloads[i]) for i in chunk]
                 reply = yield from authorized(
                     ctx,
-                    lambda t, de=de, rows=rows: rowset_request(
-                        subdomain, de, rows, t, sees_failure=True
-                    ),
+                    partial(rowset_request, subdomain, de, rows, sees_failure=True),
                 )
                 for i, result in zip(
                     chunk, api.chunk_rowset_results(reply, len(chunk)), strict=True
@@ -522,7 +521,7 @@ def async_batch(
         rows = [item for _, item in group]
         reply = yield from authorized(
             ctx,
-            lambda t, rows=rows: async_request(subdomain, de, rows, t, sees_failure=True),
+            partial(async_request, subdomain, de, rows, sees_failure=True),
         )
         submitted = api.chunk_async_submit_results(reply, len(group))
         request_id = (

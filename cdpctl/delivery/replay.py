@@ -22,10 +22,10 @@ from cdpctl.delivery.engine import (
     LiveOptions,
     LiveRun,
     RunStopped,
+    dry_renderer,
     filtered,
     partition_of,
     quick_partition,
-    render_records,
 )
 from cdpctl.delivery.ledger import Ledger, LedgerBusy, hold
 from cdpctl.delivery.limits import SharedPacer
@@ -112,7 +112,7 @@ def _dry(
 ) -> None:
     if plan.workers <= 1 or fork_context() is None:
         records = filtered(plan.source.records(), plan.filters, stats)
-        render_records(destination, _ticking(records, stats, on_progress), stats)
+        dry_renderer(destination)(_ticking(records, stats, on_progress), stats)
         return
     # The parent only routes. Without filters it routes from the raw text and the workers
     # parse; otherwise it parses with plain orjson (routing needs no JavaScript number

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cdpctl.delivery.engine import Filters, filtered, render_records
+from cdpctl.delivery.engine import Filters, dry_renderer, filtered
 from cdpctl.delivery.sources import Malformed, RawRecord, Record, parse
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.pipeline import Destination
@@ -100,6 +100,7 @@ def _worker(
 
 def _work(job: WorkerJob, destination: Destination, inbox: Any, outbox: Any) -> None:
     stats = ReplayStats()
+    render = dry_renderer(destination)
     last = time.monotonic()
     for chunk in _chunks(inbox):
         parsed = _records(chunk)
@@ -107,7 +108,7 @@ def _work(job: WorkerJob, destination: Destination, inbox: Any, outbox: Any) -> 
             records = list(filtered(parsed, Filters(), stats))
         else:
             records = [record for record in parsed if isinstance(record, Record)]
-        render_records(destination, records, stats)
+        render(records, stats)
         now = time.monotonic()
         if now - last >= SNAPSHOT_EVERY:
             last = now

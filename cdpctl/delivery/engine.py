@@ -115,9 +115,7 @@ def filtered(
         stats.events_read += 1
         if record.event is None:
             stats.malformed += 1
-            stats.note_error(
-                codes.JSON_SYNTAX, record.error or "malformed record", f"line {record.number}"
-            )
+            stats.note_error(codes.JSON_SYNTAX, record.error or "malformed record", record.location)
             if on_malformed is not None:
                 on_malformed(record)
             continue
@@ -152,7 +150,7 @@ def render_records(destination: Destination, records: Iterable[Record], stats: R
     for record in records:
         event = record.event
         assert event is not None
-        where = f"line {record.number}"
+        where = record.location
         for sub, counters in enabled:
             tally(counters, evaluate(sub, event, ctx), where)
 
@@ -237,9 +235,7 @@ class LiveRun:
         key = Key(self.destination.file.name, ledger_states.MALFORMED, _raw_id(record))
         if not self.options.force and self.ledger.state(key) is not None:
             return
-        self._dead_letter(
-            f"line {record.number}: {record.error}", raw=record.raw, line=record.number
-        )
+        self._dead_letter(f"{record.location}: {record.error}", raw=record.raw, line=record.number)
         self.ledger.record([Outcome(key, ledger_states.FAILED, reason=record.error)])
 
     async def _produce(
@@ -255,7 +251,7 @@ class LiveRun:
         for count, record in enumerate(records, start=1):
             event = record.event
             assert event is not None
-            where = f"line {record.number}"
+            where = record.location
             for sub, counters in subscriptions:
                 verdict = evaluate(sub, event, ctx)
                 self.stats.tally(counters, verdict, where)
@@ -437,9 +433,7 @@ class LiveRun:
             ]
         )
         self.stats.sub(work.sub.name).failed += 1
-        self.stats.note_error(
-            codes.DELIVERY_FAILED, _reason_shape(reason), f"line {work.record.number}"
-        )
+        self.stats.note_error(codes.DELIVERY_FAILED, _reason_shape(reason), work.record.location)
 
     def _dead_letter(self, reason: str, **details: Any) -> None:
         try:

@@ -21,6 +21,7 @@ from typing import IO, Any
 import orjson
 
 from cdpctl import jsonwire
+from cdpctl.delivery.locations import NOWHERE, Location, Origin
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 _ARRAY_CHUNK = 1 << 16
@@ -36,6 +37,7 @@ class RawRecord:
 
     number: int
     data: bytes
+    origin: Origin = NOWHERE
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +46,28 @@ class Record:
     raw: bytes
     event: dict[str, Any] | None
     error: str | None = None
+    origin: Origin = NOWHERE
+
+    @property
+    def location(self) -> Location:
+        return self.origin.at(self.number)
 
 
-def open_binary(spec: str) -> IO[bytes]:
-    """`-` is stdin; `.gz` files (or gzip magic on stdin) are decompressed on the fly."""
-    if spec == "-":
-        stream: IO[bytes] = sys.stdin.buffer
-        peek = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
-        return gzip.GzipFile(fileobj=stream) if peek == b"\x1f\x8b" else stream
-    with open(spec, "rb") as probe:
-        compressed = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(spec, "rb") if compressed else open(spec, "rb")
+def decompressed(stream: IO[bytes]) -> IO[bytes]:
+    """The stream, decompressed on the fly when it starts with gzip's magic bytes (whatever
+    its name). Closing the result leaves `stream` open."""
+    if not hasattr(stream, "peek"):
+        stream = io.BufferedReader(stream)  # type: ignore[arg-type]  # any readable binary file
+    if stream.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
+        return gzip.GzipFile(fileobj=stream)  # type: ignore[return-value]
+    return stream
+
+
+def splittable(stream: IO[bytes]) -> bool:
+    """Whether an archive can be read from any line boundary, as byte ranges: plain NDJSON,
+    neither compressed nor a JSON array."""
+    stream = decompressed(stream)
+    return not isinstance(stream, gzip.GzipFile) and not _is_json_array(stream)
 
 
 def _is_json_array(stream: IO[bytes]) -> bool:
@@ -64,38 +77,46 @@ def _is_json_array(stream: IO[bytes]) -> bool:
     return False
 
 
-def raw_records(stream: IO[bytes]) -> Iterator[RawRecord]:
+def raw_records(stream: IO[bytes], origin: Origin = NOWHERE) -> Iterator[RawRecord]:
     """Split a stream into per-event byte strings without parsing them."""
     if _is_json_array(stream):
-        yield from _array_elements(stream)
+        yield from _array_elements(stream, origin)
         return
+    yield from ndjson_records(stream, origin)
+
+
+def ndjson_records(stream: IO[bytes], origin: Origin = NOWHERE) -> Iterator[RawRecord]:
+    """The lines of NDJSON text (a whole file, or a byte range of one that starts a line)."""
     for number, line in enumerate(stream, start=1):
         stripped = line.strip()
         if stripped:
-            yield RawRecord(number, stripped)
+            yield RawRecord(number, stripped, origin)
 
 
 def parse(record: RawRecord, loads: Callable[[bytes], Any] = jsonwire.loads) -> Record:
     """Decode one record; a malformed or non-object record carries an error message.
 
     `loads` may be a cheaper parser where the numbers do not matter (routing to a worker)."""
+    origin = record.origin
     if len(record.data) > MAX_LINE_BYTES:
         return Record(
             record.number,
             record.data[:200],
             None,
             f"record is larger than {MAX_LINE_BYTES // (1024 * 1024)} MB",
+            origin,
         )
     try:
         value = loads(record.data)
     except jsonwire.JSONDecodeError as error:
-        return Record(record.number, record.data, None, f"malformed JSON: {error}")
+        return Record(record.number, record.data, None, f"malformed JSON: {error}", origin)
     if not isinstance(value, dict):
         return Record(
             record.number,
             record.data,
             None,
             f"expected a JSON object (a Segment event), got {type(value).__name__}",
+            origin,
         )
     if "deadLetter" in value:
         if not isinstance(value.get("event"), dict):
@@ -104,17 +125,32 @@ def parse(record: RawRecord, loads: Callable[[bytes], Any] = jsonwire.loads) -> 
                 record.data,
                 None,
                 "dead-letter record of a line that was never a valid event",
+                origin,
             )
         value = value["event"]
-    return Record(record.number, record.data, value)
+    return Record(record.number, record.data, value, origin=origin)
 
 
 class EventSource:
-    """Records of an archive plus how far through it we are (bytes), for progress and ETA."""
+    """Records of an archive plus how far through it we are (bytes), for progress and ETA.
 
-    def __init__(self, spec: str) -> None:
+    `spec` names it in errors; `opener` gives its bytes when it is not a local path or `-`
+    (e.g. an fsspec URL); `origin` is stamped on every record."""
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        origin: Origin | None = None,
+        opener: Callable[[], IO[bytes]] | None = None,
+        size: int | None = None,
+    ) -> None:
         self.spec = spec
-        self.total: int | None = None if spec == "-" else Path(spec).stat().st_size
+        self.origin = origin or Origin(name="stdin" if spec == "-" else spec)
+        self._opener = opener
+        self.total = size
+        if size is None and opener is None and spec != "-":
+            self.total = Path(spec).stat().st_size
         self._raw: IO[bytes] | None = None
 
     def records(self, loads: Callable[[bytes], Any] = jsonwire.loads) -> Iterator[Record]:
@@ -126,14 +162,19 @@ class EventSource:
         truncated gzip, I/O error) raises `SourceError` naming how far it got."""
         number = 0
         try:
-            with open_binary(self.spec) as stream:
+            with self._open() as raw, decompressed(raw) as stream:
                 self._raw = getattr(stream, "fileobj", None) or stream
-                for record in raw_records(stream):
+                for record in raw_records(stream, self.origin):
                     number = record.number
                     yield record
         except (OSError, EOFError, zlib.error) as error:
             where = f" after record {number}" if number else ""
             raise SourceError(f"cannot read {self.spec}{where}: {error}") from None
+
+    def _open(self) -> IO[bytes]:
+        if self._opener is not None:
+            return self._opener()
+        return sys.stdin.buffer if self.spec == "-" else open(self.spec, "rb")
 
     def position(self) -> int:
         raw = self._raw
@@ -143,7 +184,7 @@ class EventSource:
             return 0
 
 
-def _array_elements(stream: IO[bytes]) -> Iterator[RawRecord]:
+def _array_elements(stream: IO[bytes], origin: Origin) -> Iterator[RawRecord]:
     """Elements of a top-level JSON array, decoded chunk by chunk with raw_decode."""
     decoder = json.JSONDecoder()
     buffer = ""
@@ -177,7 +218,7 @@ def _array_elements(stream: IO[bytes]) -> Iterator[RawRecord]:
                     exhausted = True
                     continue
                 index += 1
-                yield RawRecord(index, f"<invalid element: {error.msg}>".encode())
+                yield RawRecord(index, f"<invalid element: {error.msg}>".encode(), origin)
                 return
             if end == len(buffer) and not exhausted:
                 chunk = reader.read(_ARRAY_CHUNK)  # a value ending the buffer may be cut short
@@ -187,7 +228,7 @@ def _array_elements(stream: IO[bytes]) -> Iterator[RawRecord]:
                     continue
                 exhausted = True
             index += 1
-            yield RawRecord(index, orjson.dumps(value))
+            yield RawRecord(index, orjson.dumps(value), origin)
             position = end
             continue
         if exhausted:

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from cdpctl.delivery.locations import Location
 from cdpctl.diagnostics import Severity
 from cdpctl.pipeline import Invalid, NoMatch, Ready, Skipped, Verdict
 
@@ -23,6 +24,8 @@ class SubscriptionStats:
     invalid: int = 0
     skipped: int = 0
     would_send: int = 0
+    planned_requests: int = 0  # of the Ready verdicts, one plan per event (backfill estimate)
+    planned_bytes: int = 0
     delivered: int = 0
     failed: int = 0
     already_done: int = 0
@@ -47,6 +50,7 @@ _TOTALS = (
     "throttled",
     "network_errors",
     "bytes_sent",
+    "identifies_merged",
 )
 
 
@@ -62,9 +66,10 @@ class ReplayStats:
     throttled: int = 0
     network_errors: int = 0
     bytes_sent: int = 0
+    identifies_merged: int = 0  # --coalesce-identify: identifies folded into a later one
     subscriptions: dict[str, SubscriptionStats] = field(default_factory=dict)
     error_groups: Counter[tuple[str, str]] = field(default_factory=Counter)
-    error_examples: dict[tuple[str, str], str] = field(default_factory=dict)
+    error_examples: dict[tuple[str, str], Location] = field(default_factory=dict)
 
     def sub(self, name: str) -> SubscriptionStats:
         stats = self.subscriptions.get(name)
@@ -72,15 +77,18 @@ class ReplayStats:
             stats = self.subscriptions[name] = SubscriptionStats()
         return stats
 
-    def tally(self, counters: SubscriptionStats, verdict: Verdict, where: str) -> None:
+    def tally(self, counters: SubscriptionStats, verdict: Verdict, where: Location) -> None:
         """Count one verdict of one subscription (`where` locates the event in its archive)."""
         if type(verdict) is NoMatch:
             counters.no_match += 1
         elif type(verdict) is Ready:
             counters.matched += 1
             counters.would_send += 1
+            size = sum(len(request.body()) for request in verdict.requests)
+            counters.planned_requests += len(verdict.requests)
+            counters.planned_bytes += size
             self.planned_requests += len(verdict.requests)
-            self.planned_bytes += sum(len(request.body()) for request in verdict.requests)
+            self.planned_bytes += size
         elif type(verdict) is Invalid:
             counters.matched += 1
             counters.invalid += 1
@@ -91,11 +99,28 @@ class ReplayStats:
             counters.matched += 1
             counters.skipped += 1
 
-    def note_error(self, code: str, message: str, example: str) -> None:
-        """Group errors by rule and message shape, keeping the first example location."""
+    def note_error(self, code: str, message: str, example: Location) -> None:
+        """Group errors by rule and message shape, keeping the first example location (in
+        reading order, whichever order the records were judged in)."""
         group = (code, message)
         self.error_groups[group] += 1
-        self.error_examples.setdefault(group, example)
+        self._keep_first(group, example)
+
+    def _keep_first(self, group: tuple[str, str], example: Location) -> None:
+        known = self.error_examples.get(group)
+        if known is None or example < known:
+            self.error_examples[group] = example
+
+    def errors(self) -> list[tuple[str, str, int, Location]]:
+        """(code, message, count, first example): most frequent first, ties by first example,
+        so any engine and any number of workers list them in the same order."""
+        return sorted(
+            (
+                (code, message, count, self.error_examples[(code, message)])
+                for (code, message), count in self.error_groups.items()
+            ),
+            key=lambda error: (-error[2], error[3]),
+        )
 
     @property
     def failed(self) -> int:
@@ -114,21 +139,16 @@ class ReplayStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name, stats in other.subscriptions.items():
             self.sub(name).merge(stats)
-        self.error_groups.update(other.error_groups)
-        for group, example in other.error_examples.items():
-            self.error_examples.setdefault(group, example)
+        for group, count in other.error_groups.items():
+            self.error_groups[group] += count
+            self._keep_first(group, other.error_examples[group])
 
     def as_dict(self) -> dict[str, Any]:
         return {
             **{name: getattr(self, name) for name in _TOTALS},
             "subscriptions": {k: v.as_dict() for k, v in self.subscriptions.items()},
             "errors": [
-                {
-                    "code": code,
-                    "message": message,
-                    "count": count,
-                    "first": self.error_examples[(code, message)],
-                }
-                for (code, message), count in self.error_groups.most_common()
+                {"code": code, "message": message, "count": count, "first": str(first)}
+                for code, message, count, first in self.errors()
             ],
         }

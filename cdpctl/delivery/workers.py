@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdpctl.delivery.engine import Filters, filtered, render_records
+from cdpctl.delivery.locations import NOWHERE, Origin
 from cdpctl.delivery.sources import RawRecord, Record, parse
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.pipeline import Destination
@@ -45,7 +46,7 @@ def fork_context() -> Any | None:
         return None
 
 
-Chunk = tuple[array, bytes]  # line numbers, and the lines joined by newlines
+Chunk = tuple[Origin, array, bytes]  # the input, line numbers, and the lines joined by newlines
 
 
 def _chunks(inbox: Any) -> Iterable[Chunk]:
@@ -57,9 +58,9 @@ def _chunks(inbox: Any) -> Iterable[Chunk]:
 
 
 def _records(chunk: Chunk) -> list[Record]:
-    numbers, data = chunk
+    origin, numbers, data = chunk
     return [
-        parse(RawRecord(number, raw))
+        parse(RawRecord(number, raw, origin))
         for number, raw in zip(numbers, data.split(b"\n"), strict=True)
     ]
 
@@ -119,14 +120,14 @@ def _work(job: WorkerJob, destination: Destination, inbox: Any, outbox: Any) -> 
 
 
 def run_parallel(
-    items: Iterable[tuple[int, int, bytes]],
+    items: Iterable[tuple[int, int, bytes, Origin]],
     destination: Destination,
     jobs: list[WorkerJob],
     stats: ReplayStats,
     on_progress: Callable[[ReplayStats], None] | None,
 ) -> None:
-    """Feed `items` — (worker, line number, raw event) — to one process per job and merge their
-    statistics into `stats`."""
+    """Feed `items` — (worker, line number, raw event, its input) — to one process per job and
+    merge their statistics into `stats`."""
     workers = len(jobs)
     context = fork_context()
     assert context is not None
@@ -163,6 +164,7 @@ def run_parallel(
     numbers = [array("Q") for _ in range(workers)]
     lines: list[list[bytes]] = [[] for _ in range(workers)]
     sizes = [0] * workers
+    origins = [NOWHERE] * workers
 
     def put(target: int, item: Any) -> None:
         while True:
@@ -182,13 +184,17 @@ def run_parallel(
                 raise WorkerDied(f"a replay worker died (exit code {dead[0]})")
 
     def hand_over(target: int) -> None:
-        put(target, (numbers[target], b"\n".join(lines[target])))
+        put(target, (origins[target], numbers[target], b"\n".join(lines[target])))
         numbers[target] = array("Q")
         lines[target] = []
         sizes[target] = 0
 
     try:
-        for target, number, raw in items:
+        for target, number, raw, origin in items:
+            if origin is not origins[target]:  # a chunk holds the records of one input
+                if lines[target]:
+                    hand_over(target)
+                origins[target] = origin
             numbers[target].append(number)
             lines[target].append(raw)
             sizes[target] += len(raw)

@@ -13,6 +13,7 @@ DUPLICATE_KEY = "CDP106"
 EMPTY_DOCUMENT = "CDP107"
 MULTIPLE_DOCUMENTS = "CDP108"
 JSON_SYNTAX = "CDP109"
+INVALID_EVENT = "CDP110"
 
 # Mapping-file JSON Schema.
 SCHEMA_UNKNOWN_KEY = "CDP201"
@@ -67,6 +68,8 @@ DESCRIPTIONS: dict[str, str] = {
     EMPTY_DOCUMENT: "The file holds no document.",
     MULTIPLE_DOCUMENTS: "The file holds more than one YAML document; use one file per destination.",
     JSON_SYNTAX: "The JSON is malformed.",
+    INVALID_EVENT: "A JSON object that is not a Segment event: no `type`, or not identify, track, "
+    "page, screen, group or alias.",
     SCHEMA_UNKNOWN_KEY: "A key the mapping-file schema does not define (often a typo).",
     SCHEMA_WRONG_TYPE: "A value of the wrong type for its key.",
     SCHEMA_MISSING_KEY: "A key the mapping-file schema requires is missing.",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdpctl.delivery.locations import Location
-from cdpctl.delivery.sources import Record
+from cdpctl.delivery.sources import Malformed, Record
 from cdpctl.diffing import Change, diff
 from cdpctl.pipeline import Destination, Invalid, Ready, Skipped, evaluate_all
 from cdpctl.requestview import request_view
@@ -107,15 +107,18 @@ def compare_event(
 
 
 def review(
-    old: Destination, new: Destination, records: Iterable[Record], summary: ReviewSummary
+    old: Destination,
+    new: Destination,
+    records: Iterable[Record | Malformed],
+    summary: ReviewSummary,
 ) -> Iterator[EventDiff]:
     """Every event's comparison (lazily), counting verdicts into `summary` as it goes."""
     for record in records:
         summary.events += 1
-        if record.event is None:
+        if isinstance(record, Malformed):
             summary.malformed += 1
             continue
-        result = compare_event(old, new, record.event, record.location)
+        result = compare_event(old, new, record.event, record.where)
         for sub in result.subscriptions:
             summary.verdicts[(sub.subscription, sub.verdict)] += 1
         summary.changed_events += result.changed

@@ -14,6 +14,28 @@ from cdpctl.providers import get_provider
 from cdpctl.providers.base import ActionContext, Request
 from cdpctl.providers.payload import prepare
 
+SEGMENT_MAPPING = """\
+version: 1
+destination:
+  provider: segment
+  settings:
+    source_write_key: ${SEGMENT_WRITE_KEY}
+subscriptions:
+  - name: identify
+    trigger: type = "identify"
+    action: sendIdentify
+  - name: track
+    trigger: type = "track"
+    action: sendTrack
+    mapping:
+      event_name: {"@path": "$.event"}
+  - name: page
+    trigger: type = "page"
+    action: sendPage
+"""
+"""A mapping file for the Segment provider, whose sandbox emulator counts every messageId it
+acknowledges (and any duplicate): the delivery tests' witness."""
+
 
 def run_cli(args: list[str], input: str | None = None, env: Mapping[str, str] | None = None):
     """Invoke the Typer app in-process; returns click's Result (exit_code, stdout, stderr)."""

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import SEGMENT_MAPPING, run_cli
 
 from cdpctl.delivery.ledger import hold
 from cdpctl.sandbox.providers.segment import WRITE_KEY
@@ -25,20 +25,7 @@ from cdpctl.sandbox.server import Faults
 
 ROOT = Path(__file__).parent.parent
 ENV = {"SEGMENT_WRITE_KEY": WRITE_KEY}
-MAPPING = """\
-version: 1
-destination:
-  provider: segment
-  settings:
-    source_write_key: ${SEGMENT_WRITE_KEY}
-subscriptions:
-  - name: identify
-    trigger: type = "identify"
-    action: sendIdentify
-  - name: track
-    trigger: type = "track"
-    action: sendTrack
-"""
+MAPPING = SEGMENT_MAPPING
 
 
 def write_events(path: Path, count: int, *, malformed: bool = False) -> set[str]:

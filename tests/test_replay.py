@@ -70,7 +70,7 @@ def test_dry_run_counts_per_subscription_and_reports_malformed_lines(tmp_path: P
     assert report["subscriptions"]["Order completed event"]["would_send"] == 20
     assert report["subscriptions"]["Upsert contact"]["no_match"] == 20
     (error,) = report["errors"]
-    assert error["code"] == "CDP109" and error["first"] == "line 31"
+    assert error["code"] == "CDP109" and error["first"] == f"{events} line 31"
     assert not list(tmp_path.glob("*.sqlite")), "a dry run never writes the ledger"
     assert not list(tmp_path.glob("*dead-letter*"))
 
@@ -242,7 +242,9 @@ def test_a_truncated_gzip_archive_is_a_clear_error_saying_how_far_it_got(tmp_pat
     path.write_bytes(data[: len(data) // 2])
     result = run_cli(["replay", str(path), "-m", LOOPS, "--no-progress", "--workers", "1"])
     assert result.exit_code == 2
-    assert f"cannot read {path} after record " in result.stderr
+    assert f"cannot read {path} after line " in result.stderr
+    assert "the rest was not processed" in result.stderr
+    assert "dry run (nothing sent) — stopped early" in result.stdout  # the summary so far
     assert "Traceback" not in result.output
 
 

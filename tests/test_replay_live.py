@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import SEGMENT_MAPPING, run_cli
 
 from cdpctl.sandbox.providers.segment import WRITE_KEY
 from cdpctl.sandbox.server import Faults
@@ -23,25 +23,7 @@ from cdpctl.sandbox.server import Faults
 ENV = {"SEGMENT_WRITE_KEY": WRITE_KEY}
 ROOT = Path(__file__).parent.parent
 
-MAPPING = """\
-version: 1
-destination:
-  provider: segment
-  settings:
-    source_write_key: ${SEGMENT_WRITE_KEY}
-subscriptions:
-  - name: identify
-    trigger: type = "identify"
-    action: sendIdentify
-  - name: track
-    trigger: type = "track"
-    action: sendTrack
-    mapping:
-      event_name: {"@path": "$.event"}
-  - name: page
-    trigger: type = "page"
-    action: sendPage
-"""
+MAPPING = SEGMENT_MAPPING
 
 
 def write_events(path: Path, count: int) -> set[str]:

@@ -62,9 +62,8 @@ def user_key(event: dict[str, Any]) -> str | None:
 
 def fold_of(record: Record) -> Fold:
     event = record.event
-    assert event is not None
     stamp = parse_timestamp(event.get("timestamp"))
-    order: Order = ((stamp,) if stamp is not None else (), record.location)
+    order: Order = ((stamp,) if stamp is not None else (), record.where)
     traits = event.get("traits")
     slots = (
         {name: Trait((order, i), order, value) for i, (name, value) in enumerate(traits.items())}
@@ -99,9 +98,8 @@ def merged_record(fold: Fold) -> Record:
         ordered = sorted(fold.traits.items(), key=lambda item: item[1].first)
         event = {**event, "traits": {name: trait.value for name, trait in ordered}}
     where = fold.order[1]
-    return Record(
-        where.line, jsonwire.dumps(event), event, origin=Origin(where.input, where.part, where.name)
-    )
+    origin = Origin(where.input, where.part, where.name)
+    return Record(where.line, jsonwire.dumps(event), event, where.unit, origin)
 
 
 def finish(folds: Iterable[Fold], stats: ReplayStats) -> Iterator[Record]:
@@ -114,7 +112,7 @@ def finish(folds: Iterable[Fold], stats: ReplayStats) -> Iterator[Record]:
 def folding(records: Iterable[Record], folds: dict[str, Fold]) -> Iterator[Record]:
     """Every record but the identifies to coalesce, which are folded into `folds` by user."""
     for record in records:
-        key = user_key(record.event) if record.event is not None else None
+        key = user_key(record.event)
         if key is None:
             yield record
         else:

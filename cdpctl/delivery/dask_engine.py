@@ -37,7 +37,14 @@ from cdpctl.delivery import coalesce
 from cdpctl.delivery.engine import Filters, filtered, render_records
 from cdpctl.delivery.inputs import Archive, Input
 from cdpctl.delivery.locations import Location, Origin
-from cdpctl.delivery.sources import Record, SourceError, ndjson_records, parse, splittable
+from cdpctl.delivery.sources import (
+    Malformed,
+    Record,
+    SourceError,
+    ndjson_records,
+    parse,
+    splittable,
+)
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.mappingfile import MappingFile
 from cdpctl.pipeline import Destination, compile_destination
@@ -118,7 +125,7 @@ def _job(name: str) -> _Job:
     return plugin
 
 
-def _records(item: Input, part: int, block: bytes | None) -> Iterator[Record]:
+def _records(item: Input, part: int, block: bytes | None) -> Iterator[Record | Malformed]:
     if block is None:
         return item.source().records()
     origin = Origin(item.index, part, item.name)
@@ -360,7 +367,7 @@ def _gather(
     if stats is not None:
         snapshot.merge(stats)
     try:
-        for future in distributed.as_completed(part_futures):
+        for future in distributed.as_completed(part_futures, loop=client.loop):
             try:
                 result = future.result()
             except Exception as error:

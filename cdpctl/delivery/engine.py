@@ -22,7 +22,7 @@ from cdpctl.delivery import ledger as ledger_states
 from cdpctl.delivery.deadletter import DeadLetterError, DeadLetters
 from cdpctl.delivery.ledger import Key, Ledger, Outcome
 from cdpctl.delivery.limits import RetryPolicy, SharedPacer
-from cdpctl.delivery.sources import Record
+from cdpctl.delivery.sources import Malformed, Record
 from cdpctl.delivery.stats import ReplayStats, SubscriptionStats
 from cdpctl.delivery.transport import Exchange, ItemOutcome, Transport, deliver
 from cdpctl.pipeline import CompiledSubscription, Destination, Invalid, Ready, evaluate
@@ -62,8 +62,7 @@ class LiveOptions:
 
 def event_key(destination: str, subscription: str, record: Record) -> Key:
     """Ledger key: the event's messageId, else a hash of its bytes (stable across runs)."""
-    event = record.event or {}
-    message_id = event.get("messageId")
+    message_id = record.event.get("messageId")
     if not isinstance(message_id, str) or not message_id:
         message_id = "sha1:" + hashlib.sha1(record.raw).hexdigest()
     return Key(destination, subscription, message_id)
@@ -101,10 +100,10 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 def filtered(
-    records: Iterable[Record],
+    records: Iterable[Record | Malformed],
     filters: Filters,
     stats: ReplayStats,
-    on_malformed: Callable[[Record], None] | None = None,
+    on_malformed: Callable[[Malformed], None] | None = None,
 ) -> Iterator[Record]:
     """Malformed records are counted (and handed to `on_malformed`: a live run dead-letters
     them); filters drop the rest."""
@@ -113,9 +112,9 @@ def filtered(
         if filters.limit is not None and accepted >= filters.limit:
             return
         stats.events_read += 1
-        if record.event is None:
+        if isinstance(record, Malformed):
             stats.malformed += 1
-            stats.note_error(codes.JSON_SYNTAX, record.error or "malformed record", record.location)
+            stats.note_error(record.code, record.error, record.where)
             if on_malformed is not None:
                 on_malformed(record)
             continue
@@ -149,8 +148,7 @@ def render_records(destination: Destination, records: Iterable[Record], stats: R
     tally = stats.tally
     for record in records:
         event = record.event
-        assert event is not None
-        where = record.location
+        where = record.where
         for sub, counters in enabled:
             tally(counters, evaluate(sub, event, ctx), where)
 
@@ -230,12 +228,12 @@ class LiveRun:
         self.stats.network_errors += counters.network_errors
         self.stats.bytes_sent += counters.bytes_sent
 
-    def malformed(self, record: Record) -> None:
+    def malformed(self, record: Malformed) -> None:
         """Dead-letter a malformed record once, however often the run is resumed."""
         key = Key(self.destination.file.name, ledger_states.MALFORMED, _raw_id(record))
         if not self.options.force and self.ledger.state(key) is not None:
             return
-        self._dead_letter(f"{record.location}: {record.error}", raw=record.raw, line=record.number)
+        self._dead_letter(f"{record.where}: {record.error}", raw=record.raw, line=record.number)
         self.ledger.record([Outcome(key, ledger_states.FAILED, reason=record.error)])
 
     async def _produce(
@@ -250,8 +248,7 @@ class LiveRun:
         ]
         for count, record in enumerate(records, start=1):
             event = record.event
-            assert event is not None
-            where = record.location
+            where = record.where
             for sub, counters in subscriptions:
                 verdict = evaluate(sub, event, ctx)
                 self.stats.tally(counters, verdict, where)
@@ -433,7 +430,7 @@ class LiveRun:
             ]
         )
         self.stats.sub(work.sub.name).failed += 1
-        self.stats.note_error(codes.DELIVERY_FAILED, _reason_shape(reason), work.record.location)
+        self.stats.note_error(codes.DELIVERY_FAILED, _reason_shape(reason), work.record.where)
 
     def _dead_letter(self, reason: str, **details: Any) -> None:
         try:

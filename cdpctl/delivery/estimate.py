@@ -64,7 +64,7 @@ def backfill_estimate(
     elif destination.file.rate_limit:
         source = RATE_FROM_FILE
     else:
-        source = f"{destination.provider.title}'s documented limit"
+        source = f"the documented {destination.provider.title} limit"
     found = []
     for sub in destination.subscriptions:
         counters = stats.subscriptions.get(sub.name)

@@ -17,11 +17,11 @@ import glob
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from cdpctl import jsonwire
 from cdpctl.delivery.locations import Origin
-from cdpctl.delivery.sources import EventSource, RawRecord, Record, parse
+from cdpctl.delivery.sources import EventSource, Malformed, RawRecord, Record, parse
 
 EVENT_SUFFIXES = (".gz", ".ndjson", ".jsonl", ".json")
 DEAD_LETTER_SUFFIX = ".dead-letter.ndjson"
@@ -155,7 +155,7 @@ def _remote(argument: str) -> list[tuple[str, int | None]]:
 def open_url(url: str) -> IO[bytes]:
     """An fsspec URL as a binary stream, read lazily (no local copy)."""
     fs, path = _filesystem(url)
-    return fs.open(path, "rb")  # type: ignore[no-any-return]
+    return cast(IO[bytes], fs.open(path, "rb"))
 
 
 class Archive:
@@ -178,7 +178,9 @@ class Archive:
             yield from source.raw()
             self.finished(item)
 
-    def records(self, loads: Callable[[bytes], Any] = jsonwire.loads) -> Iterator[Record]:
+    def records(
+        self, loads: Callable[[bytes], Any] = jsonwire.loads
+    ) -> Iterator[Record | Malformed]:
         for raw in self.raw():
             yield parse(raw, loads)
 

@@ -19,13 +19,15 @@ class Location:
     part: int
     line: int  # line (or JSON array element) number, 1-based
     name: str = field(default="", compare=False)  # the input as the user named it
+    unit: str = field(default="line", compare=False)  # "line", or "element" of a JSON array
 
     def __str__(self) -> str:
-        return f"{self.name} line {self.line}" if self.name else f"line {self.line}"
+        where = f"{self.unit} {self.line}"
+        return f"{self.name} {where}" if self.name else where
 
     def shifted(self, lines_before: int) -> Location:
         """This location as a line of the whole input, given the lines of the parts before."""
-        return Location(self.input, 0, self.line + lines_before, self.name)
+        return Location(self.input, 0, self.line + lines_before, self.name, self.unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +38,8 @@ class Origin:
     part: int = 0
     name: str = ""
 
-    def at(self, line: int) -> Location:
-        return Location(self.input, self.part, line, self.name)
+    def at(self, line: int, unit: str = "line") -> Location:
+        return Location(self.input, self.part, line, self.name, unit)
 
 
 NOWHERE = Origin()

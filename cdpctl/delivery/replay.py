@@ -32,9 +32,8 @@ from cdpctl.delivery.engine import (
 from cdpctl.delivery.inputs import Archive
 from cdpctl.delivery.ledger import Ledger, LedgerBusy, hold
 from cdpctl.delivery.limits import SharedPacer
-from cdpctl.delivery.locations import Origin
 from cdpctl.delivery.recording import open_recorder
-from cdpctl.delivery.sources import Record, SourceError
+from cdpctl.delivery.sources import RawRecord, Record, SourceError
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.delivery.workers import WorkerJob, fork_context, run_parallel
 from cdpctl.pipeline import Destination
@@ -144,9 +143,8 @@ def _dry(
     route_raw = plan.filters == Filters() and not plan.coalesce_identify
     jobs = [WorkerJob(index, reads=route_raw) for index in range(plan.workers)]
     if route_raw:
-        items: Iterable[tuple[int, int, bytes, Origin]] = (
-            (quick_partition(r.data, plan.workers), r.number, r.data, r.origin)
-            for r in plan.source.raw()
+        items: Iterable[tuple[int, RawRecord]] = (
+            (quick_partition(r.data, plan.workers), r) for r in plan.source.raw()
         )
     else:
         loads = jsonwire.loads if plan.coalesce_identify else orjson.loads
@@ -154,7 +152,11 @@ def _dry(
         if plan.coalesce_identify:
             records = coalesced(records, stats)
         items = (
-            (partition_of(_event(r), plan.workers), r.number, r.raw, r.origin) for r in records
+            (
+                partition_of(r.event, plan.workers),
+                RawRecord(r.number, r.raw, r.unit, False, r.origin),
+            )
+            for r in records
         )
     run_parallel(items, destination, jobs, stats, on_progress)
 
@@ -196,11 +198,6 @@ def _live(
             dead_letters.close()
     finally:
         lock.release()
-
-
-def _event(record: Record) -> dict[str, Any]:
-    assert record.event is not None  # `filtered` passes on parsed events only
-    return record.event
 
 
 def _ticking(

@@ -1,30 +1,45 @@
 """Streaming event archives: NDJSON (plain or gzip), a JSON array, or stdin — constant memory.
 
-Each record keeps its line number (for NDJSON) or element index (for arrays) so a malformed one
-can be reported precisely; parsing errors are values, not exceptions, so a replay goes on.
-Dead-letter records (`{"deadLetter": …, "event": …}`) are unwrapped, so a dead-letter file can
-be replayed as it is.
+Which format: an archive is a JSON array when its first non-blank byte is `[` and its first
+line is not a complete JSON value followed by more lines (then it is NDJSON whose first record
+happens to be an array, and that record is reported as malformed). Both formats go through the
+same per-record parser and rules: events are parsed as JavaScript does (cdpctl.jsonwire),
+invalid UTF-8, NaN and nesting deeper than MAX_DEPTH are malformed records, every record larger
+than MAX_LINE_BYTES is skipped to its end without being held in memory, and every record must
+be a Segment event (an object with a known `type`).
+
+A malformed record is a value (`Malformed`), not an exception, so a replay goes on and counts
+it. A broken archive — corrupt gzip, an I/O error, a JSON array whose structure breaks — raises
+`SourceError` saying how far it was read and that the rest was not processed. Dead-letter
+records (`{"deadLetter": …, "event": …}`) are unwrapped, so a dead-letter file replays as is.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
-import json
+import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
-from cdpctl import jsonwire
+from cdpctl import codes, jsonwire
 from cdpctl.delivery.locations import NOWHERE, Location, Origin
+from cdpctl.events import event_problem, json_kind
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
-_ARRAY_CHUNK = 1 << 16
+MAX_DEPTH = 100  # nesting levels of one event; real events use a handful
+_READ = 1 << 16
+_ORJSON_POSITION = re.compile(r": line \d+ column (\d+) \(char \d+\)$")
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRUCTURE = re.compile(rb'["\[\]{}]')
+_ELEMENT = re.compile(rb'["\[\]{},]')
+_NOT_BLANK = re.compile(rb"[^ \t\r\n]")
 
 
 class SourceError(Exception):
@@ -33,102 +48,355 @@ class SourceError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """One event's bytes and where it came from (line number, or array index + 1)."""
+    """One event's bytes and where it came from: a line number, or an array element (1-based).
+    `data` is None for a record too large to keep (`size` says how large it was)."""
 
     number: int
     data: bytes
-    origin: Origin = NOWHERE
+    unit: str = "line"
+    oversized: bool = False
+    origin: Origin = NOWHERE  # the input (file) it was read from
+
+    @property
+    def where(self) -> Location:
+        return self.origin.at(self.number, self.unit)
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
+    """A parsed Segment event."""
+
     number: int
     raw: bytes
-    event: dict[str, Any] | None
-    error: str | None = None
+    event: dict[str, Any]
+    unit: str = "line"
     origin: Origin = NOWHERE
 
     @property
-    def location(self) -> Location:
-        return self.origin.at(self.number)
+    def where(self) -> Location:
+        return self.origin.at(self.number, self.unit)
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """A record that is not a Segment event, and why."""
+
+    number: int
+    raw: bytes
+    error: str
+    unit: str = "line"
+    code: str = codes.JSON_SYNTAX
+    origin: Origin = NOWHERE
+
+    @property
+    def where(self) -> Location:
+        return self.origin.at(self.number, self.unit)
 
 
 def decompressed(stream: IO[bytes]) -> IO[bytes]:
     """The stream, decompressed on the fly when it starts with gzip's magic bytes (whatever
     its name). Closing the result leaves `stream` open."""
-    if not hasattr(stream, "peek"):
-        stream = io.BufferedReader(stream)  # type: ignore[arg-type]  # any readable binary file
-    if stream.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
-        return gzip.GzipFile(fileobj=stream)  # type: ignore[return-value]
-    return stream
+    reader: Any = stream
+    if not hasattr(reader, "peek"):  # e.g. an fsspec file
+        reader = io.BufferedReader(reader)
+    if reader.peek(2)[:2] == b"\x1f\x8b":
+        return cast(IO[bytes], gzip.GzipFile(fileobj=reader))
+    return cast(IO[bytes], reader)
 
 
 def splittable(stream: IO[bytes]) -> bool:
     """Whether an archive can be read from any line boundary, as byte ranges: plain NDJSON,
     neither compressed nor a JSON array."""
     stream = decompressed(stream)
-    return not isinstance(stream, gzip.GzipFile) and not _is_json_array(stream)
-
-
-def _is_json_array(stream: IO[bytes]) -> bool:
-    if isinstance(stream, io.BufferedReader | gzip.GzipFile):
-        head = stream.peek(64)
-        return head.lstrip()[:1] == b"["
-    return False
+    return not isinstance(stream, gzip.GzipFile) and not _is_json_array(_first_line(stream), stream)
 
 
 def raw_records(stream: IO[bytes], origin: Origin = NOWHERE) -> Iterator[RawRecord]:
-    """Split a stream into per-event byte strings without parsing them."""
-    if _is_json_array(stream):
-        yield from _array_elements(stream, origin)
-        return
-    yield from ndjson_records(stream, origin)
+    """Split a stream into per-event byte strings without parsing them, in bounded memory."""
+    first = _first_line(stream)
+    if _is_json_array(first, stream):
+        yield from _array_elements(first, stream, origin)
+    else:
+        yield from _lines(first, stream, origin)
 
 
-def ndjson_records(stream: IO[bytes], origin: Origin = NOWHERE) -> Iterator[RawRecord]:
-    """The lines of NDJSON text (a whole file, or a byte range of one that starts a line)."""
-    for number, line in enumerate(stream, start=1):
-        stripped = line.strip()
-        if stripped:
-            yield RawRecord(number, stripped, origin)
+def ndjson_records(stream: IO[bytes], origin: Origin) -> Iterator[RawRecord]:
+    """The lines of NDJSON text: a whole file, or a byte range of one that starts a line
+    (numbered from the range's first line)."""
+    return _lines(_first_line(stream), stream, origin)
 
 
-def parse(record: RawRecord, loads: Callable[[bytes], Any] = jsonwire.loads) -> Record:
-    """Decode one record; a malformed or non-object record carries an error message.
+def _first_line(stream: IO[bytes]) -> bytes:
+    return stream.readline(MAX_LINE_BYTES + 1)
+
+
+def _is_json_array(first: bytes, stream: IO[bytes]) -> bool:
+    if first.lstrip()[:1] != b"[":
+        return False
+    if len(first) > MAX_LINE_BYTES or not first.endswith(b"\n"):
+        return True  # one long line, or the whole file: a JSON array
+    bare = _STRING.sub(b'""', first)
+    if bare.count(b"[") + bare.count(b"{") != bare.count(b"]") + bare.count(b"}"):
+        return True  # `[` opening a multi-line array
+    peek = getattr(stream, "peek", None)
+    following = peek(_READ) if peek is not None else b""
+    return not _NOT_BLANK.search(following)  # a one-line array file
+
+
+def _lines(first: bytes, stream: IO[bytes], origin: Origin = NOWHERE) -> Iterator[RawRecord]:
+    number = 1
+    line = first
+    while line:
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):  # skip the rest of it, chunk by chunk
+                line = stream.readline(_READ)
+            yield RawRecord(number, b"", "line", True, origin)
+        else:
+            stripped = line.strip()
+            if stripped:
+                yield RawRecord(number, stripped, "line", False, origin)
+        number += 1
+        line = stream.readline(MAX_LINE_BYTES + 1)
+
+
+def _array_elements(first: bytes, stream: IO[bytes], origin: Origin) -> Iterator[RawRecord]:
+    """Elements of a top-level JSON array, found by their brackets and strings (not parsed
+    here: each element goes through the same parser as an NDJSON line)."""
+    for element in _ArrayReader(first, stream).elements():
+        yield RawRecord(element.number, element.data, "element", element.oversized, origin)
+
+
+class _ArrayReader:
+    """Scans a JSON array's structure chunk by chunk; `start` marks the first byte still
+    needed, so memory holds one element (at most MAX_LINE_BYTES) plus one chunk."""
+
+    def __init__(self, first: bytes, stream: IO[bytes]) -> None:
+        self.buffer = first
+        self.stream = stream
+        self.start = 0
+        self.consumed = 0  # archive bytes dropped from the front of the buffer
+        self.shift = 0  # how far the last `_more` moved positions back
+        self.eof = False
+
+    def _more(self) -> bool:
+        """Append a chunk, dropping what is before `start`: positions then move back by
+        `shift`."""
+        if self.eof:
+            return False
+        chunk = self.stream.read(_READ)
+        if not chunk:
+            self.eof = True
+            return False
+        dropped = self.start
+        self.buffer = self.buffer[dropped:] + chunk
+        self.consumed += dropped
+        self.start = 0
+        self.shift = dropped
+        return True
+
+    def _search(self, pattern: re.Pattern[bytes], at: int) -> tuple[re.Match[bytes] | None, int]:
+        """The next match at or after `at`, reading on as needed; also returns `at` shifted to
+        the current buffer."""
+        while True:
+            found = pattern.search(self.buffer, at)
+            if found is not None:
+                return found, at
+            size = len(self.buffer)
+            if not self._more():
+                return None, size
+            at = size - self.shift
+
+    def _broken(self, index: int, at: int, what: str) -> SourceError:
+        return SourceError(
+            f"the JSON array is broken at byte {self.consumed + at} (after element {index}): "
+            f"{what}; elements after it were not processed"
+        )
+
+    def elements(self) -> Iterator[RawRecord]:
+        found, _ = self._search(_NOT_BLANK, 0)
+        if found is None or found.group() != b"[":
+            raise self._broken(0, found.start() if found else 0, "expected '['")
+        at = found.end()
+        index = 0
+        while True:
+            found, at = self._search(_NOT_BLANK, at)
+            if found is None:
+                raise self._broken(index, at, "the archive ends before ']'")
+            char = found.group()
+            at = found.start()
+            if char == b"]":
+                after, _ = self._search(_NOT_BLANK, at + 1)
+                if after is not None:
+                    raise self._broken(index, after.start(), "more data after the closing ']'")
+                return
+            if index:
+                if char != b",":
+                    raise self._broken(index, at, "expected ',' or ']' between elements")
+                found, at = self._search(_NOT_BLANK, at + 1)
+                if found is None:
+                    raise self._broken(index, at, "the archive ends before ']'")
+                at = found.start()
+            index += 1
+            self.start = at
+            end, oversized = self._element_end(index, at)
+            if oversized:
+                yield RawRecord(index, b"", "element", oversized=True)
+            else:
+                yield RawRecord(index, self.buffer[self.start : end].strip(), "element")
+            self.start = end
+            at = end
+
+    def _string_end(self, index: int, at: int, oversized: bool) -> tuple[int, bool]:
+        """The position after the string opening at `at`, scanning each byte once however
+        long the string is (a string over MAX_LINE_BYTES is dropped as it is scanned)."""
+        scan = at + 1
+        while True:
+            quote = self.buffer.find(b'"', scan)
+            if quote == -1:
+                if len(self.buffer) - self.start > MAX_LINE_BYTES:
+                    oversized = True
+                    self.start = max(self.start, len(self.buffer) - 1)
+                scan = max(at + 1, len(self.buffer) - 1)  # a backslash may end the buffer
+                if not self._more():
+                    raise self._broken(index - 1, at, f"element {index} has an open string")
+                scan -= self.shift
+                at -= self.shift
+                continue
+            backslashes = 0
+            while quote - 1 - backslashes >= 0 and self.buffer[quote - 1 - backslashes] == 0x5C:
+                backslashes += 1
+            if backslashes % 2 == 0:
+                return quote + 1, oversized
+            scan = quote + 1
+
+    def _object_end(self, at: int) -> int | None:
+        """Fast path for an object element: orjson parses from the element's start and stops
+        where the element ends ("unexpected content after document"), so the structure is
+        found in C. None when that does not work out (a malformed, too deep or huge element):
+        the caller then scans the bytes itself."""
+        while True:
+            try:
+                orjson.loads(memoryview(self.buffer)[at:])
+            except orjson.JSONDecodeError as error:
+                message = str(error)
+                if message.startswith("unexpected content after document"):
+                    return at + _byte_offset(self.buffer, at, error.pos)
+                if not message.startswith("unexpected end of data"):
+                    return None
+                if len(self.buffer) - self.start > MAX_LINE_BYTES or not self._more():
+                    return None
+                at -= self.shift
+                continue
+            return len(self.buffer)
+
+    def _element_end(self, index: int, at: int) -> tuple[int, bool]:
+        """Where the element at `at` (== self.start) ends. An element over MAX_LINE_BYTES is
+        dropped while it is scanned."""
+        if self.buffer[at : at + 1] == b"{":
+            end = self._object_end(at)
+            if end is not None:
+                return end, False
+            at = self.start
+        depth = 0
+        oversized = False
+        while True:
+            found, at = self._search(_ELEMENT if depth == 0 else _STRUCTURE, at)
+            if found is None:
+                raise self._broken(index - 1, at, f"element {index} is not closed")
+            char = found.group()
+            at = found.start()
+            if char == b'"':
+                at, oversized = self._string_end(index, at, oversized)
+            elif char in (b"[", b"{"):
+                depth += 1
+                at += 1
+            elif depth == 0:  # `,` or `]` after a scalar element
+                return at, oversized
+            else:
+                depth -= 1
+                at += 1
+                if depth == 0:
+                    return at, oversized
+            if at - self.start > MAX_LINE_BYTES:
+                oversized = True
+                self.start = at
+
+
+def _byte_offset(buffer: bytes, start: int, chars: int) -> int:
+    """Bytes taken by the first `chars` characters of UTF-8 `buffer[start:]` (orjson reports
+    positions in characters)."""
+    window = buffer[start : start + 4 * chars]
+    if window.isascii():
+        return chars
+    return len(window.decode("utf-8", "replace")[:chars].encode())
+
+
+def parse(record: RawRecord, loads: Callable[[bytes], Any] = jsonwire.loads) -> Record | Malformed:
+    """Decode one record; a malformed or non-event record becomes `Malformed` with why.
 
     `loads` may be a cheaper parser where the numbers do not matter (routing to a worker)."""
-    origin = record.origin
-    if len(record.data) > MAX_LINE_BYTES:
-        return Record(
-            record.number,
-            record.data[:200],
-            None,
-            f"record is larger than {MAX_LINE_BYTES // (1024 * 1024)} MB",
-            origin,
-        )
+    data = record.data
+    number, unit, origin = record.number, record.unit, record.origin
+    if record.oversized:
+        limit = MAX_LINE_BYTES // (1024 * 1024)
+        return Malformed(number, b"", f"larger than {limit} MB", unit, origin=origin)
+    if _too_deep(data):
+        deep = f"nested deeper than {MAX_DEPTH} levels"
+        return Malformed(number, data, deep, unit, origin=origin)
     try:
-        value = loads(record.data)
+        value = loads(data)
     except jsonwire.JSONDecodeError as error:
-        return Record(record.number, record.data, None, f"malformed JSON: {error}", origin)
+        return Malformed(number, data, _syntax_message(error), unit, origin=origin)
     if not isinstance(value, dict):
-        return Record(
-            record.number,
-            record.data,
-            None,
-            f"expected a JSON object (a Segment event), got {type(value).__name__}",
+        return Malformed(
+            number,
+            data,
+            f"expected a JSON object (a Segment event), got {json_kind(value)}",
+            unit,
+            codes.INVALID_EVENT,
             origin,
         )
     if "deadLetter" in value:
         if not isinstance(value.get("event"), dict):
-            return Record(
-                record.number,
-                record.data,
-                None,
+            return Malformed(
+                number,
+                data,
                 "dead-letter record of a line that was never a valid event",
-                origin,
+                unit,
+                origin=origin,
             )
         value = value["event"]
-    return Record(record.number, record.data, value, origin=origin)
+    problem = event_problem(value)
+    if problem is not None:
+        return Malformed(number, data, problem, unit, codes.INVALID_EVENT, origin)
+    return Record(number, data, value, unit, origin)
+
+
+def _syntax_message(error: jsonwire.JSONDecodeError) -> str:
+    """`malformed JSON at column 12: unexpected character` (the record's own line is the
+    location; orjson's `line 1 column 12 (char 11)` is folded into it)."""
+    message = str(error)
+    found = _ORJSON_POSITION.search(message)
+    if found is None:
+        return f"malformed JSON: {message}"
+    return f"malformed JSON at column {found.group(1)}: {message[: found.start()]}"
+
+
+def _too_deep(data: bytes) -> bool:
+    """Nesting deeper than MAX_DEPTH. Cheap for ordinary events: only texts with that many
+    brackets at all are scanned (outside strings)."""
+    if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for found in _STRUCTURE.finditer(_STRING.sub(b'""', data)):
+        char = found.group()
+        if char in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return False
 
 
 class EventSource:
@@ -153,23 +421,29 @@ class EventSource:
             self.total = Path(spec).stat().st_size
         self._raw: IO[bytes] | None = None
 
-    def records(self, loads: Callable[[bytes], Any] = jsonwire.loads) -> Iterator[Record]:
+    def records(
+        self, loads: Callable[[bytes], Any] = jsonwire.loads
+    ) -> Iterator[Record | Malformed]:
         for raw in self.raw():
             yield parse(raw, loads)
 
     def raw(self) -> Iterator[RawRecord]:
         """The records' bytes, unparsed. A file that cannot be read to its end (corrupt or
         truncated gzip, I/O error) raises `SourceError` naming how far it got."""
-        number = 0
+        last: RawRecord | None = None
         try:
             with self._open() as raw, decompressed(raw) as stream:
                 self._raw = getattr(stream, "fileobj", None) or stream
                 for record in raw_records(stream, self.origin):
-                    number = record.number
+                    last = record
                     yield record
         except (OSError, EOFError, zlib.error) as error:
-            where = f" after record {number}" if number else ""
-            raise SourceError(f"cannot read {self.spec}{where}: {error}") from None
+            after = f" after {last.unit} {last.number}" if last else ""
+            raise SourceError(
+                f"cannot read {self.spec}{after}: {error}; the rest was not processed"
+            ) from None
+        except SourceError as error:
+            raise SourceError(f"{self.spec}: {error}") from None
 
     def _open(self) -> IO[bytes]:
         if self._opener is not None:
@@ -182,60 +456,3 @@ class EventSource:
             return raw.tell() if raw is not None and not raw.closed else 0
         except (OSError, ValueError):
             return 0
-
-
-def _array_elements(stream: IO[bytes], origin: Origin) -> Iterator[RawRecord]:
-    """Elements of a top-level JSON array, decoded chunk by chunk with raw_decode."""
-    decoder = json.JSONDecoder()
-    buffer = ""
-    position = 0
-    index = 0
-    reader = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
-    started = False
-    exhausted = False
-    while True:
-        while position < len(buffer) and buffer[position] in " \t\r\n,":
-            position += 1
-        if not started:
-            if position < len(buffer):
-                if buffer[position] != "[":
-                    return
-                started = True
-                position += 1
-                continue
-        elif position < len(buffer) and buffer[position] == "]":
-            return
-        if position < len(buffer):
-            try:
-                value, end = decoder.raw_decode(buffer, position)
-            except json.JSONDecodeError as error:
-                if not exhausted and len(buffer) - position < MAX_LINE_BYTES:
-                    chunk = reader.read(_ARRAY_CHUNK)
-                    if chunk:
-                        buffer = buffer[position:] + chunk
-                        position = 0
-                        continue
-                    exhausted = True
-                    continue
-                index += 1
-                yield RawRecord(index, f"<invalid element: {error.msg}>".encode(), origin)
-                return
-            if end == len(buffer) and not exhausted:
-                chunk = reader.read(_ARRAY_CHUNK)  # a value ending the buffer may be cut short
-                if chunk:
-                    buffer = buffer[position:] + chunk
-                    position = 0
-                    continue
-                exhausted = True
-            index += 1
-            yield RawRecord(index, orjson.dumps(value), origin)
-            position = end
-            continue
-        if exhausted:
-            return
-        chunk = reader.read(_ARRAY_CHUNK)
-        if not chunk:
-            exhausted = True
-            continue
-        buffer = buffer[position:] + chunk
-        position = 0

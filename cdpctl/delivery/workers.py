@@ -15,14 +15,12 @@ import os
 import queue
 import signal
 import time
-from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from cdpctl.delivery.engine import Filters, filtered, render_records
-from cdpctl.delivery.locations import NOWHERE, Origin
-from cdpctl.delivery.sources import RawRecord, Record, parse
+from cdpctl.delivery.sources import Malformed, RawRecord, Record, parse
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.pipeline import Destination
 
@@ -46,7 +44,7 @@ def fork_context() -> Any | None:
         return None
 
 
-Chunk = tuple[Origin, array, bytes]  # the input, line numbers, and the lines joined by newlines
+Chunk = list[RawRecord]  # one hand-over to a worker: about CHUNK_BYTES of raw events
 
 
 def _chunks(inbox: Any) -> Iterable[Chunk]:
@@ -57,12 +55,8 @@ def _chunks(inbox: Any) -> Iterable[Chunk]:
         yield chunk
 
 
-def _records(chunk: Chunk) -> list[Record]:
-    origin, numbers, data = chunk
-    return [
-        parse(RawRecord(number, raw, origin))
-        for number, raw in zip(numbers, data.split(b"\n"), strict=True)
-    ]
+def _records(chunk: Chunk) -> list[Record | Malformed]:
+    return [parse(raw) for raw in chunk]
 
 
 def _die_with_parent(parent: int) -> None:
@@ -120,14 +114,14 @@ def _work(job: WorkerJob, destination: Destination, inbox: Any, outbox: Any) -> 
 
 
 def run_parallel(
-    items: Iterable[tuple[int, int, bytes, Origin]],
+    items: Iterable[tuple[int, RawRecord]],
     destination: Destination,
     jobs: list[WorkerJob],
     stats: ReplayStats,
     on_progress: Callable[[ReplayStats], None] | None,
 ) -> None:
-    """Feed `items` — (worker, line number, raw event, its input) — to one process per job and
-    merge their statistics into `stats`."""
+    """Feed `items` — (worker, raw record) — to one process per job and merge their
+    statistics into `stats`."""
     workers = len(jobs)
     context = fork_context()
     assert context is not None
@@ -161,10 +155,8 @@ def run_parallel(
                 on_progress(_merged(stats, latest))
             block = False
 
-    numbers = [array("Q") for _ in range(workers)]
-    lines: list[list[bytes]] = [[] for _ in range(workers)]
+    chunks: list[Chunk] = [[] for _ in range(workers)]
     sizes = [0] * workers
-    origins = [NOWHERE] * workers
 
     def put(target: int, item: Any) -> None:
         while True:
@@ -184,25 +176,19 @@ def run_parallel(
                 raise WorkerDied(f"a replay worker died (exit code {dead[0]})")
 
     def hand_over(target: int) -> None:
-        put(target, (origins[target], numbers[target], b"\n".join(lines[target])))
-        numbers[target] = array("Q")
-        lines[target] = []
+        put(target, chunks[target])
+        chunks[target] = []
         sizes[target] = 0
 
     try:
-        for target, number, raw, origin in items:
-            if origin is not origins[target]:  # a chunk holds the records of one input
-                if lines[target]:
-                    hand_over(target)
-                origins[target] = origin
-            numbers[target].append(number)
-            lines[target].append(raw)
-            sizes[target] += len(raw)
+        for target, raw in items:
+            chunks[target].append(raw)
+            sizes[target] += len(raw.data)
             if sizes[target] >= CHUNK_BYTES:
                 hand_over(target)
                 drain(block=False)
         for index in range(workers):
-            if lines[index]:
+            if chunks[index]:
                 hand_over(index)
             put(index, None)
         wait_for_finals(None)

@@ -238,12 +238,12 @@ def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    share = f"{1 - estimate.headroom:.0%} of " if estimate.headroom else ""
+    share = f"{1 - estimate.headroom:.0%} of {estimate.rate:,.4g}/s, " if estimate.headroom else ""
     title = (
-        f"backfill estimate, live at {estimate.effective_rate:,.4g} requests/s "
-        f"({share}{estimate.rate_source}: {estimate.rate:,.4g}/s)"
+        f"backfill estimate at {estimate.effective_rate:,.4g} requests/s "
+        f"({share}{estimate.rate_source})"
     )
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False)
     table.add_column("subscription", overflow="fold", ratio=1)
     for column in ("events", "requests", "per request", "time"):
         table.add_column(column, justify="right", no_wrap=True)
@@ -268,7 +268,7 @@ def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
         f"at least {estimate.requests:,} request(s) · {duration_text(estimate.seconds())} "
         "(retries and 429s add to it)"
     )
-    return "\n".join(line.rstrip() for line in exported) + "\n" + total + "\n"
+    return "\n".join([title, *(line.rstrip() for line in exported), total]) + "\n"
 
 
 def duration_text(seconds: float) -> str:

@@ -200,7 +200,7 @@ def connect(options: DaskOptions) -> Iterator[Client]:
                 n_workers=options.workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # the HTTP server always runs: a free port
                 silence_logs=logging.ERROR,
             )
             client = Client(cluster, set_as_default=False)

@@ -14,6 +14,7 @@ from helpers import run_cli
 from test_replay import ENV, LOOPS, live, make_events, summary, write_ndjson
 
 from cdpctl.delivery.inputs import Archive, InputError, expand
+from cdpctl.delivery.stats import ReplayStats
 from cdpctl.output.replay import PlainProgress
 
 
@@ -144,8 +145,6 @@ def test_progress_follows_the_files_and_their_bytes(folder: Path) -> None:
     assert seen[-1][0] == "file 3/3 " + str(folder / "2024-05-02" / "b.gz")
     assert archive.describe() == "3/3 files"
     assert archive.position() == archive.total
-    from cdpctl.delivery.stats import ReplayStats
-
     progress.close(ReplayStats())
     assert stream.getvalue().startswith("3/3 files · 0 events")
 

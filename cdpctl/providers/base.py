@@ -57,7 +57,10 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     allow_null: bool = False
-    properties: tuple[Field, ...] = ()  # declared keys of an object field (others still allowed)
+    properties: tuple[Field, ...] = ()  # declared keys of an object field
+    # Whether an object field with declared `properties` keeps other keys too. Segment's
+    # runtime (ajv, removeAdditional) strips undeclared keys unless the field says so.
+    additional_properties: bool = False
 
     @property
     def has_default(self) -> bool:

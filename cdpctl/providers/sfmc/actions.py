@@ -77,6 +77,7 @@ CONTACT_KEYS = Field(
     required=True,
     default={"contactKey": USER_ID},
     properties=(Field("contactKey", FieldType.STRING, "Contact Key", required=True),),
+    additional_properties=True,  # as Segment's sfmc-properties `keys`
 )
 EVENT_VALUES = Field(
     "values",

@@ -68,10 +68,10 @@ CONTACT_FIELDS = (
     Field("lastName", FieldType.STRING, "Last Name", default={"@path": "$.traits.lastName"}),
     Field(
         "mailingLists",
-        FieldType.ANY,
+        FieldType.OBJECT,
         "Mailing Lists",
-        "Either a map {listId: true|false} or the documented array "
-        "[{listId, subscribed}]; true subscribes, false unsubscribes.",
+        "A map {listId: true|false}: true subscribes, false unsubscribes. (Segment refuses an "
+        "array here; the array form [{listId, subscribed}] works inside traits.)",
     ),
     Field(
         "source",
@@ -95,17 +95,6 @@ CONTACT_FIELDS = (
         required=True,
         default={"@path": "$.userId"},
     ),
-)
-
-_STANDARD_CONTACT_KEYS = (
-    "createdAt",
-    "email",
-    "firstName",
-    "lastName",
-    "source",
-    "subscribed",
-    "userGroup",
-    "userId",
 )
 
 
@@ -146,13 +135,15 @@ def resolve_mailing_lists(payload: Mapping[str, Any]) -> tuple[dict[str, bool], 
 
 
 def contact_body(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Segment's body: the custom attributes, then the other fields in the payload's (the
+    mapping's) order, then mailingLists."""
     attributes = payload.get("customAttributes")
     body: dict[str, Any] = {}
     if isinstance(attributes, dict):
         body.update((k, v) for k, v in attributes.items() if k != "mailingLists")
-    for key in _STANDARD_CONTACT_KEYS:
-        if key in payload:
-            body[key] = payload[key]
+    for key, value in payload.items():
+        if key not in ("customAttributes", "mailingLists"):
+            body[key] = value
     body["mailingLists"] = resolve_mailing_lists(payload)[0]
     return body
 

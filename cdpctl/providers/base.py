@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from cdpctl import jsonwire
 from cdpctl.diagnostics import Diagnostic
+from cdpctl.providers.urls import wire_url
 
 NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})()
 
@@ -130,6 +131,12 @@ class Request:
     sees_failure: bool = False
     wait: float = 0.0  # seconds the transport waits before sending (polling a job); no-op dry
     _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """The URL as Segment's runtime sends it (one URL builder for every provider)."""
+        wire = wire_url(self.url)
+        if wire != self.url:
+            object.__setattr__(self, "url", wire)
 
     def body(self) -> bytes:
         """The exact bytes on the wire."""

@@ -278,7 +278,8 @@ def test_v2_dry_run_shows_the_delete_with_a_contact_id_placeholder() -> None:
     lookup, delete = plan_requests("dotdigital", "removeContactFromList", payload, SETTINGS)
     assert "<contactId>" in lookup.purpose
     assert (
-        delete.url == "https://r1-api.dotdigital.com/v2/address-books/123456/contacts/<contactId>"
+        delete.url
+        == "https://r1-api.dotdigital.com/v2/address-books/123456/contacts/%3CcontactId%3E"
     )
 
 
@@ -1109,7 +1110,7 @@ def test_numbers_are_coerced_like_segment_for_program_and_list_ids() -> None:
     _, delete = plan_requests(
         "dotdigital", "removeContactFromList", {**identity, "listId": "123456"}, SETTINGS
     )
-    assert delete.url.endswith("/v2/address-books/123456/contacts/<contactId>")
+    assert delete.url.endswith("/v2/address-books/123456/contacts/%3CcontactId%3E")
 
 
 def test_enrol_and_remove_required_fields_only_goldens() -> None:

@@ -683,7 +683,7 @@ def test_remove_dry_run_shows_the_whole_sequence_with_placeholders() -> None:
         ("POST", "https://api.sendgrid.com/v3/marketing/contacts/search"),
         (
             "DELETE",
-            "https://api.sendgrid.com/v3/marketing/lists/L1/contacts?contact_ids=<contactId>",
+            "https://api.sendgrid.com/v3/marketing/lists/L1/contacts?contact_ids=%3CcontactId%3E",
         ),
     ]
     assert body_json(requests[1])["list_ids"] == []

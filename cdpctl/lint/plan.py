@@ -90,7 +90,7 @@ def _no_event(
         kind = "track" if field == "event" else None
         names = [e.name for e in plan.events if e.name and (kind is None or e.call_type == kind)]
         if value not in names:
-            guess = closest(value, names)
+            guess = closest(value, names, cutoff=0.8)
             column = context.trigger_column(document, where, at)
             hint = f'did you mean "{guess}"?' if guess else None
             break
@@ -145,7 +145,7 @@ def _undeclared_read(
     if first.scalar is not None:
         message = (
             f"{shown} reads inside {dotted(first.parent)}, which the tracking plan declares "
-            f"as {first.scalar} for {_names(events)}"
+            f"as {_article(first.scalar)} {first.scalar} for {_names(events)}"
         )
         return document.diagnostic(codes.PLAN_UNDECLARED_READ, message, where)
     known = list(dict.fromkeys(k for miss in misses for k in miss.known))
@@ -335,9 +335,12 @@ def _types(
 
 def _plan_type(prop: PlanProperty) -> str:
     text = " or ".join(t for t in prop.types) if prop.types else "any type"
-    article = "an" if text[:1] in "aeiou" else "a"
     fmt = f" (format: {prop.format})" if prop.format else ""
-    return f"{article} {text}{fmt}"
+    return f"{_article(text)} {text}{fmt}"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 _FIELD_TYPES: Final = {

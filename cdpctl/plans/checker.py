@@ -93,6 +93,9 @@ def _compile(event: PlanEvent) -> _Compiled:
             )
         except ValueError as error:
             reason = str(error).split("\n", 1)[0]
+            inside = [str(p) for p in getattr(error, "instance_path", None) or ()]
+            if inside:
+                reason = f"{'.'.join(inside)}: {reason}"
             raise PlanError(
                 Diagnostic(
                     codes.PLAN_UNREADABLE,

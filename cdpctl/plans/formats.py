@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from cdpctl import codes
+from cdpctl import codes, jsonwire
 from cdpctl.diagnostics import Diagnostic
 from cdpctl.events import EVENT_TYPES
 from cdpctl.loading import Document, LoadError, parse_yaml, read_text
@@ -107,8 +107,26 @@ def load_plan(path: str | Path) -> TrackingPlan:
 
 
 def _read(path: Path) -> Document:
+    """A plan file with the position of every node. JSON is checked as JSON first, so its
+    syntax errors read as JSON errors, not as the YAML parser's."""
     try:
-        return parse_yaml(read_text(path, limit=MAX_PLAN_BYTES), str(path))
+        text = read_text(path, limit=MAX_PLAN_BYTES)
+        if text.lstrip()[:1] in ("{", "["):
+            try:
+                jsonwire.loads(text)
+            except jsonwire.JSONDecodeError as error:
+                line = text.count("\n", 0, error.pos) + 1
+                column = error.pos - (text.rfind("\n", 0, error.pos) + 1) + 1
+                raise PlanError(
+                    Diagnostic(
+                        codes.JSON_SYNTAX,
+                        f"invalid JSON: {error.msg}",
+                        path=str(path),
+                        line=line,
+                        column=column,
+                    )
+                ) from None
+        return parse_yaml(text, str(path))
     except LoadError as error:
         raise PlanError(error.diagnostic) from None
 

@@ -63,10 +63,10 @@ def named_conditions(trigger: triggers.Trigger) -> list[tuple[str, str, int]]:
     ]
 
 
-def closest(word: str, candidates: list[str] | tuple[str, ...]) -> str | None:
+def closest(word: str, candidates: list[str] | tuple[str, ...], cutoff: float = 0.6) -> str | None:
     """The candidate `word` most likely meant: the same letters in another case or spelling
     (`OrderTotal`, `order-total`), then one name inside the other (`order_total` → `total`),
-    then the most similar above a floor."""
+    then the most similar above `cutoff`."""
     if not candidates:
         return None
     folded = _fold(word)
@@ -77,7 +77,7 @@ def closest(word: str, candidates: list[str] | tuple[str, ...]) -> str | None:
     inside += [c for c in candidates if len(folded) >= 3 and folded in _fold(c)]
     if inside:
         return max(inside, key=lambda c: difflib.SequenceMatcher(None, word, c).ratio())
-    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
     return found[0] if found else None
 
 

@@ -95,10 +95,11 @@ def _no_event(
             hint = f'did you mean "{guess}"?' if guess else None
             break
     covered = sorted(types & plan.call_types)
-    count = sum(1 for e in plan.events if e.call_type in covered)
+    candidates = tuple(e for e in plan.events if e.call_type in covered)
+    listed = _names(candidates).replace(" or ", ", ") if len(candidates) <= 3 else ""
     message = (
-        f"the trigger matches none of the {count} {' or '.join(covered)} event(s) in the "
-        "tracking plan"
+        f"the trigger matches none of the tracking plan's {' and '.join(covered)} events "
+        f"({listed or f'{len(candidates)} of them'})"
     )
     diagnostic = document.diagnostic(codes.PLAN_NO_EVENT_MATCHES, message, where, hint=hint)
     return Diagnostic(

@@ -12,6 +12,7 @@ import typer
 if TYPE_CHECKING:
     from cdpctl.config import ProjectConfig
     from cdpctl.pipeline import Destination
+    from cdpctl.plans import TrackingPlan
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -180,3 +181,17 @@ def make_folder(path: Path, option: str) -> None:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         fail(f"{option}: cannot create the folder {path}: {error.strerror or error}")
+
+
+def load_plan_or_exit(path: Path | str) -> TrackingPlan:
+    """Load a tracking plan and compile its schemas (so a broken schema is found now, not on
+    the first event); on any problem print its one located error and exit 2."""
+    from cdpctl.plans import PlanError, load_plan
+
+    try:
+        plan = load_plan(path)
+        plan.checker()
+    except PlanError as error:
+        d = error.diagnostic
+        fail(f"{d.location()}: error {d.code} {d.full_message()}")
+    return plan

@@ -47,6 +47,8 @@ _TOTALS = (
     "throttled",
     "network_errors",
     "bytes_sent",
+    "plan_violating",
+    "plan_blocked",
 )
 
 
@@ -62,6 +64,8 @@ class ReplayStats:
     throttled: int = 0
     network_errors: int = 0
     bytes_sent: int = 0
+    plan_violating: int = 0  # events that break the tracking plan (--plan)
+    plan_blocked: int = 0  # of those, not judged at all (--plan-mode block)
     subscriptions: dict[str, SubscriptionStats] = field(default_factory=dict)
     error_groups: Counter[tuple[str, str]] = field(default_factory=Counter)
     error_examples: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -103,6 +107,7 @@ class ReplayStats:
         return (
             sum(s.failed + s.in_doubt + s.invalid for s in self.subscriptions.values())
             + self.malformed
+            + self.plan_blocked
         )
 
     @property

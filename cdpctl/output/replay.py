@@ -194,6 +194,12 @@ def summary_text(
             f"would send {stats.planned_requests:,} request(s) (one per event, before "
             f"batching) · {stats.planned_bytes:,} bytes"
         )
+    if stats.plan_violating:
+        blocked = f", {stats.plan_blocked:,} blocked (not sent)" if stats.plan_blocked else ""
+        lines.append(
+            f"tracking plan: {stats.plan_violating:,} event(s) violate it{blocked}; "
+            "the violations are among the errors below (CDP7xx)"
+        )
     if stats.error_groups:
         lines.append("first errors, by rule:")
         for (code, message), count in stats.error_groups.most_common(10):

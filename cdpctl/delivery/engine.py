@@ -117,7 +117,7 @@ def filtered(
         stats.events_read += 1
         if isinstance(record, Malformed):
             stats.malformed += 1
-            stats.note_error(record.code, record.error, record.where)
+            stats.note_error(record.code, record.error, record)
             if on_malformed is not None:
                 on_malformed(record)
             continue
@@ -151,7 +151,7 @@ class PlanGate:
             return True
         stats.plan_violating += 1
         for problem in problems:
-            stats.note_error(problem.code, problem.message, record.where)
+            stats.note_diagnostic(problem, record)
         if self.block:
             stats.plan_blocked += 1
             return False
@@ -188,9 +188,8 @@ def render_records(
         if plan is not None and not plan.admits(record, stats):
             continue
         event = record.event
-        where = record.where
         for sub, counters in enabled:
-            tally(counters, evaluate(sub, event, ctx), where)
+            tally(counters, evaluate(sub, event, ctx), record)
 
 
 # --- live ------------------------------------------------------------------------------------
@@ -292,10 +291,9 @@ class LiveRun:
                 self._block(record)
                 continue
             event = record.event
-            where = record.where
             for sub, counters in subscriptions:
                 verdict = evaluate(sub, event, ctx)
-                self.stats.tally(counters, verdict, where)
+                self.stats.tally(counters, verdict, record)
                 if isinstance(verdict, Invalid):
                     self._refuse(sub, record, verdict, destination_name)
                 elif isinstance(verdict, Ready):
@@ -489,7 +487,7 @@ class LiveRun:
             ]
         )
         self.stats.sub(work.sub.name).failed += 1
-        self.stats.note_error(codes.DELIVERY_FAILED, _reason_shape(reason), work.record.where)
+        self.stats.note_error(codes.DELIVERY_FAILED, _reason_shape(reason), work.record)
 
     def _dead_letter(self, reason: str, **details: Any) -> None:
         try:

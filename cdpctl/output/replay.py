@@ -202,9 +202,9 @@ def summary_text(
         )
     if stats.error_groups:
         lines.append("first errors, by rule:")
-        for (code, message), count in stats.error_groups.most_common(10):
-            example = stats.error_examples[(code, message)]
-            lines.append(f"  {code} ×{count:,} {message} (first at {example})")
+        for (code, shape), count in stats.error_groups.most_common(10):
+            _, message, where = stats.error_examples[(code, shape)]
+            lines.append(f"  {code} ×{count:,} {message} (first at {where})")
     if dead_letter:
         lines.append(f"dead letters: {dead_letter}")
     if stopped:

@@ -46,6 +46,7 @@ def test_violations_are_counted_by_rule_and_warn_mode_sends_everything(
     summary = json.loads(result.stdout)
     assert (summary["plan_violating"], summary["plan_blocked"]) == (2, 0)
     assert summary["subscriptions"]["track"]["would_send"] == 3
+    assert summary["plan_violating_events"] == {'"order_completed"': 1, '"signed_up"': 1}
     rules = {e["code"] for e in summary["errors"]}
     assert rules == {"CDP712", "CDP713"}
     assert any(e["first"] == "line 3" and '"gold"' in e["message"] for e in summary["errors"])

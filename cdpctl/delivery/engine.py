@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -137,6 +138,14 @@ def filtered(
         yield record
 
 
+def _plan_label(event: dict[str, Any]) -> str:
+    call_type = event.get("type")
+    name = event.get("event") if call_type == "track" else event.get("name")
+    if isinstance(name, str) and name:
+        return json.dumps(name, ensure_ascii=False)
+    return call_type if isinstance(call_type, str) else "(no type)"
+
+
 @dataclass(frozen=True, slots=True)
 class PlanGate:
     """`--plan`: every event is checked against the tracking plan; its violations are counted
@@ -150,8 +159,10 @@ class PlanGate:
         if not problems:
             return True
         stats.plan_violating += 1
+        label = _plan_label(record.event)
+        stats.plan_violating_events[label] += 1
         for problem in problems:
-            stats.note_diagnostic(problem, record)
+            stats.note_diagnostic(problem, record, within=label)
         if self.block:
             stats.plan_blocked += 1
             return False

@@ -67,6 +67,8 @@ class ReplayStats:
     bytes_sent: int = 0
     plan_violating: int = 0  # events that break the tracking plan (--plan)
     plan_blocked: int = 0  # of those, not judged at all (--plan-mode block)
+    #: violating events by the event they claim to be: `"Order Completed"`, `identify`
+    plan_violating_events: Counter[str] = field(default_factory=Counter)
     subscriptions: dict[str, SubscriptionStats] = field(default_factory=dict)
     #: errors counted by (code, shape); the shape is the field a finding is about, or the
     #: message when it names none, so "total is "13", not a number" and "… "10" …" count once
@@ -107,8 +109,11 @@ class ReplayStats:
         self.error_groups[group] += 1
         self._keep_example(group, (at.number, message, at.where))
 
-    def note_diagnostic(self, problem: Diagnostic, at: Record) -> None:
+    def note_diagnostic(self, problem: Diagnostic, at: Record, within: str = "") -> None:
+        """Group a finding by rule and the field it is about (`within` one kind of event)."""
         shape = ".".join(map(str, problem.json_path)) if problem.json_path else None
+        if shape is not None and within:
+            shape = f"{within}: {shape}"
         self.note_error(problem.code, problem.message, at, shape)
 
     def _keep_example(self, group: tuple[str, str], example: tuple[int, str, str]) -> None:
@@ -134,6 +139,7 @@ class ReplayStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name, stats in other.subscriptions.items():
             self.sub(name).merge(stats)
+        self.plan_violating_events.update(other.plan_violating_events)
         self.error_groups.update(other.error_groups)
         for group, example in other.error_examples.items():
             self._keep_example(group, example)
@@ -141,6 +147,7 @@ class ReplayStats:
     def as_dict(self) -> dict[str, Any]:
         return {
             **{name: getattr(self, name) for name in _TOTALS},
+            "plan_violating_events": dict(self.plan_violating_events.most_common()),
             "subscriptions": {k: v.as_dict() for k, v in self.subscriptions.items()},
             "errors": [
                 {

@@ -340,14 +340,12 @@ def _check_resubscribe_options(payload: Mapping[str, Any]) -> list[Diagnostic]:
 
 
 def check_data_fields(values: Mapping[str, Any], declared: Mapping[str, str]) -> list[Diagnostic]:
-    """Nulls are dropped; declared types are checked now, undeclared ones only at send time."""
+    """Declared types are checked now, undeclared ones only at send time."""
     problems: list[Diagnostic] = []
     undeclared: list[str] = []
     for key, value in values.items():
         path = ("dataFields", key)
-        if value is None:
-            problems.append(_warning(f"dataFields.{key} is null — not sent", path))
-        elif key not in declared:
+        if key not in declared:
             undeclared.append(key)
         else:
             try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from cdpctl import jsonwire
+from cdpctl import __version__, jsonwire
 from cdpctl.diagnostics import Diagnostic
 from cdpctl.providers.urls import wire_url
 
@@ -113,6 +113,12 @@ def endpoint_problem(endpoint: str) -> str | None:
     return "must be scheme://host[:port], e.g. http://127.0.0.1:8765"
 
 
+#: Headers every request carries unless its provider sets them. Segment sends `Accept: */*`
+#: too; the User-Agent is cdpctl's own so provider logs tell its traffic apart
+#: (docs/fidelity.md).
+RUNTIME_HEADERS = (("User-Agent", f"cdpctl/{__version__}"), ("Accept", "*/*"))
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """One HTTP request, as data. `json`, `form` and `content` are mutually exclusive bodies."""
@@ -137,6 +143,18 @@ class Request:
         wire = wire_url(self.url)
         if wire != self.url:
             object.__setattr__(self, "url", wire)
+
+    def wire_headers(self) -> dict[str, str]:
+        """The exact headers on the wire (the HTTP client adds only Host, Content-Length,
+        Accept-Encoding and Connection)."""
+        headers = dict(self.headers)
+        named = {name.lower() for name in headers}
+        if self.form is not None and "content-type" not in named:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for name, value in RUNTIME_HEADERS:
+            if name.lower() not in named:
+                headers[name] = value
+        return headers
 
     def body(self) -> bytes:
         """The exact bytes on the wire."""

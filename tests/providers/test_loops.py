@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from helpers import body_json, header, live_run, plan_requests
 
+from cdpctl import __version__
 from cdpctl.delivery.transport import PlanFailed
 from cdpctl.mapping import strip_undefined, transform
 from cdpctl.mappingfile import effective_mapping
@@ -264,6 +265,8 @@ def test_seed_sample_identify_through_the_bundled_example_gives_the_documented_r
     assert request["headers"] == {
         "Authorization": "Bearer ${LOOPS_API_KEY}",
         "Content-Type": "application/json",
+        "User-Agent": f"cdpctl/{__version__}",
+        "Accept": "*/*",
     }
     assert json.dumps(request["json"], separators=(",", ":")) == (
         '{"firstName":"Adam","favoriteColor":"blue","favoriteNumber":42,'

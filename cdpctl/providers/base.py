@@ -247,6 +247,15 @@ class BatchSpec:
     doc_url: str = ""
 
 
+class Upsert(enum.Enum):
+    """How an action writes where the provider keeps only the last write (no event time to
+    order by), which the timestamp lint (CDP605) needs to know."""
+
+    NONE = "none"
+    CONTACT = "contact"  # a contact upsert, whatever the trigger
+    ROW = "row"  # a row upsert: a contact's state only when the trigger matches identify only
+
+
 @dataclass(frozen=True, slots=True, eq=False)  # identity equality: usable as a cache key
 class Action:
     name: str
@@ -258,6 +267,7 @@ class Action:
     check: Callable[[dict[str, Any], Mapping[str, Any]], list[Diagnostic]] | None = None
     batch: BatchSpec | None = None
     plan_batch: Callable[[list[dict[str, Any]], ActionContext], Plan] | None = None
+    upsert: Upsert = Upsert.NONE
 
     def field(self, name: str) -> Field | None:
         for candidate in self.fields:
@@ -286,6 +296,8 @@ class Provider:
     actions: tuple[Action, ...]
     rate_limit: RateLimit
     docs_url: str = ""
+    #: the `slug`s of Segment's destinations this provider stands for (`import segment`)
+    segment_slugs: tuple[str, ...] = ()
     derived_secrets: Callable[[Mapping[str, Any]], list[str]] = field(default=lambda settings: [])
     check_settings: Callable[[Mapping[str, Any]], list[Diagnostic]] | None = None
     test_authentication: Callable[[ActionContext], Plan] | None = None

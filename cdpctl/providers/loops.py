@@ -21,6 +21,7 @@ from cdpctl.providers.base import (
     RateLimit,
     Request,
     Setting,
+    Upsert,
 )
 
 BASE_URL = "https://app.loops.so/api/v1"
@@ -299,6 +300,7 @@ PROVIDER = Provider(
     title="Loops",
     description="Email for SaaS: contacts and event-triggered loops.",
     docs_url=DOCS_URL,
+    segment_slugs=("actions-loops",),  # Loops (Actions)
     settings=(
         Setting(
             "apiKey", "API Key", "A Loops API key (Settings → API).", required=True, secret=True
@@ -307,6 +309,7 @@ PROVIDER = Provider(
     actions=(
         Action(
             name="createOrUpdateContact",
+            upsert=Upsert.CONTACT,
             title="Create or update a contact",
             description="Create a contact in Loops, or update it when the userId/email exists.",
             fields=CONTACT_FIELDS,

@@ -22,6 +22,7 @@ from cdpctl.providers.base import (
     Plan,
     Reply,
     Request,
+    Upsert,
 )
 from cdpctl.providers.dotdigital import api
 from cdpctl.providers.dotdigital.rules import (
@@ -805,6 +806,7 @@ def _plan_transactional_email(payload: dict[str, Any], ctx: ActionContext) -> Pl
 ACTIONS = (
     Action(
         name="addContactToList",
+        upsert=Upsert.CONTACT,
         title="Add or Update Contact",
         description="Create or update a contact, optionally add it to a list and set its "
         "subscription statuses and data fields.",

@@ -35,6 +35,7 @@ MISSING_SETTING = "CDP310"
 INVALID_SETTING = "CDP311"
 BAD_ENV_REFERENCE = "CDP312"
 DUPLICATE_SUBSCRIPTION_NAME = "CDP313"
+TRIGGER_CONDITION_DROPPED = "CDP314"
 
 # A rendered payload checked against its action's fields.
 PAYLOAD_MISSING_FIELD = "CDP401"
@@ -56,6 +57,21 @@ PATH_NOT_IN_EVENTS = "CDP603"
 PATH_NOT_IN_CALL_TYPE = "CDP604"
 TIMESTAMP_TO_LAST_WRITE_WINS = "CDP605"
 HARD_CODED_CONTACT = "CDP606"
+ENV_REFERENCE_IN_MAPPING = "CDP607"
+TEMPLATE_UNBALANCED = "CDP608"
+PLACEHOLDER_SETTING = "CDP609"
+
+# Tracking plans: `validate --plan` (701-706) and events checked against a plan (711-714).
+PLAN_UNREADABLE = "CDP701"
+PLAN_NO_EVENT_MATCHES = "CDP702"
+PLAN_UNDECLARED_READ = "CDP703"
+PLAN_TYPE_MISMATCH = "CDP704"
+PLAN_TYPE_COERCED = "CDP705"
+PLAN_OPTIONAL_FEEDS_REQUIRED = "CDP706"
+UNPLANNED_EVENT = "CDP711"
+PLAN_PROPERTY_MISSING = "CDP712"
+PLAN_PROPERTY_INVALID = "CDP713"
+UNPLANNED_PROPERTY = "CDP714"
 
 DESCRIPTIONS: dict[str, str] = {
     FILE_UNREADABLE: "The file cannot be read (missing, a directory, or permission denied).",
@@ -87,6 +103,8 @@ DESCRIPTIONS: dict[str, str] = {
     INVALID_SETTING: "A setting value the provider does not accept.",
     BAD_ENV_REFERENCE: "A malformed ${...} environment reference.",
     DUPLICATE_SUBSCRIPTION_NAME: "Two subscriptions share a name; names key the replay ledger.",
+    TRIGGER_CONDITION_DROPPED: "Segment drops a condition of the trigger (an unknown field, a "
+    "function on a field it does not apply to), so the subscription matches more than it reads.",
     PAYLOAD_MISSING_FIELD: "A required field is missing from the mapped payload.",
     PAYLOAD_WRONG_TYPE: "A mapped value has the wrong type for its field.",
     PAYLOAD_BAD_FORMAT: "A mapped value has the wrong format (email, E.164 phone, ISO-8601 date).",
@@ -108,6 +126,28 @@ DESCRIPTIONS: dict[str, str] = {
     "whichever write arrives last, so a late or replayed event moves it backwards.",
     HARD_CODED_CONTACT: "A mapping hard-codes an email address or phone number where the event's "
     "own contact belongs.",
+    ENV_REFERENCE_IN_MAPPING: "A ${NAME} reference inside a mapping: only destination settings "
+    "resolve them, so the text is sent literally.",
+    TEMPLATE_UNBALANCED: "An @template with an unpaired {{ or }}: it is sent as literal text.",
+    PLACEHOLDER_SETTING: "A setting still holds the your-… placeholder `cdpctl init` wrote.",
+    PLAN_UNREADABLE: "The tracking plan cannot be read: not a Segment Protocols, Avo, RudderStack "
+    "or Snowplow Iglu plan, or a broken reference inside it.",
+    PLAN_NO_EVENT_MATCHES: "The trigger matches none of the tracking plan's events (a misspelt "
+    "event name, or an event the plan dropped).",
+    PLAN_UNDECLARED_READ: "A mapping reads a property, trait or context key that no plan event "
+    "the trigger matches declares.",
+    PLAN_TYPE_MISMATCH: "The plan's type for a property cannot feed the action field it is "
+    "mapped to (a boolean into a string field, an object into a number).",
+    PLAN_TYPE_COERCED: "The plan's type feeds the action field only after coercion, or without "
+    "the format it needs (a number into a string field, a plain string into an email field).",
+    PLAN_OPTIONAL_FEEDS_REQUIRED: "A required action field is fed only from properties the plan "
+    "marks optional, so events without them fail.",
+    UNPLANNED_EVENT: "An event the tracking plan does not define.",
+    PLAN_PROPERTY_MISSING: "An event lacks a property its plan event requires.",
+    PLAN_PROPERTY_INVALID: "A property of an event breaks its plan's JSON Schema (type, enum, "
+    "format, pattern, range).",
+    UNPLANNED_PROPERTY: "An event carries a property its plan event does not allow "
+    "(additionalProperties: false).",
 }
 
 #: Codes reported as warnings by default; every other code is an error by default. (A provider
@@ -119,6 +159,11 @@ WARNINGS: frozenset[str] = frozenset(
         PATH_NOT_IN_CALL_TYPE,
         TIMESTAMP_TO_LAST_WRITE_WINS,
         HARD_CODED_CONTACT,
+        ENV_REFERENCE_IN_MAPPING,
+        TEMPLATE_UNBALANCED,
+        PLACEHOLDER_SETTING,
+        PLAN_TYPE_COERCED,
+        PLAN_OPTIONAL_FEEDS_REQUIRED,
     }
 )
 

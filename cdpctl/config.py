@@ -9,13 +9,14 @@ the defaults; that ordering lives in `cdpctl.cli.common`.
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 CONFIG_FILE: Final = "cdpctl.toml"
 PYPROJECT: Final = "pyproject.toml"
-KEYS: Final = ("paths", "format", "color")
+KEYS: Final = ("paths", "format", "color", "strict", "plan")
 COLORS: Final = ("auto", "always", "never")
 
 
@@ -31,6 +32,8 @@ class ProjectConfig:
     paths: tuple[Path, ...] = ()  # absolute, resolved against the file's folder
     format: str | None = None
     color: str | None = None
+    strict: bool = False  # validate: warnings fail too
+    plan: Path | None = None  # validate: the tracking plan (absolute, like paths)
 
     def describe(self, key: str) -> str:
         """Where `key` is set, for messages: `pyproject.toml [tool.cdpctl] format`."""
@@ -78,6 +81,12 @@ def load(start: Path | None = None) -> ProjectConfig:
     for key in ("format", "color"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{where}: {key} must be a string (got {table[key]!r})")
+    strict = table.get("strict", False)
+    if not isinstance(strict, bool):
+        raise ConfigError(f"{where}: strict must be true or false (got {strict!r})")
+    plan = table.get("plan")
+    if plan is not None and (not isinstance(plan, str) or not plan):
+        raise ConfigError(f"{where}: plan must be the tracking plan's file or folder name")
     color = table.get("color")
     if color is not None and color not in COLORS:
         raise ConfigError(f"{where}: color must be one of {', '.join(COLORS)} (got {color!r})")
@@ -86,19 +95,16 @@ def load(start: Path | None = None) -> ProjectConfig:
         paths=tuple(source.parent / p for p in paths),
         format=table.get("format"),
         color=color,
+        strict=strict,
+        plan=source.parent / plan if plan is not None else None,
     )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            raise ConfigError(
-                f"{path}: reading TOML needs Python 3.11+ or the tomli package"
-            ) from None
+    else:  # Python 3.10: the tomli package, a dependency there
+        import tomli as tomllib
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

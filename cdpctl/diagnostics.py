@@ -33,7 +33,10 @@ class Diagnostic:
         return self.severity is Severity.ERROR
 
     def full_message(self) -> str:
-        return f"{self.message} — {self.hint}" if self.hint else self.message
+        """The message and its hint as one sentence (`… @pathh — did you mean "@path"?`)."""
+        if not self.hint:
+            return self.message
+        return f"{self.message.rstrip('.')} — {self.hint}"
 
     def location(self) -> str:
         parts = [self.path or "<input>"]
@@ -74,8 +77,11 @@ def has_errors(diagnostics: list[Diagnostic]) -> bool:
 class Report(Protocol):
     """One checked file and its findings (what every diagnostics view renders)."""
 
-    path: str
-    diagnostics: list[Diagnostic]
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]: ...
 
     @property
     def valid(self) -> bool: ...

@@ -232,13 +232,27 @@ class _Builder:
         return self._scalar_value(node)
 
     def _mapping(self, node: yaml.MappingNode, path: JsonPath, depth: int) -> dict[Any, Any]:
+        """Keys in document order. Merge keys (`<<: *base`) bring in the keys the mapping
+        does not set itself, as YAML 1.1 says: an explicit key overrides a merged one (it is
+        no duplicate); a key written twice explicitly is."""
         result: dict[Any, Any] = {}
+        explicit: set[str] = set()
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 merged = self.build(value_node, path, depth + 1)
-                for source in merged if isinstance(merged, list) else [merged]:
-                    if isinstance(source, dict):
-                        for merged_key, merged_value in source.items():
+                sources = merged if isinstance(merged, list) else [merged]
+                if not all(isinstance(source, dict) for source in sources):
+                    mark = value_node.start_mark
+                    _fail(
+                        self.name,
+                        codes.YAML_SYNTAX,
+                        "a merge key (<<) takes a mapping or a list of mappings",
+                        mark.line + 1,
+                        mark.column + 1,
+                    )
+                for source in sources:
+                    for merged_key, merged_value in source.items():
+                        if merged_key not in explicit:
                             result.setdefault(merged_key, merged_value)
                 continue
             key = self._scalar_value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
@@ -254,7 +268,7 @@ class _Builder:
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
             key_mark = key_node.start_mark
-            if key in result:
+            if key in explicit:
                 _fail(
                     self.name,
                     codes.DUPLICATE_KEY,
@@ -273,11 +287,12 @@ class _Builder:
                 quoted,
             )
             result[key] = self.build(value_node, child, depth + 1)
+            explicit.add(key)
         return result
 
     def _scalar_value(self, node: yaml.Node) -> Any:
         try:
-            return self._scalar.construct_object(node, deep=True)
+            value = self._scalar.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             mark = node.start_mark
             _fail(
@@ -296,3 +311,16 @@ class _Builder:
                 mark.line + 1,
                 mark.column + 1,
             )
+        if value is not None and not isinstance(value, (str, int, float)):
+            mark = node.start_mark
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            _fail(
+                self.name,
+                codes.YAML_SYNTAX,
+                f"the YAML tag {tag} is not supported in mapping files (values are text, "
+                "numbers, true/false or null)",
+                mark.line + 1,
+                mark.column + 1,
+                hint="remove the tag, or quote the value to keep it as text",
+            )
+        return value

@@ -55,6 +55,7 @@ class CompiledSubscription:
     defaulted: tuple[str, ...]
     # The mapping may yield undefined array slots or NaN (see mapping.may_leave_undefined).
     strips: bool
+    trigger_warnings: tuple[triggers.TriggerWarning, ...] = ()  # what Segment reads differently
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,8 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
             raise DestinationError(f"{file.path}: {provider.name} has no action {sub.action!r}")
         effective, defaulted = effective_mapping(action, sub.mapping, sub.use_defaults)
         try:
-            predicate = _never_raising(triggers.compile_trigger(sub.trigger))
+            parsed = triggers.parse(sub.trigger)
+            predicate = _never_raising(triggers.compile_trigger(parsed))
             transform = mapping.compile_mapping(effective)
         except (triggers.TriggerSyntaxError, mapping.MappingError) as error:
             raise DestinationError(f"{file.path}: subscription {sub.name!r}: {error}") from error
@@ -133,6 +135,7 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
                 mapping=effective,
                 defaulted=defaulted,
                 strips=mapping.may_leave_undefined(effective),
+                trigger_warnings=parsed.warnings,
             )
         )
     settings = resolve_settings(provider, file.settings, environ)

@@ -16,6 +16,7 @@ from typing import Any
 from cdpctl import yamltext
 from cdpctl.catalog import find_action, type_name
 from cdpctl.providers.base import Action, Field, Provider, Setting
+from cdpctl.schema import SCHEMA_ID
 
 
 def env_name(provider: Provider, setting: str) -> str:
@@ -35,23 +36,29 @@ def env_name(provider: Provider, setting: str) -> str:
 
 
 def schema_reference(output: Path | None) -> str:
-    """The bundled mapping-file schema as editors should find it from `output` (a file about to
-    be written; None for stdout, taken as the current folder)."""
-    from cdpctl import resources
-
-    schema = resources.path("schemas/mapping.schema.json").resolve()
-    base = output.resolve().parent if output is not None else Path.cwd()
-    try:
-        return Path(os.path.relpath(schema, base)).as_posix()
-    except ValueError:  # another drive on Windows
-        return schema.as_uri()
+    """The `$schema` reference for a file about to be written at `output` (None: stdout, taken
+    as the current folder): a `schemas/mapping.schema.json` committed in the project (written
+    by `cdpctl schema --write schemas`), found from the file's folder up to the repository
+    root, relative to the file; otherwise the schema's stable `$id`. Never a path into this
+    machine's installation, which means nothing in a repository."""
+    base = (output.absolute().parent if output is not None else Path.cwd()).absolute()
+    for folder in (base, *base.parents):
+        candidate = folder / "schemas" / "mapping.schema.json"
+        if candidate.is_file():
+            return Path(os.path.relpath(candidate, base)).as_posix()
+        if (folder / ".git").exists():
+            break
+    return SCHEMA_ID
 
 
 # --- content ---------------------------------------------------------------------------------
 
 
+PLACEHOLDER_PREFIX = "your-"  # `validate` flags settings still holding such a value (CDP609)
+
+
 def _placeholder(setting: Setting) -> str:
-    return "your-" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])|_", "-", setting.name).lower()
+    return PLACEHOLDER_PREFIX + re.sub(r"(?<=[a-z0-9])(?=[A-Z])|_", "-", setting.name).lower()
 
 
 def choose_settings(provider: Provider, actions: Sequence[Action] = ()) -> dict[str, Any]:
@@ -210,7 +217,7 @@ def scaffold(provider: Provider, action_names: Sequence[str] = (), *, schema_ref
         value = settings[spec.name]
         need = "required" if spec.required else "optional"
         kind = "secret: set it in the environment" if spec.secret else need
-        if not spec.secret and isinstance(value, str) and value.startswith("your-"):
+        if not spec.secret and isinstance(value, str) and value.startswith(PLACEHOLDER_PREFIX):
             kind += ", TODO: your value"
         lines.extend(yamltext.comment(f"{spec.title} ({kind}). {spec.description}".strip(), 4))
         lines.append(f"    {yamltext.key(spec.name)}: {yamltext.scalar(value)}")

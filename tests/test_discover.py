@@ -213,3 +213,15 @@ def test_completion_completes_commands_providers_and_actions() -> None:
     assert "providers" in _complete("cdpctl prov")
     assert _complete("cdpctl init s") == ["segment", "sendgrid", "sfmc"]
     assert _complete("cdpctl fields sendgrid up") == ["updateUserProfile"]
+
+
+@pytest.mark.parametrize(
+    "args", [["providers"], ["actions", "loops"], ["fields", "loops", "sendEvent"]]
+)
+def test_discovery_commands_take_color_and_cdpctl_format(args: list[str]) -> None:
+    colored = run_cli([*args, "--color", "always"])
+    assert colored.exit_code == 0
+    assert colored.stdout.startswith("\x1b[1m")
+    plain = run_cli([*args, "--color", "never"])
+    assert "\x1b[" not in plain.stdout
+    assert json.loads(run_cli(args, env={"CDPCTL_FORMAT": "json"}).stdout)

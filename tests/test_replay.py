@@ -117,11 +117,20 @@ def test_filters_limit_since_until_and_where(tmp_path: Path) -> None:
     assert where["subscriptions"]["Upsert contact"]["would_send"] == 20
 
 
-def test_invalid_where_is_a_usage_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ('type = "x', "--where: column"),
+        ('type = = "x"', 'expected a value after "="'),
+        ('type == "x"', 'expected a value after "="'),
+        ('type "x"', "expected an operator"),
+    ],
+)
+def test_invalid_where_is_a_usage_error(tmp_path: Path, where: str, message: str) -> None:
     events = write_ndjson(tmp_path / "e.ndjson", make_events(3))
-    result = run_cli(["replay", str(events), "-m", LOOPS, "--where", 'type = "x'])
+    result = run_cli(["replay", str(events), "-m", LOOPS, "--where", where])
     assert result.exit_code == 2
-    assert "--where" in result.stderr
+    assert "--where" in result.stderr and message in result.stderr
 
 
 def live(events: Path, sandbox, *extra: str, env: dict | None = None):

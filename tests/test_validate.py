@@ -120,3 +120,50 @@ def test_a_50_mb_file_is_refused_quickly_with_a_clear_error(tmp_path: Path) -> N
     assert result.exit_code == 1
     (report,) = json.loads(result.stdout)["files"]
     assert report["errors"][0]["code"] == "CDP102"
+
+
+def test_merge_keys_bring_in_what_the_mapping_does_not_set_itself() -> None:
+    from cdpctl.loading import parse_yaml
+
+    document = parse_yaml(
+        "base: &base {a: 1, b: 2}\nother: {<<: *base, b: 3, c: 4}\nlater: {b: 5, <<: *base}\n",
+        "merge.yaml",
+    )
+    assert document.data["other"] == {"a": 1, "b": 3, "c": 4}
+    assert document.data["later"] == {"b": 5, "a": 1}
+    assert list(document.data["other"]) == ["a", "b", "c"]
+
+
+def test_links_that_cannot_be_followed_are_reported_not_skipped(tmp_path: Path) -> None:
+    tree = tmp_path / "mappings"
+    (tree / "team").mkdir(parents=True)
+    (tree / "team" / "loops.yaml").write_text((ROOT / "examples" / "loops.yaml").read_text())
+    (tree / "dangling.yaml").symlink_to("nowhere.yaml")
+    (tree / "loop.yaml").symlink_to("loop.yaml")
+    (tree / "team" / "up").symlink_to("..")
+    result = run_cli(["validate", "--format", "json", str(tree)])
+    assert result.exit_code == 1
+    files = {Path(f["path"]).name: f for f in json.loads(result.stdout)["files"]}
+    assert "broken symbolic link: it points to nowhere.yaml" in str(files["dangling.yaml"])
+    assert "symbolic link loop" in str(files["loop.yaml"])
+    assert "already checked" in str(files["up"])
+    assert files["loops.yaml"]["valid"] is True
+    alone = run_cli(["validate", str(tree / "loop.yaml")])
+    assert alone.exit_code == 1
+    assert "symbolic link loop" in alone.stdout
+
+
+def test_strict_makes_warnings_fail(tmp_path: Path) -> None:
+    warned = ROOT / "tests" / "cases" / "lint" / "env-in-mapping.yaml"
+    assert run_cli(["validate", str(warned)]).exit_code == 0
+    assert run_cli(["validate", "--strict", str(warned)]).exit_code == 1
+    assert run_cli(["validate", "--strict", "--exit-zero", str(warned)]).exit_code == 0
+    (tmp_path / "cdpctl.toml").write_text("strict = true\n")
+    import os
+
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert run_cli(["validate", str(warned)]).exit_code == 1
+    finally:
+        os.chdir(here)

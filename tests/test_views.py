@@ -130,3 +130,18 @@ def test_a_bad_endpoint_is_refused_before_anything_is_sent(
     result = run_cli([*args, "--endpoint", endpoint], env={"LOOPS_API_KEY": "k" * 20})
     assert result.exit_code == 2
     assert f"--endpoint {message}" in result.stderr
+
+
+def test_test_event_shows_how_segment_reads_a_trigger_differently(tmp_path: Path) -> None:
+    mapping = tmp_path / "loops.yaml"
+    mapping.write_text(
+        (ROOT / "examples" / "loops.yaml")
+        .read_text()
+        .replace('trigger: type = "identify"', 'trigger: type = "identify" and userId or email')
+    )
+    result = run_cli(["test-event", str(mapping), "identify"])
+    assert result.exit_code == 0, result.output
+    assert "⚠ trigger (column" in result.stdout
+    document = json.loads(run_cli(["test-event", str(mapping), "identify", "-f", "json"]).stdout)
+    warnings = document["results"][0]["trigger_warnings"]
+    assert warnings and warnings[0]["drops_condition"] is False

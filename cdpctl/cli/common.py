@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
 if TYPE_CHECKING:
     from cdpctl.config import ProjectConfig
+    from cdpctl.delivery.engine import PlanGate
     from cdpctl.pipeline import Destination
+    from cdpctl.plans import TrackingPlan
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -74,7 +76,7 @@ def resolve_format(
     return "text"
 
 
-def format_option(choices: tuple[str, ...]) -> typer.models.OptionInfo:
+def format_option(choices: tuple[str, ...]) -> Any:
     return typer.Option(
         None,
         "--format",
@@ -87,7 +89,9 @@ def format_option(choices: tuple[str, ...]) -> typer.models.OptionInfo:
     )
 
 
-COLOR_OPTION = typer.Option(None, "--color", help="Colour output: auto, always or never.")
+COLOR_OPTION = typer.Option(
+    None, "--color", metavar="WHEN", help="Colour output: auto, always or never."
+)
 
 
 def check_choice(value: str, choices: object, option: str) -> str:
@@ -131,6 +135,21 @@ def color_choice(flag: str | None) -> bool:
     return use_color(flag, configured=project_config().color)
 
 
+def check_can_send(destination: Destination) -> None:
+    """Before any live request: every referenced variable set, every credential sendable
+    (exit 2 naming the setting and variable, never the value)."""
+    from cdpctl.secrets import check_sendable
+
+    if destination.settings.missing:
+        fail(
+            "cannot send: environment variable(s) not set: "
+            + ", ".join(destination.settings.missing)
+        )
+    problems = check_sendable(destination.settings)
+    if problems:
+        fail("cannot send: " + "; ".join(problems))
+
+
 def check_endpoint(flag: str | None, destination: Destination) -> str | None:
     """The endpoint requests go to instead of the provider's host (--endpoint, else the mapping
     file's `endpoint:`); exit 2 with what to change when it is not scheme://host[:port]."""
@@ -163,3 +182,49 @@ def make_folder(path: Path, option: str) -> None:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         fail(f"{option}: cannot create the folder {path}: {error.strerror or error}")
+
+
+PLAN_MODES = ("warn", "block")
+
+
+PLAN_OPTION = typer.Option(
+    None,
+    "--plan",
+    metavar="PLAN",
+    help="Check every event against this tracking plan (docs/tracking-plans.md). Also "
+    "`plan = …` in [tool.cdpctl].",
+    show_default=False,
+)
+PLAN_MODE_OPTION = typer.Option(
+    "warn",
+    "--plan-mode",
+    metavar="MODE",
+    help="warn: count plan violations; block: also leave violating events out (not sent; "
+    "dead-lettered when live).",
+)
+
+
+def plan_gate(flag: Path | None, mode: str) -> PlanGate | None:
+    """The tracking plan of --plan, else the project config's, as an event gate (None when
+    neither names one); exit 2 on an unusable plan or mode."""
+    from cdpctl.delivery.engine import PlanGate
+
+    check_choice(mode, PLAN_MODES, "--plan-mode")
+    source = flag if flag is not None else project_config().plan
+    if source is None:
+        return None
+    return PlanGate(load_plan_or_exit(source).checker(), block=mode == "block")
+
+
+def load_plan_or_exit(path: Path | str) -> TrackingPlan:
+    """Load a tracking plan and compile its schemas (so a broken schema is found now, not on
+    the first event); on any problem print its one located error and exit 2."""
+    from cdpctl.plans import PlanError, load_plan
+
+    try:
+        plan = load_plan(path)
+        plan.checker()
+    except PlanError as error:
+        d = error.diagnostic
+        fail(f"{d.location()}: error {d.code} {d.full_message()}")
+    return plan

@@ -9,15 +9,17 @@ from pathlib import Path
 import typer
 
 from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, fail
+from cdpctl.cli.help import command_help
 
 app = typer.Typer(
     help="Convert other tools' configuration into cdpctl mapping files.",
+    short_help="Convert a Segment destination into a mapping file.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 
 
-@app.command("segment")
+@app.command("segment", **command_help("import segment"))
 def segment(
     export_file: str = typer.Argument(
         ...,
@@ -29,6 +31,7 @@ def segment(
         None,
         "--provider",
         "-p",
+        metavar="NAME",
         help="The cdpctl provider (or Segment destination slug), when the export does not say.",
     ),
     output: Path | None = typer.Option(

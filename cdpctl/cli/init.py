@@ -14,7 +14,7 @@ def command(
     provider: str = PROVIDER_ARGUMENT,
     actions: list[str] | None = typer.Argument(
         None,
-        metavar="[ACTION]...",
+        metavar="ACTION",
         help="Actions to subscribe to (default: every action of PROVIDER).",
         autocompletion=complete_action,
     ),
@@ -26,7 +26,8 @@ def command(
         None,
         "--schema",
         metavar="URL|PATH",
-        help="The $schema reference for editors (default: the bundled schema, relative to FILE).",
+        help="The $schema reference for editors (default: schemas/mapping.schema.json of the "
+        "project if committed, relative to FILE, else the schema's $id URL).",
     ),
 ) -> None:
     """Start a mapping file: every required setting (secrets as ${ENV} references) and one
@@ -46,6 +47,7 @@ def command(
     if output.is_dir():
         fail(f"{output} is a folder; give a file name, e.g. {output / (spec.name + '.yaml')}")
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("w" if force else "x", encoding="utf-8") as handle:
             handle.write(text)
     except FileExistsError:

@@ -12,6 +12,7 @@ from cdpctl.cli import (
     diff,
     import_cmd,
     init,
+    plan,
     providers,
     replay,
     sandbox,
@@ -22,6 +23,10 @@ from cdpctl.cli import (
     validate,
 )
 from cdpctl.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, fail
+from cdpctl.cli.help import command_help
+from cdpctl.cli.helpfmt import install as conventional_help
+
+conventional_help()
 
 app = typer.Typer(
     name="cdpctl",
@@ -32,19 +37,20 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("validate")(validate.command)
-app.command("test-event")(test_event.command)
-app.command("send")(send.command)
-app.command("replay")(replay.command)
-app.command("sandbox")(sandbox.command)
-app.command("diff")(diff.command)
-app.command("providers")(providers.providers_command)
-app.command("actions")(providers.actions_command)
-app.command("fields")(providers.fields_command)
-app.command("schema")(schema_cmd.command)
-app.command("init")(init.command)
+app.command("validate", **command_help("validate"))(validate.command)
+app.command("test-event", **command_help("test-event"))(test_event.command)
+app.command("send", **command_help("send"))(send.command)
+app.command("replay", **command_help("replay"))(replay.command)
+app.command("sandbox", **command_help("sandbox"))(sandbox.command)
+app.command("diff", **command_help("diff"))(diff.command)
+app.command("providers", **command_help("providers"))(providers.providers_command)
+app.command("actions", **command_help("actions"))(providers.actions_command)
+app.command("fields", **command_help("fields"))(providers.fields_command)
+app.command("schema", **command_help("schema"))(schema_cmd.command)
+app.command("init", **command_help("init"))(init.command)
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(source.app, name="source")
+app.add_typer(plan.app, name="plan")
 
 
 def _version(value: bool) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import typer
 
-from cdpctl.cli.common import check_choice, fail
+from cdpctl.cli.common import COLOR_OPTION, color_choice, fail, format_option, output_format
 
 FORMATS = ("text", "json")
-FORMAT_OPTION = typer.Option("text", "--format", "-f", help="Output: text or json.")
+FORMAT_OPTION = format_option(FORMATS)
 
 
 def complete_provider(incomplete: str) -> list[str]:
@@ -40,31 +40,46 @@ def _echo_json(value: object) -> None:
     typer.echo(jsonwire.dumps_text(value))
 
 
-def providers_command(output_format: str = FORMAT_OPTION) -> None:
+def _echo_text(text: str, color: str | None) -> None:
+    """A table or listing; with colour its heading line is bold."""
+    colored = color_choice(color)
+    heading, _, rest = text.partition("\n")
+    if colored:
+        heading = typer.style(heading, bold=True)
+    typer.echo(f"{heading}\n{rest}", nl=False, color=colored)
+
+
+def providers_command(
+    format_flag: str | None = FORMAT_OPTION, color: str | None = COLOR_OPTION
+) -> None:
     """List the providers: name, title, number of actions, default rate limit, docs page."""
     from cdpctl import catalog
 
-    check_choice(output_format, FORMATS, "--format")
+    chosen = output_format(format_flag, FORMATS)
     providers = catalog.all_providers()
-    if output_format == "json":
+    if chosen == "json":
         _echo_json([catalog.provider_row(p) for p in providers])
     else:
-        typer.echo(catalog.providers_text(providers), nl=False)
+        _echo_text(catalog.providers_text(providers), color)
 
 
-def actions_command(provider: str = PROVIDER_ARGUMENT, output_format: str = FORMAT_OPTION) -> None:
+def actions_command(
+    provider: str = PROVIDER_ARGUMENT,
+    format_flag: str | None = FORMAT_OPTION,
+    color: str | None = COLOR_OPTION,
+) -> None:
     """List a provider's actions: name, title, batching and default trigger."""
     from cdpctl import catalog
 
-    check_choice(output_format, FORMATS, "--format")
+    chosen = output_format(format_flag, FORMATS)
     try:
         spec = catalog.find_provider(provider)
     except catalog.LookupFailed as error:
         fail(str(error))
-    if output_format == "json":
+    if chosen == "json":
         _echo_json([catalog.action_row(a) for a in spec.actions])
     else:
-        typer.echo(catalog.actions_text(spec), nl=False)
+        _echo_text(catalog.actions_text(spec), color)
 
 
 def fields_command(
@@ -75,18 +90,19 @@ def fields_command(
         help="An action of PROVIDER (see `cdpctl actions PROVIDER`).",
         autocompletion=complete_action,
     ),
-    output_format: str = FORMAT_OPTION,
+    format_flag: str | None = FORMAT_OPTION,
+    color: str | None = COLOR_OPTION,
 ) -> None:
     """List an action's fields: type, required, default mapping, constraints, description."""
     from cdpctl import catalog
 
-    check_choice(output_format, FORMATS, "--format")
+    chosen = output_format(format_flag, FORMATS)
     try:
         spec = catalog.find_provider(provider)
         act = catalog.find_action(spec, action)
     except catalog.LookupFailed as error:
         fail(str(error))
-    if output_format == "json":
+    if chosen == "json":
         _echo_json(
             {
                 "provider": spec.name,
@@ -95,4 +111,4 @@ def fields_command(
             }
         )
     else:
-        typer.echo(catalog.fields_text(spec, act), nl=False)
+        _echo_text(catalog.fields_text(spec, act), color)

@@ -15,6 +15,9 @@ from cdpctl.cli.common import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    PLAN_MODE_OPTION,
+    PLAN_OPTION,
+    check_can_send,
     check_endpoint,
     check_writable,
     color_choice,
@@ -23,6 +26,7 @@ from cdpctl.cli.common import (
     load_destination,
     make_folder,
     output_format,
+    plan_gate,
 )
 from cdpctl.cli.scale import (
     BLOCKSIZE_OPTION,
@@ -49,7 +53,9 @@ def _timestamp(value: str | None, option: str) -> datetime | None:
 
 def command(
     events: list[str] = EVENTS_ARGUMENT,
-    mapping: str = typer.Option(..., "--mapping", "-m", help="The mapping file to replay through."),
+    mapping: str = typer.Option(
+        ..., "--mapping", "-m", metavar="FILE", help="The mapping file to replay through."
+    ),
     live: bool = typer.Option(
         False, "--live", help="Really send (default: dry run, sends nothing)."
     ),
@@ -81,14 +87,24 @@ def command(
         "backfill estimate of a dry run.",
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Stop after N events."),
-    since: str | None = typer.Option(None, "--since", help="Only events at/after this timestamp."),
-    until: str | None = typer.Option(None, "--until", help="Only events before this timestamp."),
-    where: str | None = typer.Option(None, "--where", help='FQL filter, e.g. type = "track".'),
+    since: str | None = typer.Option(
+        None, "--since", metavar="TIME", help="Only events at/after this timestamp."
+    ),
+    until: str | None = typer.Option(
+        None, "--until", metavar="TIME", help="Only events before this timestamp."
+    ),
+    where: str | None = typer.Option(
+        None, "--where", metavar="FQL", help='FQL filter, e.g. type = "track".'
+    ),
     endpoint: str | None = typer.Option(
-        None, "--endpoint", help="Send every request to this scheme://host[:port]."
+        None, "--endpoint", metavar="URL", help="Send every request to this scheme://host[:port]."
     ),
     rate: float | None = typer.Option(
-        None, "--rate", min=0.001, help="Requests per second (default: provider's limit)."
+        None,
+        "--rate",
+        min=0.001,
+        metavar="RPS",
+        help="Requests per second (default: provider's limit).",
     ),
     concurrency: int = typer.Option(
         8, "--concurrency", min=1, max=256, help="Requests in flight at once."
@@ -101,11 +117,12 @@ def command(
     ),
     no_batch: bool = typer.Option(False, "--no-batch", help="One request per event."),
     state: Path | None = typer.Option(
-        None, "--state", help="Ledger file (default: EVENTS.cdpctl-state.sqlite)."
+        None, "--state", metavar="FILE", help="Ledger file (default: EVENTS.cdpctl-state.sqlite)."
     ),
     dead_letter: Path | None = typer.Option(
         None,
         "--dead-letter",
+        metavar="FILE",
         help="Dead-letter NDJSON (default when live: EVENTS.dead-letter.ndjson).",
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted live run."),
@@ -113,7 +130,11 @@ def command(
     resend_in_doubt: bool = typer.Option(
         False, "--resend-in-doubt", help="On --resume, resend events interrupted mid-send."
     ),
-    record: Path | None = typer.Option(None, "--record", help="Store request/response pairs here."),
+    plan_file: Path | None = PLAN_OPTION,
+    plan_mode: str = PLAN_MODE_OPTION,
+    record: Path | None = typer.Option(
+        None, "--record", metavar="DIR", help="Store request/response pairs here."
+    ),
     format_flag: str | None = format_option(FORMATS),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress."),
     color: str | None = COLOR_OPTION,
@@ -158,11 +179,8 @@ def command(
         resend_in_doubt=resend_in_doubt,
         force=force,
     )
-    if live and destination.settings.missing:
-        fail(
-            "cannot send: environment variable(s) not set: "
-            + ", ".join(destination.settings.missing)
-        )
+    if live:
+        check_can_send(destination)
     # Next to a single local archive; in the current folder for stdin, URLs or many inputs.
     first = source.inputs[0]
     single = first.name if len(source.inputs) == 1 and first.path != "-" and not first.url else "-"
@@ -186,6 +204,7 @@ def command(
         workers=workers,
         coalesce_identify=coalesce_identify,
         dask=on_dask,
+        plan=plan_gate(plan_file, plan_mode),
     )
     engine_errors: tuple[type[Exception], ...] = ()
     if on_dask is not None:

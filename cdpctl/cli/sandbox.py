@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import typer
@@ -12,7 +13,7 @@ from cdpctl.cli.common import fail
 def command(
     port: int = typer.Option(8765, "--port", "-p", min=0, max=65535, help="Port (0 = any free)."),
     state: Path | None = typer.Option(
-        None, "--state", help="Load state from this JSON file and save it on exit."
+        None, "--state", metavar="FILE", help="Load state from this JSON file and save it on exit."
     ),
     latency_ms: float = typer.Option(0.0, "--latency-ms", min=0, help="Delay every answer."),
     error_rate: float = typer.Option(
@@ -25,7 +26,7 @@ def command(
         0.0, "--reset-rate", min=0, max=1, help="Fraction whose connection is reset."
     ),
     retry_after: str = typer.Option(
-        "1", "--retry-after", help='Retry-After value: seconds, or "http-date".'
+        "1", "--retry-after", metavar="SECONDS", help='Retry-After value: seconds, or "http-date".'
     ),
     rate_limits: bool = typer.Option(
         True,
@@ -51,7 +52,9 @@ def command(
         seed=seed,
     )
     try:
-        server = SandboxServer(port, faults=faults, state_file=state)
+        server = SandboxServer(
+            port, faults=faults, state_file=state, log=lambda line: typer.echo(line, err=True)
+        )
     except OSError as error:
         fail(f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}")
     typer.echo(f"cdpctl sandbox listening on {server.url}")
@@ -59,6 +62,11 @@ def command(
     for emulator in server.state.emulators:
         for key, value in emulator.credentials.items():
             typer.echo(f"  {emulator.name}.{key} = {value}")
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (kill, docker stop) ends the sandbox like Ctrl-C
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

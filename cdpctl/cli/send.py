@@ -12,6 +12,7 @@ from cdpctl.cli.common import (
     COLOR_OPTION,
     EXIT_FINDINGS,
     EXIT_OK,
+    check_can_send,
     check_endpoint,
     check_writable,
     color_choice,
@@ -73,11 +74,8 @@ def command(
     golden = _read_golden(expect) if expect else None
     if save_expect is not None:
         check_writable(save_expect, "--save-expect")
-    if live and destination.settings.missing:
-        fail(
-            "cannot send: environment variable(s) not set: "
-            + ", ".join(destination.settings.missing)
-        )
+    if live:
+        check_can_send(destination)
     verdicts = evaluate_all(destination, event, destination.context(dry_run=True), explain=True)
     redactor = destination.redactor()
     outcomes = None

@@ -11,15 +11,17 @@ from pathlib import Path
 import typer
 
 from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, fail
+from cdpctl.cli.help import command_help
 
 app = typer.Typer(
     help="Convert other tools' event feeds into Segment events for `cdpctl replay`.",
+    short_help="Turn SendGrid webhook events into Segment events.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 
 
-@app.command("sendgrid")
+@app.command("sendgrid", **command_help("source sendgrid"))
 def sendgrid(
     webhook_file: str = typer.Argument(
         ...,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -13,30 +15,16 @@ from cdpctl.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     fail,
+    load_plan_or_exit,
     project_config,
     resolve_format,
     use_color,
 )
 
+if TYPE_CHECKING:
+    from cdpctl.config import ProjectConfig
+
 FORMATS = ("text", "json", "github", "sarif", "junit")
-
-
-def collect_files(paths: list[Path]) -> list[Path]:
-    """Expand folders into their *.yaml/*.yml files (sorted); a missing path is a usage error."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-            )
-            if not found:
-                fail(f"no *.yaml or *.yml mapping files in {path}")
-            files.extend(found)
-        elif path.exists():
-            files.append(path)
-        else:
-            fail(f"no such file or folder: {path}")
-    return files
 
 
 def _shown(path: Path) -> Path:
@@ -62,9 +50,24 @@ def _write_step_summary(reports: list) -> None:
         sys.stderr.write(f"cdpctl: cannot write the job summary to {target}: {error.strerror}\n")
 
 
+def _plan_check(flag: Path | None, config: ProjectConfig) -> Callable[[str], Any] | None:
+    """The per-file check against the tracking plan of --plan (else the project config's),
+    or None without one. An unusable plan exits 2 with its one located error."""
+    from functools import partial
+
+    from cdpctl.lint import plan as plan_rules
+
+    source = flag if flag is not None else config.plan
+    if source is None:
+        return None
+    shown = source if flag is not None else _shown(source)
+    return partial(plan_rules.check_file, plan=load_plan_or_exit(shown))
+
+
 def command(
     paths: list[Path] | None = typer.Argument(
         None,
+        metavar="PATH",
         help="Mapping files, or folders of *.yaml/*.yml. Default: `paths` from [tool.cdpctl] "
         "in pyproject.toml or cdpctl.toml.",
         show_default=False,
@@ -73,6 +76,7 @@ def command(
         None,
         "--format",
         "-f",
+        metavar="FORMAT",
         help="Output: text, json, github (workflow annotations and a job summary), sarif "
         "(code scanning) or junit. Default: CDPCTL_FORMAT, then the project config, then text.",
         show_default=False,
@@ -81,10 +85,25 @@ def command(
     exit_zero: bool = typer.Option(
         False, "--exit-zero", help="Exit 0 even with findings (usage errors still exit 2)."
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Warnings fail too (exit 1). Also `strict = true` in [tool.cdpctl].",
+    ),
+    plan: Path | None = typer.Option(
+        None,
+        "--plan",
+        metavar="PLAN",
+        help="Also check each mapping against this tracking plan (Segment Protocols, Avo, "
+        "RudderStack or Snowplow Iglu; docs/tracking-plans.md). Also `plan = …` in "
+        "[tool.cdpctl].",
+        show_default=False,
+    ),
 ) -> None:
     """Check mapping files: schema, providers, actions, fields, triggers and directives, and
     lint rules for likely bugs and smells (docs/lint-rules.md lists every code)."""
-    from cdpctl.lint import check_file
+    from cdpctl.lint import FileReport, check_file
+    from cdpctl.lint.files import NothingToCheck, discover
     from cdpctl.output.diagnostics import RENDERERS
 
     config = project_config()
@@ -99,12 +118,19 @@ def command(
             if not path.exists():
                 fail(f"{config.describe('paths')}: no such file or folder: {_shown(path)}")
         paths = [_shown(p) for p in config.paths]
-    reports = [check_file(str(path)) for path in collect_files(paths)]
+    try:
+        found = discover(paths)
+    except NothingToCheck as error:
+        fail(str(error))
+    check = _plan_check(plan, config) or check_file
+    reports = [FileReport(d.path or "", [d]) for d in found.unreadable]
+    reports += [check(str(path)) for path in found.files]
     render = RENDERERS[chosen]
     colored = use_color(color, configured=config.color)
     # click strips ANSI codes from output that is not a terminal unless told otherwise.
     typer.echo(render(reports, color=colored), nl=False, color=colored)
     if chosen == "github":
         _write_step_summary(reports)
-    clean = all(r.valid for r in reports)
+    strict = strict or config.strict
+    clean = all(r.valid and not (strict and r.diagnostics) for r in reports)
     raise typer.Exit(EXIT_OK if clean or exit_zero else EXIT_FINDINGS)

@@ -34,7 +34,7 @@ from dask.bytes import read_bytes
 from distributed import Client, LocalCluster, WorkerPlugin
 
 from cdpctl.delivery import coalesce
-from cdpctl.delivery.engine import Filters, filtered, render_records
+from cdpctl.delivery.engine import Filters, PlanGate, filtered, render_records
 from cdpctl.delivery.inputs import Archive, Input
 from cdpctl.delivery.locations import Location, Origin
 from cdpctl.delivery.sources import (
@@ -104,12 +104,14 @@ class _Job(WorkerPlugin):
         filters: Filters,
         coalesce_identify: bool,
         show: int,
+        plan: PlanGate | None = None,
     ) -> None:
         self.files = tuple(files)
         self.environ = dict(environ)
         self.filters = filters
         self.coalesce_identify = coalesce_identify
         self.show = show
+        self.plan = plan
         self.destinations: tuple[Destination, ...] = ()
 
     def __repr__(self) -> str:  # never show the environment (it holds secrets)
@@ -141,7 +143,7 @@ def _judge_replay(name: str, item: Input, part: int, block: bytes | None) -> Par
         records = filtered(_records(item, part, block), job.filters, stats)
         if job.coalesce_identify:
             records = coalesce.folding(records, folds)
-        render_records(job.destinations[0], records, stats)
+        render_records(job.destinations[0], records, stats, job.plan)
     except SourceError as failure:
         error = str(failure)
     lines = block.count(b"\n") if block is not None else 0
@@ -180,7 +182,7 @@ def _judge_identifies(
         for _, other in items[1:]:
             fold = coalesce.merge(fold, other)
         merged.append(fold)
-    render_records(job.destinations[0], coalesce.finish(merged, stats), stats)
+    render_records(job.destinations[0], coalesce.finish(merged, stats), stats, job.plan)
     return [stats]
 
 
@@ -269,6 +271,7 @@ def replay(
     stats: ReplayStats,
     *,
     coalesce_identify: bool = False,
+    plan: PlanGate | None = None,
     on_progress: Callable[[ReplayStats], None] | None = None,
 ) -> None:
     """A dry run of `archive` on the cluster, counted into `stats` as the local engine would.
@@ -276,7 +279,12 @@ def replay(
     if filters.limit is not None:
         raise EngineError("--limit reads events in order; use it with --engine local")
     job = _Job(
-        [destination.file], referenced_environ(destination.file), filters, coalesce_identify, 0
+        [destination.file],
+        referenced_environ(destination.file),
+        filters,
+        coalesce_identify,
+        0,
+        plan,
     )
     for sub in destination.subscriptions:  # listed in file order, as the local engine does
         if sub.enabled:
@@ -414,7 +422,8 @@ def _merge_in_order(
 def _relocated(stats: ReplayStats, offsets: Mapping[tuple[int, int], int]) -> ReplayStats:
     """`stats` with its error examples numbered by line of the whole input."""
     stats.error_examples = {
-        group: _line_of_input(where, offsets) for group, where in stats.error_examples.items()
+        group: (_line_of_input(where, offsets), message)
+        for group, (where, message) in stats.error_examples.items()
     }
     return stats
 

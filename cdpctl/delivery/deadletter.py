@@ -59,15 +59,15 @@ class DeadLetters:
             record["event"] = event
         elif raw is not None:
             record["raw"] = raw.decode("utf-8", "replace")
-        line = jsonwire.dumps(record) + b"\n"
+        text = jsonwire.dumps(record) + b"\n"
         end = None
         try:
             if self._handle is None:
                 self._handle = open(self.path, "ab", buffering=0)  # noqa: SIM115 - run-long
             end = os.fstat(self._handle.fileno()).st_size
-            written = self._handle.write(line)
-            if written != len(line):
-                raise OSError(f"only {written} of {len(line)} bytes were written")
+            written = self._handle.write(text)
+            if written != len(text):
+                raise OSError(f"only {written} of {len(text)} bytes were written")
             os.fdatasync(self._handle.fileno())
         except OSError as error:
             if end is not None and self._handle is not None:  # leave no half record behind

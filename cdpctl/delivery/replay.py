@@ -23,6 +23,7 @@ from cdpctl.delivery.engine import (
     Filters,
     LiveOptions,
     LiveRun,
+    PlanGate,
     RunStopped,
     filtered,
     partition_of,
@@ -61,6 +62,7 @@ class ReplayPlan:
     workers: int = 1  # dry runs only: a live run is one sender
     coalesce_identify: bool = False  # one identify per user (see delivery/coalesce.py)
     dask: DaskOptions | None = None  # dry runs only: judge on a Dask cluster
+    plan: PlanGate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,7 @@ def run_replay(
                 plan.dask,
                 stats,
                 coalesce_identify=plan.coalesce_identify,
+                plan=plan.plan,
                 on_progress=on_progress,
             )
         else:
@@ -134,7 +137,7 @@ def _dry(
         records = filtered(plan.source.records(), plan.filters, stats)
         if plan.coalesce_identify:
             records = coalesced(records, stats)
-        render_records(destination, _ticking(records, stats, on_progress), stats)
+        render_records(destination, _ticking(records, stats, on_progress), stats, plan.plan)
         return
     # The parent only routes. Without filters it routes from the raw text and the workers
     # parse; otherwise it parses with plain orjson (routing needs no JavaScript number
@@ -158,7 +161,7 @@ def _dry(
             )
             for r in records
         )
-    run_parallel(items, destination, jobs, stats, on_progress)
+    run_parallel(items, destination, jobs, stats, on_progress, plan.plan)
 
 
 def _live(
@@ -187,6 +190,7 @@ def _live(
             redactor=redactor,
             recorder=open_recorder(plan.record_dir),
             on_progress=on_progress,
+            plan=plan.plan,
         )
         try:
             records = filtered(plan.source.records(), plan.filters, stats, run.malformed)

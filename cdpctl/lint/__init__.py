@@ -10,10 +10,12 @@ from cdpctl.lint import (
     context,
     destination,
     duplicates,
+    env_in_mapping,
     event_paths,
     literals,
     never_matches,
     subscriptions,
+    templates,
     timestamps,
 )
 from cdpctl.loading import Document, LoadError, load_yaml
@@ -31,10 +33,11 @@ class FileReport:
 
 
 def check_document(document: Document) -> list[Diagnostic]:
-    """Schema errors first; semantic rules only run on a structurally sound document."""
+    """Schema errors (after an unknown provider, which is reported whatever else is wrong);
+    semantic rules only run on a structurally sound document."""
     structural = schema.check(document)
     if structural:
-        return structural
+        return destination.unknown_provider(document) + structural
     found = destination.check(document)
     provider_known = not any(d.code == destination.UNKNOWN_PROVIDER for d in found)
     if provider_known:
@@ -51,6 +54,8 @@ RULES: tuple[context.Rule, ...] = (
     event_paths.check,
     timestamps.check,
     literals.check,
+    env_in_mapping.check,
+    templates.check,
 )
 
 

@@ -7,12 +7,24 @@ import os
 import re
 
 from cdpctl import codes
-from cdpctl.diagnostics import Diagnostic
+from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.loading import Document
 from cdpctl.providers import get_provider, provider_names
+from cdpctl.scaffold import PLACEHOLDER_PREFIX
 from cdpctl.secrets import ENV_REFERENCE, MALFORMED_REFERENCE, WHOLE_REFERENCE, resolve_settings
 
 UNKNOWN_PROVIDER = codes.UNKNOWN_PROVIDER
+
+
+def unknown_provider(document: Document) -> list[Diagnostic]:
+    """The provider check alone, for documents whose structure is broken elsewhere: an unknown
+    provider is worth reporting first whatever else is wrong."""
+    data = document.data
+    destination = data.get("destination") if isinstance(data, dict) else None
+    name = destination.get("provider") if isinstance(destination, dict) else None
+    if not isinstance(name, str) or get_provider(name) is not None:
+        return []
+    return check(document)
 
 
 def check(document: Document) -> list[Diagnostic]:
@@ -78,6 +90,17 @@ def check(document: Document) -> list[Diagnostic]:
                 )
             continue
         if isinstance(value, str) and ENV_REFERENCE.search(value):
+            continue
+        if isinstance(value, str) and value.startswith(PLACEHOLDER_PREFIX):
+            found.append(
+                document.diagnostic(
+                    codes.PLACEHOLDER_SETTING,
+                    f'{key} still holds the placeholder "{value}" that cdpctl init wrote',
+                    where,
+                    severity=Severity.WARNING,
+                    hint=f"put your {spec.title} here: {spec.description}",
+                )
+            )
             continue
         if spec.enum is not None and value not in spec.enum:
             found.append(

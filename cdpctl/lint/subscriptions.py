@@ -54,9 +54,9 @@ def _trigger(document: Document, base: tuple[str | int, ...], fql: str) -> list[
         ]
     return [
         Diagnostic(
-            codes.TRIGGER_AMBIGUOUS,
+            codes.TRIGGER_CONDITION_DROPPED if warning.drops_condition else codes.TRIGGER_AMBIGUOUS,
             warning.message,
-            severity=Severity.WARNING,
+            severity=Severity.ERROR if warning.drops_condition else Severity.WARNING,
             path=document.path,
             line=position.line,
             column=_trigger_column(document, where, warning.column),

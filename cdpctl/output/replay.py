@@ -217,6 +217,17 @@ def summary_text(
             f"--coalesce-identify: {stats.identifies_merged:,} identify call(s) merged into a "
             "later one of the same user"
         )
+    if stats.plan_violating:
+        blocked = f", {stats.plan_blocked:,} blocked (not sent)" if stats.plan_blocked else ""
+        kinds = ", ".join(
+            f"{count:,} {label}" for label, count in stats.plan_violating_events.most_common(5)
+        )
+        more = len(stats.plan_violating_events) - 5
+        if more > 0:
+            kinds += f", {more:,} more kind(s)"
+        lines.append(
+            f"tracking plan: {stats.plan_violating:,} event(s) violate it ({kinds}){blocked}"
+        )
     if stats.error_groups:
         lines.append("first errors, by rule:")
         for code, message, count, example in stats.errors()[:10]:

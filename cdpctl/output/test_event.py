@@ -70,6 +70,10 @@ def verdict_view(sub: CompiledSubscription, verdict: Verdict, redactor: Redactor
         "subscription": sub.name,
         "action": sub.action.name,
         "trigger": sub.trigger,
+        "trigger_warnings": [
+            {"column": w.column, "message": w.message, "drops_condition": w.drops_condition}
+            for w in sub.trigger_warnings
+        ],
         "matched": matched(verdict),
         "reason": reason(verdict),
         "payload": redactor.value(mapped),
@@ -82,9 +86,20 @@ def verdict_view(sub: CompiledSubscription, verdict: Verdict, redactor: Redactor
     }
 
 
-def render_json(event: Any, verdicts: Verdicts, redactor: Redactor, *, color: bool) -> str:
+def render_json(
+    event: Any,
+    verdicts: Verdicts,
+    redactor: Redactor,
+    *,
+    color: bool,
+    plan: Sequence[Diagnostic] = (),
+) -> str:
     del color
-    document = {"event": event, "results": [verdict_view(s, v, redactor) for s, v in verdicts]}
+    document = {
+        "event": event,
+        "plan_violations": [diagnostic_view(d) for d in plan],
+        "results": [verdict_view(s, v, redactor) for s, v in verdicts],
+    }
     return jsonwire.dumps_text(document) + "\n"
 
 
@@ -103,7 +118,14 @@ def text_console(color: bool, width: int = 100) -> Any:
     )
 
 
-def render_text(event: Any, verdicts: Verdicts, redactor: Redactor, *, color: bool) -> str:
+def render_text(
+    event: Any,
+    verdicts: Verdicts,
+    redactor: Redactor,
+    *,
+    color: bool,
+    plan: Sequence[Diagnostic] = (),
+) -> str:
     from rich.syntax import Syntax
     from rich.text import Text
 
@@ -115,6 +137,10 @@ def render_text(event: Any, verdicts: Verdicts, redactor: Redactor, *, color: bo
             ("event ", "bold"), (f"{event_type}", "cyan"), (f" {label!r}" if label else "", "cyan")
         )
     )
+    if plan:
+        console.print(Text(f"✗ breaks the tracking plan ({len(plan)} violation(s))", style="red"))
+        for problem in plan:
+            print_diagnostic(console, problem)
 
     def json_block(value: Any) -> Any:
         return Syntax(_indent(value), "json", theme="ansi_dark", background_color="default")
@@ -122,6 +148,11 @@ def render_text(event: Any, verdicts: Verdicts, redactor: Redactor, *, color: bo
     for sub, verdict in verdicts:
         heading = f"{sub.name} → {sub.action.name}"
         console.print()
+        for warning in sub.trigger_warnings:
+            what = "Segment drops a condition" if warning.drops_condition else "trigger"
+            console.print(
+                Text(f"⚠ {what} (column {warning.column}): {warning.message}", style="yellow")
+            )
         if not matched(verdict):
             state = "disabled" if isinstance(verdict, Disabled) else "not matched"
             console.print(Text.assemble(("○ ", "dim"), (heading, "bold"), (f"  {state}", "dim")))

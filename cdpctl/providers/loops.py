@@ -21,6 +21,7 @@ from cdpctl.providers.base import (
     RateLimit,
     Request,
     Setting,
+    Upsert,
 )
 
 BASE_URL = "https://app.loops.so/api/v1"
@@ -68,10 +69,10 @@ CONTACT_FIELDS = (
     Field("lastName", FieldType.STRING, "Last Name", default={"@path": "$.traits.lastName"}),
     Field(
         "mailingLists",
-        FieldType.ANY,
+        FieldType.OBJECT,
         "Mailing Lists",
-        "Either a map {listId: true|false} or the documented array "
-        "[{listId, subscribed}]; true subscribes, false unsubscribes.",
+        "A map {listId: true|false}: true subscribes, false unsubscribes. (Segment refuses an "
+        "array here; the array form [{listId, subscribed}] works inside traits.)",
     ),
     Field(
         "source",
@@ -95,17 +96,6 @@ CONTACT_FIELDS = (
         required=True,
         default={"@path": "$.userId"},
     ),
-)
-
-_STANDARD_CONTACT_KEYS = (
-    "createdAt",
-    "email",
-    "firstName",
-    "lastName",
-    "source",
-    "subscribed",
-    "userGroup",
-    "userId",
 )
 
 
@@ -146,19 +136,55 @@ def resolve_mailing_lists(payload: Mapping[str, Any]) -> tuple[dict[str, bool], 
 
 
 def contact_body(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Segment's body: the custom attributes, then the other fields in the payload's (the
+    mapping's) order, then mailingLists."""
     attributes = payload.get("customAttributes")
     body: dict[str, Any] = {}
     if isinstance(attributes, dict):
         body.update((k, v) for k, v in attributes.items() if k != "mailingLists")
-    for key in _STANDARD_CONTACT_KEYS:
-        if key in payload:
-            body[key] = payload[key]
+    for key, value in payload.items():
+        if key not in ("customAttributes", "mailingLists"):
+            body[key] = value
     body["mailingLists"] = resolve_mailing_lists(payload)[0]
     return body
 
 
+PROPERTY_TYPES_URL = "https://loops.so/docs/api-reference/create-contact-property"
+
+
+def property_value_problems(properties: Any, field: str) -> list[Diagnostic]:
+    """Loops contact properties are strings, numbers, booleans or dates (its API knows no other
+    property type: PROPERTY_TYPES_URL). Segment sends an object or a list as it is, and Loops
+    does not document what it then does, so cdpctl sends it too — and warns."""
+    if not isinstance(properties, dict):
+        return []
+    return [
+        Diagnostic(
+            codes.PAYLOAD_WRONG_TYPE,
+            f"{field}.{key} is {'an object' if isinstance(value, dict) else 'a list'}, but "
+            "Loops contact properties are strings, numbers, booleans or dates: Loops may "
+            "refuse or drop it",
+            json_path=(field, key),
+            hint=f"map its parts to properties of their own{_example(key, value)} — "
+            + PROPERTY_TYPES_URL,
+            severity=Severity.WARNING,
+        )
+        for key, value in properties.items()
+        if key != "mailingLists" and isinstance(value, (dict, list))
+    ]
+
+
+def _example(key: str, value: Any) -> str:
+    """` (e.g. address.city → addressCity)` for an object with keys, else nothing."""
+    if isinstance(value, dict) and value:
+        part = str(next(iter(value)))
+        return f" (e.g. {key}.{part} → {key}{part[:1].upper()}{part[1:]})"
+    return ""
+
+
 def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     _, dropped = resolve_mailing_lists(payload)
+    problems = property_value_problems(payload.get("customAttributes"), "customAttributes")
     warnings = [
         Diagnostic(
             codes.PAYLOAD_RULE,
@@ -178,7 +204,7 @@ def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list
                 severity=Severity.WARNING,
             )
         )
-    return warnings
+    return problems + warnings
 
 
 def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> Plan:
@@ -241,7 +267,7 @@ def _check_event(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[D
     properties = payload.get("contactProperties")
     if not isinstance(properties, dict):
         return []
-    return [
+    return property_value_problems(properties, "contactProperties") + [
         Diagnostic(
             codes.PAYLOAD_RULE,
             f'contactProperties.{key} overrides the mapped "{key}" (contact properties are '
@@ -274,6 +300,7 @@ PROVIDER = Provider(
     title="Loops",
     description="Email for SaaS: contacts and event-triggered loops.",
     docs_url=DOCS_URL,
+    segment_slugs=("actions-loops",),  # Loops (Actions)
     settings=(
         Setting(
             "apiKey", "API Key", "A Loops API key (Settings → API).", required=True, secret=True
@@ -282,6 +309,7 @@ PROVIDER = Provider(
     actions=(
         Action(
             name="createOrUpdateContact",
+            upsert=Upsert.CONTACT,
             title="Create or update a contact",
             description="Create a contact in Loops, or update it when the userId/email exists.",
             fields=CONTACT_FIELDS,

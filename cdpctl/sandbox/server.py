@@ -13,16 +13,19 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from cdpctl import jsonwire
 from cdpctl.sandbox.emulator import Emulator, Route, SandboxRequest, SandboxResponse
+
+MAX_BODY_BYTES = 64 * 1024 * 1024  # above every provider's own request limit
+HINT_HEADER = "X-Cdpctl-Sandbox-Hint"
 
 EMULATOR_MODULES = ("customerio", "dotdigital", "loops", "segment", "sendgrid", "sfmc")
 
@@ -53,12 +56,38 @@ class Faults:
     seed: int | None = None
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Faults:
+    def from_dict(cls, data: Any) -> Faults:
+        """Faults from a JSON body; ValueError naming the field and what it takes."""
+        if not isinstance(data, dict):
+            raise ValueError('fault settings must be a JSON object, e.g. {"error_rate": 0.1}')
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        for name in ("error_rate", "throttle_rate", "reset_rate"):
+            if name in data and not _number_between(data[name], 0, 1):
+                raise ValueError(f"{name} must be a number from 0 to 1 (got {data[name]!r})")
+        if "latency_ms" in data and not _number_between(data["latency_ms"], 0, 60_000):
+            raise ValueError(
+                f"latency_ms must be a number from 0 to 60000 (got {data['latency_ms']!r})"
+            )
+        retry_after = data.get("retry_after", "1")
+        if not isinstance(retry_after, str) or not (
+            retry_after == "http-date" or retry_after.isdigit()
+        ):
+            raise ValueError(
+                f'retry_after must be whole seconds as text, or "http-date" (got {retry_after!r})'
+            )
+        if not isinstance(data.get("rate_limits", True), bool):
+            raise ValueError(f"rate_limits must be true or false (got {data['rate_limits']!r})")
+        seed = data.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ValueError(f"seed must be a whole number or null (got {seed!r})")
         return replace(cls(), **data)
+
+
+def _number_between(value: Any, low: float, high: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
 
 
 @dataclass(slots=True)
@@ -117,6 +146,7 @@ def _compile_routes(emulators: tuple[Emulator, ...]) -> list[tuple[Emulator, Rou
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # the listen backlog: bursts of connections wait, never reset
 
     def __init__(
         self,
@@ -126,7 +156,9 @@ class SandboxServer(ThreadingHTTPServer):
         state_file: Path | None = None,
         emulators: tuple[Emulator, ...] | None = None,
         host: str = "127.0.0.1",
+        log: Callable[[str], None] | None = None,
     ) -> None:
+        self.log = log
         self.state = SandboxState(emulators or load_emulators())
         self.state.reset()
         self.state_file = state_file
@@ -139,7 +171,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = cast(tuple[str, int], self.server_address[:2])  # AF_INET: (str, int)
         return f"http://{host}:{port}"
 
     def set_faults(self, faults: Faults) -> None:
@@ -148,10 +180,20 @@ class SandboxServer(ThreadingHTTPServer):
             self.state.random = random.Random(faults.seed)
             self.state.buckets = {}
 
+    def note(self, line: str) -> None:
+        """Tell whoever runs the sandbox (the `cdpctl sandbox` terminal) about a request."""
+        if self.log is not None:
+            self.log(line)
+
     def save(self) -> None:
         if self.state_file is not None:
             with self.state.lock:
                 self.state_file.write_bytes(jsonwire.dumps({"providers": self.state.providers}))
+
+    def serve_forever(self, poll_interval: float = 0.01) -> None:
+        """Serve until `shutdown()`, which then returns within milliseconds (the standard
+        library polls every 0.5 s)."""
+        super().serve_forever(poll_interval)
 
     def start_background(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="cdpctl-sandbox", daemon=True)
@@ -167,6 +209,13 @@ class SandboxServer(ThreadingHTTPServer):
         return None
 
 
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SandboxServer
@@ -180,7 +229,12 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        text = self.headers.get("Content-Length") or "0"
+        if not text.isdigit():
+            raise _BadRequest(400, f"Content-Length must be a whole number of bytes (got {text!r})")
+        length = int(text)
+        if length > MAX_BODY_BYTES:
+            raise _BadRequest(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
         return self.rfile.read(length) if length else b""
 
     def _send(self, response: SandboxResponse) -> None:
@@ -195,6 +249,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _with_hint(self, emulator: Emulator, response: SandboxResponse) -> SandboxResponse:
+        """The provider's own refusal, plus which credentials the sandbox expects: their names
+        in a response header (the client's output shows it, so no values there) and their
+        values in the sandbox's own log."""
+        accepted = ", ".join(f"{key}={value}" for key, value in emulator.credentials.items())
+        self.server.note(
+            f"{response.status} for {self.command} {self.path} — {emulator.name}: the sandbox "
+            f"accepts {accepted}"
+        )
+        names = ", ".join(emulator.credentials)
+        hint = (
+            f"{emulator.name}: wrong {names} for the sandbox; it printed the values it accepts "
+            "when it started"
+        )
+        return replace(response, headers=(*response.headers, (HINT_HEADER, hint)))
+
     def _reset(self) -> None:
         self.close_connection = True
         with contextlib.suppress(OSError):
@@ -204,7 +274,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         parts = urlsplit(self.path)
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except _BadRequest as error:
+            self.close_connection = True  # the body's end is unknown: the stream is unusable
+            self._send(SandboxResponse(error.status, {"error": error.message}))
+            return
         if parts.path.startswith("/_sandbox/"):
             self._send(self._control(parts.path, body))
             return
@@ -233,8 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
             if injected == "reset":
                 state.stats["resets"] += 1
             elif injected is None:
-                response = emulator.authenticate(request)
-                if response is None:
+                refusal = emulator.authenticate(request)
+                if refusal is None:
                     response = route.handler(request, state.providers[emulator.name])
                     if response.status < 300 and route.acknowledges:
                         state.stats["acknowledged"] += 1
@@ -249,6 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
                     elif response.status >= 400:
                         state.stats["rejected"] += 1
                 else:
+                    response = self._with_hint(emulator, refusal)
                     state.stats["rejected"] += 1
         if injected == "reset":
             self._reset()

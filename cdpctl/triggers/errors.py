@@ -19,10 +19,14 @@ class TriggerSyntaxError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class TriggerWarning:
-    """FQL that Segment accepts but probably does not do what the author meant."""
+    """FQL that Segment accepts but probably does not do what the author meant.
+
+    `drops_condition`: Segment drops a whole condition (an unknown field, a function on a
+    field it does not apply to), so the trigger matches more than it reads."""
 
     column: int
     message: str
+    drops_condition: bool = False
 
     def __str__(self) -> str:
         return f"column {self.column}: {self.message}"

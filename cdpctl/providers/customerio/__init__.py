@@ -39,12 +39,14 @@ PROVIDER = Provider(
     title="Customer.io",
     description="Messaging automation: people, events, devices and objects (Track API v2).",
     docs_url=DOCS_URL,
+    segment_slugs=("actions-customerio",),  # Customer.io (Actions)
     settings=(
         Setting(
             "siteId",
             "Site ID",
             "From Customer.io's API Credentials page; the Basic-auth user name.",
             required=True,
+            credential=True,
             secret=True,
         ),
         Setting(

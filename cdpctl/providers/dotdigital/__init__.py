@@ -26,6 +26,7 @@ SETTINGS = (
         "Username",
         "The API user's name (Settings → Access → API users).",
         required=True,
+        credential=True,
     ),
     Setting("password", "Password", "The API user's password.", required=True, secret=True),
     Setting(
@@ -54,6 +55,7 @@ PROVIDER = Provider(
     description="Marketing automation: contacts and lists, programs, email campaigns, SMS and "
     "transactional email.",
     docs_url=api.DOCS_URL,
+    segment_slugs=("actions-dotdigital",),  # Dotdigital (Actions)
     settings=SETTINGS,
     actions=ACTIONS,
     rate_limit=api.RATE_LIMIT,

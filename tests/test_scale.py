@@ -26,6 +26,7 @@ from test_pipeline_agreement import mixed_events
 ROOT = Path(__file__).parent.parent
 LOOPS = str(ROOT / "examples" / "loops.yaml")
 SEGMENT = str(ROOT / "examples" / "segment.yaml")
+PLAN = str(ROOT / "tests" / "fixtures" / "plans" / "shop" / "protocols.json")
 ENV = {"LOOPS_API_KEY": "loops-test-key-1234", "SEGMENT_WRITE_KEY": "segment-write-key-1234"}
 DAY_MS = 86_400_000
 FIRST_DAY = 1_714_521_600_000  # 2024-05-01, as Segment names its RECEIVED_DAY folders
@@ -228,8 +229,9 @@ def new_loops(tmp_path_factory: pytest.TempPathFactory) -> str:
         (SEGMENT, []),
         (LOOPS, ["--coalesce-identify"]),
         (SEGMENT, ["--since", "2024-05-10T00:00:00Z", "--where", 'type != "page"']),
+        (SEGMENT, ["--plan", PLAN, "--plan-mode", "block"]),
     ],
-    ids=["loops", "segment", "coalesce", "filters"],
+    ids=["loops", "segment", "coalesce", "filters", "plan"],
 )
 def test_dask_replay_prints_the_local_summary(
     archive: Path, cluster: str, mapping: str, extra: list[str], fmt: str
@@ -247,6 +249,8 @@ def test_dask_replay_prints_the_local_summary(
         assert firsts["CDP110"] == f"{archive / 'events-2024-05-01.gz'} line 84"
         if "--coalesce-identify" in extra:
             assert report["identifies_merged"] > 0
+        if "--plan" in extra:
+            assert report["plan_blocked"] == report["plan_violating"] > 0
 
 
 def test_an_error_found_only_in_a_later_part_of_a_split_file_keeps_its_line(

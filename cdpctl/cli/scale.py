@@ -22,7 +22,7 @@ REFUSED_LIVE = (
 
 EVENTS_ARGUMENT = typer.Argument(
     ...,
-    metavar="EVENTS...",
+    metavar="EVENTS",
     help="Event archives: .ndjson, .json arrays, gzip (by content), folders, globs, fsspec "
     "URLs (s3://…, gs://…, file://…), or - for stdin.",
 )

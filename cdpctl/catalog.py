@@ -155,7 +155,7 @@ def actions_text(provider: Provider) -> str:
     return table(("ACTION", "TITLE", "BATCH", "DEFAULT TRIGGER"), rows)
 
 
-def _constraint_text(field: Field) -> str:
+def constraint_text(field: Field) -> str:
     parts = []
     if field.enum is not None:
         parts.append("one of " + ", ".join(compact_json(v) for v in field.enum))
@@ -184,7 +184,7 @@ def _field_lines(field: Field, prefix: str = "", indent: str = "") -> list[str]:
     more = indent + "    "
     if field.title and field.title != field.name:
         lines.append(f"{more}{field.title}")
-    text = _constraint_text(field)
+    text = constraint_text(field)
     if text:
         lines.append(f"{more}{text}")
     if field.description:

@@ -13,6 +13,7 @@ from functools import partial
 from itertools import islice
 from typing import Any
 
+from cdpctl.delivery.engine import PlanGate
 from cdpctl.delivery.sources import Record
 from cdpctl.delivery.stats import ReplayStats, SubscriptionStats
 from cdpctl.fastpath import FALLBACK, FastSubscription, compile_fast
@@ -25,8 +26,9 @@ _FLUSH_EVERY = 1024  # records between bulk updates of the counters (progress, C
 class FastRenderer:
     """`render_records` for one destination, its functions generated once."""
 
-    def __init__(self, destination: Destination) -> None:
+    def __init__(self, destination: Destination, plan: PlanGate | None = None) -> None:
         self.ctx = destination.context(dry_run=True)
+        self.plan = plan
         fast = compile_fast(destination, self.ctx)
         self.subscriptions: list[tuple[CompiledSubscription, FastSubscription | None]] = [
             (sub, generated)
@@ -37,6 +39,7 @@ class FastRenderer:
 
     def __call__(self, records: Iterable[Record], stats: ReplayStats) -> None:
         ctx = self.ctx
+        plan = self.plan
         tally = stats.tally
         slots = [stats.sub(sub.name) for sub, _ in self.subscriptions]
         subs = [sub for sub, _ in self.subscriptions]
@@ -49,6 +52,8 @@ class FastRenderer:
         try:
             while chunk := list(islice(iterator, _FLUSH_EVERY)):
                 for record in chunk:
+                    if plan is not None and not plan.admits(record, stats):
+                        continue  # blocked: judged by no subscription
                     event = record.event
                     for judge, slot in by_type.get(event["type"], everywhere):
                         answer = judge(event)
@@ -59,9 +64,9 @@ class FastRenderer:
                             sizes[slot] += answer
                         elif answer is FALLBACK:
                             self.fallbacks += 1
-                            tally(slots[slot], evaluate(subs[slot], event, ctx), record.where)
+                            tally(slots[slot], evaluate(subs[slot], event, ctx), record)
                         else:
-                            tally(slots[slot], answer, record.where)
+                            tally(slots[slot], answer, record)
                     seen += 1
                 self._flush(stats, slots, judged_before, ready, sizes, seen)
                 seen = 0

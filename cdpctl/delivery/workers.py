@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cdpctl.delivery.engine import Filters, dry_renderer, filtered
-from cdpctl.delivery.sources import Malformed, RawRecord, Record, parse
+from cdpctl.delivery.engine import Filters, PlanGate, dry_renderer, filtered
+from cdpctl.delivery.sources import Malformed, RawRecord, Record, SourceError, parse
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.pipeline import Destination
 
@@ -81,6 +81,7 @@ class WorkerDied(RuntimeError):
 def _worker(
     job: WorkerJob,
     destination: Destination,
+    plan: PlanGate | None,
     inbox: Any,
     outbox: Any,
     parent: int,
@@ -90,7 +91,7 @@ def _worker(
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        _work(job, destination, inbox, outbox)
+        _work(job, destination, plan, inbox, outbox)
     except BaseException as error:  # reported to the parent, which exits 2
         outbox.put((job.index, "error", f"{type(error).__name__}: {error}"))
         outbox.close()
@@ -98,9 +99,11 @@ def _worker(
         os._exit(1)
 
 
-def _work(job: WorkerJob, destination: Destination, inbox: Any, outbox: Any) -> None:
+def _work(
+    job: WorkerJob, destination: Destination, plan: PlanGate | None, inbox: Any, outbox: Any
+) -> None:
     stats = ReplayStats()
-    render = dry_renderer(destination)
+    render = dry_renderer(destination, plan)
     last = time.monotonic()
     for chunk in _chunks(inbox):
         parsed = _records(chunk)
@@ -122,6 +125,7 @@ def run_parallel(
     jobs: list[WorkerJob],
     stats: ReplayStats,
     on_progress: Callable[[ReplayStats], None] | None,
+    plan: PlanGate | None = None,
 ) -> None:
     """Feed `items` — (worker, raw record) — to one process per job and merge their
     statistics into `stats`."""
@@ -133,7 +137,7 @@ def run_parallel(
     processes = [
         context.Process(
             target=_worker,
-            args=(job, destination, inboxes[i], outbox, os.getpid()),
+            args=(job, destination, plan, inboxes[i], outbox, os.getpid()),
             daemon=True,
         )
         for i, job in enumerate(jobs)
@@ -183,18 +187,24 @@ def run_parallel(
         chunks[target] = []
         sizes[target] = 0
 
+    unreadable: SourceError | None = None
     try:
-        for target, raw in items:
-            chunks[target].append(raw)
-            sizes[target] += len(raw.data)
-            if sizes[target] >= CHUNK_BYTES:
-                hand_over(target)
-                drain(block=False)
+        try:
+            for target, raw in items:
+                chunks[target].append(raw)
+                sizes[target] += len(raw.data)
+                if sizes[target] >= CHUNK_BYTES:
+                    hand_over(target)
+                    drain(block=False)
+        except SourceError as error:  # the archive ends early: judge what was read, as one
+            unreadable = error  # process would, then stop
         for index in range(workers):
             if chunks[index]:
                 hand_over(index)
             put(index, None)
         wait_for_finals(None)
+        if unreadable is not None:
+            raise unreadable
     except KeyboardInterrupt:
         # Ctrl-C: the workers (which ignore it) finish what they hold and report, so the
         # summary counts everything judged so far; a second Ctrl-C stops them at once.

@@ -132,8 +132,8 @@ class _Writer:
             self.values[key] = name
             lines.append(f"{name} = {expression}")
             compiled = plan.fields.get(key)
-            if compiled is None:
-                lines.append(f"if {name} is None: {name} = U")
+            if compiled is None:  # not a field of the action: `prepare` drops it
+                lines.append(f"{name} = U")
                 continue
             spec = compiled.spec
             absent = "None" if spec.allow_null else "U"
@@ -144,6 +144,9 @@ class _Writer:
             check = _inline_check(spec, name)
             if check is not None:
                 lines.append(f"elif not ({check}): return FB")
+                if spec.type is FieldType.OBJECT and compiled.coerce is not None:
+                    prune = self.source.bind(compiled.coerce, "prune")  # undeclared keys
+                    lines.append(f"else: {name} = {prune}({name})")
             else:
                 valid = self.source.bind(compiled.valid, "valid") if compiled.valid else None
                 coerce = self.source.bind(compiled.coerce, "coerce") if compiled.coerce else None

@@ -863,6 +863,9 @@ PROVIDER = Provider(
     title="Segment",
     description="Send Segment-spec calls to a Segment source through the HTTP Tracking API.",
     docs_url=DOCS_URL,
+    # Segment (Actions), the HTTP Tracking API destination; its catalog page is "Segment
+    # Connections"
+    segment_slugs=("actions-segment", "segment-connections"),
     settings=(
         Setting(
             "source_write_key",

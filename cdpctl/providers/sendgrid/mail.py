@@ -243,7 +243,7 @@ def mail_body(payload: Mapping[str, Any]) -> dict[str, Any]:
         if recipients:
             personalization[kind] = [_address(item) for item in recipients]
     personalization["headers"] = _text_values(payload.get("headers"))
-    if payload.get("dynamic_template_data"):
+    if payload.get("dynamic_template_data") is not None:  # `{}` too, as Segment sends it
         personalization["dynamic_template_data"] = payload["dynamic_template_data"]
     if payload.get("custom_args"):
         personalization["custom_args"] = _text_values(payload["custom_args"])

@@ -22,6 +22,7 @@ from cdpctl.providers.base import (
     Plan,
     Reply,
     Request,
+    Upsert,
 )
 from cdpctl.providers.sfmc import api
 from cdpctl.providers.sfmc.auth import authorized, bearer_headers, checked_subdomain
@@ -77,6 +78,7 @@ CONTACT_KEYS = Field(
     required=True,
     default={"contactKey": USER_ID},
     properties=(Field("contactKey", FieldType.STRING, "Contact Key", required=True),),
+    additional_properties=True,  # as Segment's sfmc-properties `keys`
 )
 EVENT_VALUES = Field(
     "values",
@@ -595,6 +597,7 @@ ASYNC_BATCH = BatchSpec(
 ACTIONS = (
     Action(
         name="contact",
+        upsert=Upsert.CONTACT,
         title="Create Contact",
         description="Create a contact in SFMC's Contact Builder when none has this key yet.",
         fields=CONTACT_FIELDS,
@@ -604,6 +607,7 @@ ACTIONS = (
     ),
     Action(
         name="dataExtension",
+        upsert=Upsert.ROW,
         title="Send Event to Data Extension",
         description="Upsert events as rows into an existing data extension (by key or id).",
         fields=(KEY, ID, KEYS, EVENT_VALUES, ENABLE_BATCHING, BATCH_SIZE),
@@ -614,6 +618,7 @@ ACTIONS = (
     ),
     Action(
         name="contactDataExtension",
+        upsert=Upsert.CONTACT,
         title="Send Contact to Data Extension",
         description="Upsert contact data as rows into an existing data extension (by key or id).",
         fields=(KEY, ID, CONTACT_KEYS, CONTACT_VALUES, ENABLE_BATCHING, BATCH_SIZE),
@@ -625,6 +630,7 @@ ACTIONS = (
     ),
     Action(
         name="dataExtensionV2",
+        upsert=Upsert.ROW,
         title="Send Event to Data Extension (V2)",
         description="Upsert events as rows into the data extension connected by Segment's hook "
         "(by id).",
@@ -643,6 +649,7 @@ ACTIONS = (
     ),
     Action(
         name="contactDataExtensionV2",
+        upsert=Upsert.CONTACT,
         title="Send Contact to Data Extension (V2)",
         description="Upsert contact data as rows into the data extension connected by Segment's "
         "hook (by id).",
@@ -670,6 +677,7 @@ ACTIONS = (
     ),
     Action(
         name="asyncDataExtension",
+        upsert=Upsert.ROW,
         title="Send Event asynchronously to Data Extension",
         description="Upsert rows through SFMC's async Data Extensions API (must be enabled for "
         "the account by Salesforce).",

@@ -31,6 +31,7 @@ from cdpctl.providers.base import (
     Reply,
     Request,
     Skip,
+    Upsert,
     is_retryable,
 )
 from cdpctl.providers.payload import describe
@@ -690,6 +691,7 @@ CLASSIC_BATCH = BatchSpec(
 ACTIONS = (
     Action(
         name="identifyDataExtension",
+        upsert=Upsert.CONTACT,
         title="Identify to Contact and Identify Data Extension (classic)",
         description="Classic identify: create the contact, then upsert the user's traits "
         "(Title Case) and context into the Identify Data Extension, keyed by Contact Key.",

@@ -200,9 +200,7 @@ def dry_renderer(destination: Destination, plan: PlanGate | None = None) -> DryR
         return FastRenderer(destination, plan)
     # One context for every call, as the fast renderer keeps: what a plan caches in it (a
     # token, a looked-up id) must not depend on how a worker's events were chunked.
-    return partial(
-        render_records, destination, plan=plan, ctx=destination.context(dry_run=True)
-    )
+    return partial(render_records, destination, plan=plan, ctx=destination.context(dry_run=True))
 
 
 def render_records(

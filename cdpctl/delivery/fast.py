@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
-from itertools import islice
 from typing import Any
 
 from cdpctl.delivery.engine import PlanGate
@@ -48,30 +47,29 @@ class FastRenderer:
         sizes = [0] * len(slots)
         judged_before = [c.matched + c.no_match for c in slots]
         seen = 0
-        iterator = iter(records)
         try:
-            while chunk := list(islice(iterator, _FLUSH_EVERY)):
-                for record in chunk:
-                    if plan is not None and not plan.admits(record, stats):
-                        continue  # blocked: judged by no subscription
-                    event = record.event
-                    for judge, slot in by_type.get(event["type"], everywhere):
-                        answer = judge(event)
-                        if answer is None:
-                            continue
-                        if type(answer) is int:
-                            ready[slot] += 1
-                            sizes[slot] += answer
-                        elif answer is FALLBACK:
-                            self.fallbacks += 1
-                            tally(slots[slot], evaluate(subs[slot], event, ctx), record)
-                        else:
-                            tally(slots[slot], answer, record)
-                    seen += 1
-                self._flush(stats, slots, judged_before, ready, sizes, seen)
-                seen = 0
-                judged_before = [c.matched + c.no_match for c in slots]
-        finally:
+            for record in records:
+                if plan is not None and not plan.admits(record, stats):
+                    continue  # blocked: judged by no subscription
+                event = record.event
+                for judge, slot in by_type.get(event["type"], everywhere):
+                    answer = judge(event)
+                    if answer is None:
+                        continue
+                    if type(answer) is int:
+                        ready[slot] += 1
+                        sizes[slot] += answer
+                    elif answer is FALLBACK:
+                        self.fallbacks += 1
+                        tally(slots[slot], evaluate(subs[slot], event, ctx), record)
+                    else:
+                        tally(slots[slot], answer, record)
+                seen += 1
+                if seen == _FLUSH_EVERY:
+                    self._flush(stats, slots, judged_before, ready, sizes, seen)
+                    seen = 0
+                    judged_before = [c.matched + c.no_match for c in slots]
+        finally:  # also when the archive breaks off: what was read is counted
             self._flush(stats, slots, judged_before, ready, sizes, seen)
 
     def _dispatch(self) -> tuple[list[tuple[Judge, int]], dict[str, list[tuple[Judge, int]]]]:

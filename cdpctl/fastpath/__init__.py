@@ -139,8 +139,7 @@ class _Writer:
             absent = "None" if spec.allow_null else "U"
             lines.append(f"if {name} is U: pass")
             lines.append(f"elif {name} is None: {name} = {absent}")
-            if compiled.drops_empty:
-                lines.append(f"elif {name} == '': {name} = U")
+            lines.append(f"elif {name} == '': {name} = U")  # as `prepare` drops it
             check = _inline_check(spec, name)
             if check is not None:
                 lines.append(f"elif not ({check}): return FB")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,7 @@ def _rate(provider: Provider) -> str:
     return f"{rps:g}/s"
 
 
-def table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     """Left-aligned columns separated by two spaces; the last column is not padded."""
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
@@ -154,7 +155,7 @@ def actions_text(provider: Provider) -> str:
     return table(("ACTION", "TITLE", "BATCH", "DEFAULT TRIGGER"), rows)
 
 
-def _constraint_text(field: Field) -> str:
+def constraint_text(field: Field) -> str:
     parts = []
     if field.enum is not None:
         parts.append("one of " + ", ".join(compact_json(v) for v in field.enum))
@@ -183,7 +184,7 @@ def _field_lines(field: Field, prefix: str = "", indent: str = "") -> list[str]:
     more = indent + "    "
     if field.title and field.title != field.name:
         lines.append(f"{more}{field.title}")
-    text = _constraint_text(field)
+    text = constraint_text(field)
     if text:
         lines.append(f"{more}{text}")
     if field.description:

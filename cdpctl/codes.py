@@ -61,6 +61,18 @@ ENV_REFERENCE_IN_MAPPING = "CDP607"
 TEMPLATE_UNBALANCED = "CDP608"
 PLACEHOLDER_SETTING = "CDP609"
 
+# Tracking plans: `validate --plan` (701-706) and events checked against a plan (711-714).
+PLAN_UNREADABLE = "CDP701"
+PLAN_NO_EVENT_MATCHES = "CDP702"
+PLAN_UNDECLARED_READ = "CDP703"
+PLAN_TYPE_MISMATCH = "CDP704"
+PLAN_TYPE_COERCED = "CDP705"
+PLAN_OPTIONAL_FEEDS_REQUIRED = "CDP706"
+UNPLANNED_EVENT = "CDP711"
+PLAN_PROPERTY_MISSING = "CDP712"
+PLAN_PROPERTY_INVALID = "CDP713"
+UNPLANNED_PROPERTY = "CDP714"
+
 DESCRIPTIONS: dict[str, str] = {
     FILE_UNREADABLE: "The file cannot be read (missing, a directory, or permission denied).",
     NOT_TEXT: "The file is not UTF-8 text (binary data or a wrong encoding).",
@@ -118,6 +130,24 @@ DESCRIPTIONS: dict[str, str] = {
     "resolve them, so the text is sent literally.",
     TEMPLATE_UNBALANCED: "An @template with an unpaired {{ or }}: it is sent as literal text.",
     PLACEHOLDER_SETTING: "A setting still holds the your-… placeholder `cdpctl init` wrote.",
+    PLAN_UNREADABLE: "The tracking plan cannot be read: not a Segment Protocols, Avo, RudderStack "
+    "or Snowplow Iglu plan, or a broken reference inside it.",
+    PLAN_NO_EVENT_MATCHES: "The trigger matches none of the tracking plan's events (a misspelt "
+    "event name, or an event the plan dropped).",
+    PLAN_UNDECLARED_READ: "A mapping reads a property, trait or context key that no plan event "
+    "the trigger matches declares.",
+    PLAN_TYPE_MISMATCH: "The plan's type for a property cannot feed the action field it is "
+    "mapped to (a boolean into a string field, an object into a number).",
+    PLAN_TYPE_COERCED: "The plan's type feeds the action field only after coercion, or without "
+    "the format it needs (a number into a string field, a plain string into an email field).",
+    PLAN_OPTIONAL_FEEDS_REQUIRED: "A required action field is fed only from properties the plan "
+    "marks optional, so events without them fail.",
+    UNPLANNED_EVENT: "An event the tracking plan does not define.",
+    PLAN_PROPERTY_MISSING: "An event lacks a property its plan event requires.",
+    PLAN_PROPERTY_INVALID: "A property of an event breaks its plan's JSON Schema (type, enum, "
+    "format, pattern, range).",
+    UNPLANNED_PROPERTY: "An event carries a property its plan event does not allow "
+    "(additionalProperties: false).",
 }
 
 #: Codes reported as warnings by default; every other code is an error by default. (A provider
@@ -132,6 +162,8 @@ WARNINGS: frozenset[str] = frozenset(
         ENV_REFERENCE_IN_MAPPING,
         TEMPLATE_UNBALANCED,
         PLACEHOLDER_SETTING,
+        PLAN_TYPE_COERCED,
+        PLAN_OPTIONAL_FEEDS_REQUIRED,
     }
 )
 

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 CONFIG_FILE: Final = "cdpctl.toml"
 PYPROJECT: Final = "pyproject.toml"
-KEYS: Final = ("paths", "format", "color", "strict")
+KEYS: Final = ("paths", "format", "color", "strict", "plan")
 COLORS: Final = ("auto", "always", "never")
 
 
@@ -33,6 +33,7 @@ class ProjectConfig:
     format: str | None = None
     color: str | None = None
     strict: bool = False  # validate: warnings fail too
+    plan: Path | None = None  # validate: the tracking plan (absolute, like paths)
 
     def describe(self, key: str) -> str:
         """Where `key` is set, for messages: `pyproject.toml [tool.cdpctl] format`."""
@@ -83,6 +84,9 @@ def load(start: Path | None = None) -> ProjectConfig:
     strict = table.get("strict", False)
     if not isinstance(strict, bool):
         raise ConfigError(f"{where}: strict must be true or false (got {strict!r})")
+    plan = table.get("plan")
+    if plan is not None and (not isinstance(plan, str) or not plan):
+        raise ConfigError(f"{where}: plan must be the tracking plan's file or folder name")
     color = table.get("color")
     if color is not None and color not in COLORS:
         raise ConfigError(f"{where}: color must be one of {', '.join(COLORS)} (got {color!r})")
@@ -92,6 +96,7 @@ def load(start: Path | None = None) -> ProjectConfig:
         format=table.get("format"),
         color=color,
         strict=strict,
+        plan=source.parent / plan if plan is not None else None,
     )
 
 

@@ -94,21 +94,33 @@ def dumps(value: Any) -> bytes:
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON as JavaScript does: `25.0` is the number 25, an integer (orjson would give a
-    float). Only texts that may hold such a number are walked."""
+    """Parse JSON as JavaScript's `JSON.parse` does: every number is a double. `25.0` is the
+    number 25 (an int here; orjson gives a float) and `9007199254740993`, beyond 2^53, is the
+    nearest double, 9007199254740992 (orjson keeps it exact). Only texts that may hold such a
+    number are walked: a `.0`, or a run of 16 digits."""
     value = orjson.loads(data)
     raw = data.encode() if isinstance(data, str) else data
-    return _integers(value) if _integral_float_hint(raw) else value
+    if _integral_float_hint(raw) or _SIXTEEN_ZEROS in raw.translate(_DIGITS_AS_ZERO):
+        return _js_numbers(value)
+    return value
 
 
-def _integers(value: Any) -> Any:
+# 2^53 has 16 digits, so an unsafe integer holds a run of 16; digits become "0" so that one C
+# substring search finds any run (a regex takes 5 times longer on a typical event).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_SIXTEEN_ZEROS = b"0" * 16
+
+
+def _js_numbers(value: Any) -> Any:
     kind = type(value)
     if kind is float:
         return int(value) if value.is_integer() and abs(value) < _MAX_SAFE_INTEGER else value
+    if kind is int:
+        return value if -_MAX_SAFE_INTEGER < value < _MAX_SAFE_INTEGER else float(value)
     if kind is dict:
-        return {key: _integers(item) for key, item in value.items()}
+        return {key: _js_numbers(item) for key, item in value.items()}
     if kind is list:
-        return [_integers(item) for item in value]
+        return [_js_numbers(item) for item in value]
     return value
 
 

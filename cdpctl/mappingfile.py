@@ -61,13 +61,19 @@ def read_mapping_file(document: Document) -> MappingFile:
 def effective_mapping(
     action: Action, mapping: dict[str, Any], use_defaults: bool
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The mapping actually applied (in the action's field order) and the fields defaulted."""
+    """The mapping actually applied, and the fields defaulted. Payload and request keys follow
+    the mapping's order, as in Segment. Without defaults (`defaults: false`, as `import segment`
+    writes) the mapping is the file's, in the file's order. With defaults the file fills in
+    Segment's editor, which lists every field in the action's order, defaults pre-filled: the
+    effective mapping is in that order."""
+    if not use_defaults:
+        return dict(mapping), ()
     effective: dict[str, Any] = {}
     defaulted: list[str] = []
     for spec in action.fields:
         if spec.name in mapping:
             effective[spec.name] = mapping[spec.name]
-        elif use_defaults and spec.has_default:
+        elif spec.has_default:
             effective[spec.name] = spec.default
             defaulted.append(spec.name)
     for key, value in mapping.items():

@@ -82,7 +82,7 @@ def _setting_schema(setting: Setting) -> dict[str, Any]:
             item.get("description", "") + " Secret: write a ${ENV_NAME} reference, never the value."
         ).strip()
         return item
-    scalar = {"type": setting.type}
+    scalar: dict[str, Any] = {"type": setting.type}
     if setting.enum is not None:
         scalar["enum"] = list(setting.enum)
     if setting.pattern is not None:
@@ -318,7 +318,7 @@ def _to_diagnostics(document: Document, error: Any) -> list[Diagnostic]:
     if validator == "type":
         expected = error.validator_value
         words = (
-            " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
+            " or ".join(_TYPE_WORDS.get(t, str(t)) for t in expected)
             if isinstance(expected, list)
             else _TYPE_WORDS.get(expected, expected)
         )

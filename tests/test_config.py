@@ -99,7 +99,7 @@ def test_unknown_key_is_a_clear_error_naming_file_and_key(project: Path) -> None
     assert result.exit_code == 2
     assert (
         f'cdpctl: {project / "pyproject.toml"} [tool.cdpctl]: unknown key "colour" — did you '
-        'mean "color"? (known keys: paths, format, color, strict)'
+        'mean "color"? (known keys: paths, format, color, strict, plan)'
     ) in result.stderr
 
 

@@ -136,7 +136,9 @@ def test_documented_commands_run(page: Path, tmp_path: Path, sandbox) -> None:
     for command, expected in commands:
         command = command.replace("http://127.0.0.1:8765", sandbox.url)
         result = subprocess.run(
-            ["bash", "-c", command],
+            # `; exit` keeps bash from exec-ing a lone command: cdpctl runs with a shell as
+            # its parent, as in a terminal (--show-completion detects the shell that way)
+            ["bash", "-c", f"{command}; exit $?"],
             cwd=home,
             env=env,
             capture_output=True,

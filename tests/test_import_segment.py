@@ -17,8 +17,7 @@ import yaml
 from helpers import run_cli
 
 from cdpctl import mapping, triggers
-from cdpctl.importing import segment as importer
-from cdpctl.providers import get_provider
+from cdpctl.providers import provider_for_segment_slug, segment_slugs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "segment_export"
 EXPORT = json.loads((FIXTURES / "export.json").read_text(encoding="utf-8"))["data"]
@@ -277,9 +276,13 @@ def test_refuses_to_overwrite(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == "keep\n"
 
 
-def test_slug_table_names_real_providers() -> None:
-    for slug, name in importer.SLUG_TO_PROVIDER.items():
-        assert get_provider(name) is not None, slug
+def test_every_segment_slug_belongs_to_exactly_one_provider() -> None:
+    slugs = segment_slugs()
+    assert len(slugs) == len(set(slugs))
+    assert "actions-loops" in slugs and "segment-connections" in slugs
+    for slug in slugs:
+        provider = provider_for_segment_slug(slug)
+        assert provider is not None and slug in provider.segment_slugs
 
 
 def test_an_import_that_does_not_validate_says_so(tmp_path: Path) -> None:

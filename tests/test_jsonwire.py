@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from cdpctl import jsonwire
 from cdpctl.jsonwire import dumps, js_number_text
 
 JS_NUMBERS = [  # (value, String(value) in JavaScript)
@@ -77,3 +78,17 @@ def test_loads_reads_integral_floats_as_javascript_does() -> None:
     assert value == {"price": 25, "tax": 2.5, "n": 1e21, "s": "2.0", "xs": [3, 0.5]}
     assert type(value["price"]) is int and type(value["xs"][0]) is int
     assert dumps(value) == b'{"price":25,"tax":2.5,"n":1e+21,"s":"2.0","xs":[3,0.5]}'
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        (b'{"n":9007199254740993}', b'{"n":9007199254740992}'),  # JSON.parse rounds to a double
+        (b'{"n":-9007199254740993}', b'{"n":-9007199254740992}'),
+        (b'{"n":9007199254740991}', b'{"n":9007199254740991}'),  # the largest safe integer
+        (b'{"n":18446744073709551617}', b'{"n":18446744073709552000}'),
+        (b'{"id":"12345678901234567890","n":1}', b'{"id":"12345678901234567890","n":1}'),
+    ],
+)
+def test_numbers_are_parsed_as_javascript_parses_them(text: bytes, sent: bytes) -> None:
+    assert jsonwire.dumps(jsonwire.loads(text)) == sent

@@ -11,7 +11,9 @@ import typer
 
 if TYPE_CHECKING:
     from cdpctl.config import ProjectConfig
+    from cdpctl.delivery.engine import PlanGate
     from cdpctl.pipeline import Destination
+    from cdpctl.plans import TrackingPlan
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -180,3 +182,49 @@ def make_folder(path: Path, option: str) -> None:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         fail(f"{option}: cannot create the folder {path}: {error.strerror or error}")
+
+
+PLAN_MODES = ("warn", "block")
+
+
+PLAN_OPTION = typer.Option(
+    None,
+    "--plan",
+    metavar="PLAN",
+    help="Check every event against this tracking plan (docs/tracking-plans.md). Also "
+    "`plan = …` in [tool.cdpctl].",
+    show_default=False,
+)
+PLAN_MODE_OPTION = typer.Option(
+    "warn",
+    "--plan-mode",
+    metavar="MODE",
+    help="warn: count plan violations; block: also leave violating events out (not sent; "
+    "dead-lettered when live).",
+)
+
+
+def plan_gate(flag: Path | None, mode: str) -> PlanGate | None:
+    """The tracking plan of --plan, else the project config's, as an event gate (None when
+    neither names one); exit 2 on an unusable plan or mode."""
+    from cdpctl.delivery.engine import PlanGate
+
+    check_choice(mode, PLAN_MODES, "--plan-mode")
+    source = flag if flag is not None else project_config().plan
+    if source is None:
+        return None
+    return PlanGate(load_plan_or_exit(source).checker(), block=mode == "block")
+
+
+def load_plan_or_exit(path: Path | str) -> TrackingPlan:
+    """Load a tracking plan and compile its schemas (so a broken schema is found now, not on
+    the first event); on any problem print its one located error and exit 2."""
+    from cdpctl.plans import PlanError, load_plan
+
+    try:
+        plan = load_plan(path)
+        plan.checker()
+    except PlanError as error:
+        d = error.diagnostic
+        fail(f"{d.location()}: error {d.code} {d.full_message()}")
+    return plan

@@ -65,6 +65,13 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
             "cdpctl import segment - --provider loops < subscriptions.json",
         ),
     ),
+    "plan show": (
+        "Show a tracking plan as cdpctl reads it.",
+        (
+            "cdpctl plan show tracking-plan.json",
+            "cdpctl plan show rudder-project/ --format json",
+        ),
+    ),
     "source sendgrid": (
         "SendGrid Event Webhook payloads as Segment events.",
         ("cdpctl source sendgrid webhooks.ndjson -o email-events.ndjson",),

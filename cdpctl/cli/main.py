@@ -12,6 +12,7 @@ from cdpctl.cli import (
     diff,
     import_cmd,
     init,
+    plan,
     providers,
     replay,
     sandbox,
@@ -49,6 +50,7 @@ app.command("schema", **command_help("schema"))(schema_cmd.command)
 app.command("init", **command_help("init"))(init.command)
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(source.app, name="source")
+app.add_typer(plan.app, name="plan")
 
 
 def _version(value: bool) -> None:

@@ -15,6 +15,8 @@ from cdpctl.cli.common import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    PLAN_MODE_OPTION,
+    PLAN_OPTION,
     check_can_send,
     check_endpoint,
     check_writable,
@@ -24,6 +26,7 @@ from cdpctl.cli.common import (
     load_destination,
     make_folder,
     output_format,
+    plan_gate,
 )
 
 FORMATS = ("text", "json")
@@ -104,6 +107,8 @@ def command(
     resend_in_doubt: bool = typer.Option(
         False, "--resend-in-doubt", help="On --resume, resend events interrupted mid-send."
     ),
+    plan_file: Path | None = PLAN_OPTION,
+    plan_mode: str = PLAN_MODE_OPTION,
     record: Path | None = typer.Option(
         None, "--record", metavar="DIR", help="Store request/response pairs here."
     ),
@@ -169,6 +174,7 @@ def command(
         resume=resume,
         record_dir=record,
         workers=workers,
+        plan=plan_gate(plan_file, plan_mode),
     )
     reporter = None
     if progress:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from cdpctl.cli.common import (
     COLOR_OPTION,
     EXIT_FINDINGS,
     EXIT_OK,
+    PLAN_OPTION,
     color_choice,
     fail,
     format_option,
     load_destination,
     output_format,
+    plan_gate,
 )
 
 FORMATS = ("text", "json")
@@ -28,6 +32,7 @@ def command(
     ),
     format_flag: str | None = format_option(FORMATS),
     color: str | None = COLOR_OPTION,
+    plan_file: Path | None = PLAN_OPTION,
 ) -> None:
     """Show which subscriptions match an event, the mapped payload, its errors, and the exact
     provider requests (secrets redacted). Exit 1 if a matched subscription has errors."""
@@ -45,12 +50,14 @@ def command(
             f"{error.diagnostic.location()}: {error.diagnostic.code} "
             f"{error.diagnostic.full_message()}"
         )
+    gate = plan_gate(plan_file, "warn")
+    violations = gate.checker.violations(event) if gate is not None else ()
     verdicts = evaluate_all(destination, event, destination.context(dry_run=True), explain=True)
     colored = color_choice(color)
     typer.echo(
-        VIEWS[chosen](event, verdicts, destination.redactor(), color=colored),
+        VIEWS[chosen](event, verdicts, destination.redactor(), color=colored, plan=violations),
         nl=False,
         color=colored,
     )
-    failed = any(isinstance(verdict, Invalid) for _, verdict in verdicts)
+    failed = bool(violations) or any(isinstance(verdict, Invalid) for _, verdict in verdicts)
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -13,10 +15,14 @@ from cdpctl.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     fail,
+    load_plan_or_exit,
     project_config,
     resolve_format,
     use_color,
 )
+
+if TYPE_CHECKING:
+    from cdpctl.config import ProjectConfig
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
 
@@ -42,6 +48,20 @@ def _write_step_summary(reports: list) -> None:
             handle.write(render_step_summary(reports))
     except OSError as error:
         sys.stderr.write(f"cdpctl: cannot write the job summary to {target}: {error.strerror}\n")
+
+
+def _plan_check(flag: Path | None, config: ProjectConfig) -> Callable[[str], Any] | None:
+    """The per-file check against the tracking plan of --plan (else the project config's),
+    or None without one. An unusable plan exits 2 with its one located error."""
+    from functools import partial
+
+    from cdpctl.lint import plan as plan_rules
+
+    source = flag if flag is not None else config.plan
+    if source is None:
+        return None
+    shown = source if flag is not None else _shown(source)
+    return partial(plan_rules.check_file, plan=load_plan_or_exit(shown))
 
 
 def command(
@@ -70,6 +90,15 @@ def command(
         "--strict",
         help="Warnings fail too (exit 1). Also `strict = true` in [tool.cdpctl].",
     ),
+    plan: Path | None = typer.Option(
+        None,
+        "--plan",
+        metavar="PLAN",
+        help="Also check each mapping against this tracking plan (Segment Protocols, Avo, "
+        "RudderStack or Snowplow Iglu; docs/tracking-plans.md). Also `plan = …` in "
+        "[tool.cdpctl].",
+        show_default=False,
+    ),
 ) -> None:
     """Check mapping files: schema, providers, actions, fields, triggers and directives, and
     lint rules for likely bugs and smells (docs/lint-rules.md lists every code)."""
@@ -93,8 +122,9 @@ def command(
         found = discover(paths)
     except NothingToCheck as error:
         fail(str(error))
+    check = _plan_check(plan, config) or check_file
     reports = [FileReport(d.path or "", [d]) for d in found.unreadable]
-    reports += [check_file(str(path)) for path in found.files]
+    reports += [check(str(path)) for path in found.files]
     render = RENDERERS[chosen]
     colored = use_color(color, configured=config.color)
     # click strips ANSI codes from output that is not a terminal unless told otherwise.

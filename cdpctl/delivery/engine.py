@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cdpctl import codes, triggers
 from cdpctl.delivery import ledger as ledger_states
@@ -29,6 +30,9 @@ from cdpctl.pipeline import CompiledSubscription, Destination, Invalid, Ready, e
 from cdpctl.providers.base import ActionContext
 from cdpctl.requestview import exchange_view
 from cdpctl.secrets import Redactor
+
+if TYPE_CHECKING:
+    from cdpctl.plans.checker import PlanChecker
 
 BATCH_LINGER = 0.2  # seconds a lane waits for more events before sending a partial batch
 LANE_PENDING = 1000  # events a lane may hold in unsent batches (bounds memory)
@@ -114,7 +118,7 @@ def filtered(
         stats.events_read += 1
         if isinstance(record, Malformed):
             stats.malformed += 1
-            stats.note_error(record.code, record.error, record.where)
+            stats.note_error(record.code, record.error, record)
             if on_malformed is not None:
                 on_malformed(record)
             continue
@@ -134,6 +138,37 @@ def filtered(
         yield record
 
 
+def _plan_label(event: dict[str, Any]) -> str:
+    call_type = event.get("type")
+    name = event.get("event") if call_type == "track" else event.get("name")
+    if isinstance(name, str) and name:
+        return json.dumps(name, ensure_ascii=False)
+    return call_type if isinstance(call_type, str) else "(no type)"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanGate:
+    """`--plan`: every event is checked against the tracking plan; its violations are counted
+    by rule, and with `block` a violating event is not judged or sent at all."""
+
+    checker: PlanChecker
+    block: bool = False
+
+    def admits(self, record: Record, stats: ReplayStats) -> bool:
+        problems = self.checker.violations(record.event)
+        if not problems:
+            return True
+        stats.plan_violating += 1
+        label = _plan_label(record.event)
+        stats.plan_violating_events[label] += 1
+        for problem in problems:
+            stats.note_diagnostic(problem, record, within=label)
+        if self.block:
+            stats.plan_blocked += 1
+            return False
+        return True
+
+
 def where_predicate(fql: str | None) -> Callable[[dict[str, Any]], bool] | None:
     """`--where` is cdpctl's own filter, so it is strict where Segment's trigger parser is
     lenient: anything Segment would read differently (a doubled "=", an ignored value) is a
@@ -150,16 +185,22 @@ def where_predicate(fql: str | None) -> Callable[[dict[str, Any]], bool] | None:
 # --- dry run ---------------------------------------------------------------------------------
 
 
-def render_records(destination: Destination, records: Iterable[Record], stats: ReplayStats) -> None:
+def render_records(
+    destination: Destination,
+    records: Iterable[Record],
+    stats: ReplayStats,
+    plan: PlanGate | None = None,
+) -> None:
     """Dry run: every event's verdict for every subscription, counted; nothing is sent."""
     ctx = destination.context(dry_run=True)
     enabled = [(s, stats.sub(s.name)) for s in destination.subscriptions if s.enabled]
     tally = stats.tally
     for record in records:
+        if plan is not None and not plan.admits(record, stats):
+            continue
         event = record.event
-        where = record.where
         for sub, counters in enabled:
-            tally(counters, evaluate(sub, event, ctx), where)
+            tally(counters, evaluate(sub, event, ctx), record)
 
 
 # --- live ------------------------------------------------------------------------------------
@@ -194,6 +235,7 @@ class LiveRun:
     redactor: Redactor
     recorder: Callable[[dict[str, Any]], None] | None = None
     on_progress: Callable[[ReplayStats], None] | None = None
+    plan: PlanGate | None = None
     _error: Exception | None = None  # what stopped a lane; the producer re-raises it
 
     async def run(self, records: Iterable[Record]) -> None:
@@ -256,11 +298,13 @@ class LiveRun:
             (s, self.stats.sub(s.name)) for s in self.destination.subscriptions if s.enabled
         ]
         for count, record in enumerate(records, start=1):
+            if self.plan is not None and not self.plan.admits(record, self.stats):
+                self._block(record)
+                continue
             event = record.event
-            where = record.where
             for sub, counters in subscriptions:
                 verdict = evaluate(sub, event, ctx)
-                self.stats.tally(counters, verdict, where)
+                self.stats.tally(counters, verdict, record)
                 if isinstance(verdict, Invalid):
                     self._refuse(sub, record, verdict, destination_name)
                 elif isinstance(verdict, Ready):
@@ -274,6 +318,21 @@ class LiveRun:
                 await asyncio.sleep(0)
                 if self.on_progress is not None:
                     self.on_progress(self.stats)
+
+    def _block(self, record: Record) -> None:
+        """An event the tracking plan blocks is dead-lettered, once, with its violations."""
+        key = Key(
+            self.destination.file.name, ledger_states.BLOCKED, event_key("", "", record).message_id
+        )
+        if not self.options.force and self.ledger.state(key) is not None:
+            return
+        assert self.plan is not None
+        problems = self.plan.checker.violations(record.event)
+        reason = "blocked by the tracking plan: " + "; ".join(
+            f"{p.code} {p.message}" for p in problems
+        )
+        self._dead_letter(reason, event=record.event, line=record.number)
+        self.ledger.record([Outcome(key, ledger_states.FAILED, reason=reason)])
 
     def _due(
         self, key: Key, sub: CompiledSubscription, record: Record, counters: SubscriptionStats
@@ -439,7 +498,7 @@ class LiveRun:
             ]
         )
         self.stats.sub(work.sub.name).failed += 1
-        self.stats.note_error(codes.DELIVERY_FAILED, _reason_shape(reason), work.record.where)
+        self.stats.note_error(codes.DELIVERY_FAILED, _reason_shape(reason), work.record)
 
     def _dead_letter(self, reason: str, **details: Any) -> None:
         try:

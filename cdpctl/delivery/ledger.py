@@ -28,6 +28,7 @@ DELIVERED = "delivered"
 FAILED = "failed"
 FINAL_STATES = (DELIVERED, FAILED)
 MALFORMED = ""  # the subscription name under which malformed records are recorded
+BLOCKED = "<tracking plan>"  # …and events the tracking plan blocks (--plan-mode block)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (

@@ -21,6 +21,7 @@ from cdpctl.delivery.engine import (
     Filters,
     LiveOptions,
     LiveRun,
+    PlanGate,
     RunStopped,
     filtered,
     partition_of,
@@ -53,6 +54,7 @@ class ReplayPlan:
     resume: bool = False
     record_dir: Path | None = None
     workers: int = 1  # dry runs only: a live run is one sender
+    plan: PlanGate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,7 @@ def _dry(
 ) -> None:
     if plan.workers <= 1 or fork_context() is None:
         records = filtered(plan.source.records(), plan.filters, stats)
-        render_records(destination, _ticking(records, stats, on_progress), stats)
+        render_records(destination, _ticking(records, stats, on_progress), stats, plan.plan)
         return
     # The parent only routes. Without filters it routes from the raw text and the workers
     # parse; otherwise it parses with plain orjson (routing needs no JavaScript number
@@ -129,7 +131,7 @@ def _dry(
             (partition_of(r.event, plan.workers), RawRecord(r.number, r.raw, r.unit))
             for r in records
         )
-    run_parallel(items, destination, jobs, stats, on_progress)
+    run_parallel(items, destination, jobs, stats, on_progress, plan.plan)
 
 
 def _live(
@@ -158,6 +160,7 @@ def _live(
             redactor=redactor,
             recorder=open_recorder(plan.record_dir),
             on_progress=on_progress,
+            plan=plan.plan,
         )
         try:
             records = filtered(plan.source.records(), plan.filters, stats, run.malformed)

@@ -12,7 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from cdpctl.diagnostics import Severity
+from cdpctl.delivery.sources import Malformed, Record
+from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.pipeline import Invalid, NoMatch, Ready, Skipped, Verdict
 
 
@@ -47,6 +48,8 @@ _TOTALS = (
     "throttled",
     "network_errors",
     "bytes_sent",
+    "plan_violating",
+    "plan_blocked",
 )
 
 
@@ -62,9 +65,16 @@ class ReplayStats:
     throttled: int = 0
     network_errors: int = 0
     bytes_sent: int = 0
+    plan_violating: int = 0  # events that break the tracking plan (--plan)
+    plan_blocked: int = 0  # of those, not judged at all (--plan-mode block)
+    #: violating events by the event they claim to be: `"Order Completed"`, `identify`
+    plan_violating_events: Counter[str] = field(default_factory=Counter)
     subscriptions: dict[str, SubscriptionStats] = field(default_factory=dict)
+    #: errors counted by (code, shape); the shape is the field a finding is about, or the
+    #: message when it names none, so "total is "13", not a number" and "… "10" …" count once
     error_groups: Counter[tuple[str, str]] = field(default_factory=Counter)
-    error_examples: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: the earliest record of each group: (its number, the message, its location)
+    error_examples: dict[tuple[str, str], tuple[int, str, str]] = field(default_factory=dict)
 
     def sub(self, name: str) -> SubscriptionStats:
         stats = self.subscriptions.get(name)
@@ -72,7 +82,7 @@ class ReplayStats:
             stats = self.subscriptions[name] = SubscriptionStats()
         return stats
 
-    def tally(self, counters: SubscriptionStats, verdict: Verdict, where: str) -> None:
+    def tally(self, counters: SubscriptionStats, verdict: Verdict, at: Record) -> None:
         """Count one verdict of one subscription (`where` locates the event in its archive)."""
         if type(verdict) is NoMatch:
             counters.no_match += 1
@@ -86,16 +96,30 @@ class ReplayStats:
             counters.invalid += 1
             for problem in verdict.diagnostics:
                 if problem.severity is Severity.ERROR:
-                    self.note_error(problem.code, problem.message, where)
+                    self.note_diagnostic(problem, at)
         elif type(verdict) is Skipped:
             counters.matched += 1
             counters.skipped += 1
 
-    def note_error(self, code: str, message: str, example: str) -> None:
-        """Group errors by rule and message shape, keeping the first example location."""
-        group = (code, message)
+    def note_error(
+        self, code: str, message: str, at: Record | Malformed, shape: str | None = None
+    ) -> None:
+        """Count an error in its group, keeping the earliest record's message and location."""
+        group = (code, message if shape is None else shape)
         self.error_groups[group] += 1
-        self.error_examples.setdefault(group, example)
+        self._keep_example(group, (at.number, message, at.where))
+
+    def note_diagnostic(self, problem: Diagnostic, at: Record, within: str = "") -> None:
+        """Group a finding by rule and the field it is about (`within` one kind of event)."""
+        shape = ".".join(map(str, problem.json_path)) if problem.json_path else None
+        if shape is not None and within:
+            shape = f"{within}: {shape}"
+        self.note_error(problem.code, problem.message, at, shape)
+
+    def _keep_example(self, group: tuple[str, str], example: tuple[int, str, str]) -> None:
+        kept = self.error_examples.get(group)
+        if kept is None or example[0] < kept[0]:
+            self.error_examples[group] = example
 
     @property
     def failed(self) -> int:
@@ -103,6 +127,7 @@ class ReplayStats:
         return (
             sum(s.failed + s.in_doubt + s.invalid for s in self.subscriptions.values())
             + self.malformed
+            + self.plan_blocked
         )
 
     @property
@@ -114,21 +139,23 @@ class ReplayStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name, stats in other.subscriptions.items():
             self.sub(name).merge(stats)
+        self.plan_violating_events.update(other.plan_violating_events)
         self.error_groups.update(other.error_groups)
         for group, example in other.error_examples.items():
-            self.error_examples.setdefault(group, example)
+            self._keep_example(group, example)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             **{name: getattr(self, name) for name in _TOTALS},
+            "plan_violating_events": dict(self.plan_violating_events.most_common()),
             "subscriptions": {k: v.as_dict() for k, v in self.subscriptions.items()},
             "errors": [
                 {
-                    "code": code,
-                    "message": message,
+                    "code": group[0],
+                    "message": self.error_examples[group][1],
                     "count": count,
-                    "first": self.error_examples[(code, message)],
+                    "first": self.error_examples[group][2],
                 }
-                for (code, message), count in self.error_groups.most_common()
+                for group, count in self.error_groups.most_common()
             ],
         }

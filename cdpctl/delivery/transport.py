@@ -59,13 +59,6 @@ class NetworkFailure(Exception):
     """Every attempt of a request failed without an HTTP answer."""
 
 
-def wire_headers(request: Request) -> dict[str, str]:
-    headers = dict(request.headers)
-    if request.form is not None and not any(k.lower() == "content-type" for k in headers):
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    return headers
-
-
 def to_reply(status: int, content: bytes, headers: Any) -> Reply:
     text = content.decode("utf-8", "replace")
     try:
@@ -115,7 +108,7 @@ class Transport:
             await asyncio.sleep(request.wait)
         target = request.with_base(self.endpoint) if self.endpoint else request
         body = target.body()
-        headers = wire_headers(target)
+        headers = target.wire_headers()
         attempt = 0
         while True:
             attempt += 1

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cdpctl.delivery.engine import Filters, filtered, render_records
+from cdpctl.delivery.engine import Filters, PlanGate, filtered, render_records
 from cdpctl.delivery.sources import Malformed, RawRecord, Record, parse
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.pipeline import Destination
@@ -81,6 +81,7 @@ class WorkerDied(RuntimeError):
 def _worker(
     job: WorkerJob,
     destination: Destination,
+    plan: PlanGate | None,
     inbox: Any,
     outbox: Any,
     parent: int,
@@ -90,7 +91,7 @@ def _worker(
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        _work(job, destination, inbox, outbox)
+        _work(job, destination, plan, inbox, outbox)
     except BaseException as error:  # reported to the parent, which exits 2
         outbox.put((job.index, "error", f"{type(error).__name__}: {error}"))
         outbox.close()
@@ -98,7 +99,9 @@ def _worker(
         os._exit(1)
 
 
-def _work(job: WorkerJob, destination: Destination, inbox: Any, outbox: Any) -> None:
+def _work(
+    job: WorkerJob, destination: Destination, plan: PlanGate | None, inbox: Any, outbox: Any
+) -> None:
     stats = ReplayStats()
     last = time.monotonic()
     for chunk in _chunks(inbox):
@@ -107,7 +110,7 @@ def _work(job: WorkerJob, destination: Destination, inbox: Any, outbox: Any) -> 
             records = list(filtered(parsed, Filters(), stats))
         else:
             records = [record for record in parsed if isinstance(record, Record)]
-        render_records(destination, records, stats)
+        render_records(destination, records, stats, plan)
         now = time.monotonic()
         if now - last >= SNAPSHOT_EVERY:
             last = now
@@ -121,6 +124,7 @@ def run_parallel(
     jobs: list[WorkerJob],
     stats: ReplayStats,
     on_progress: Callable[[ReplayStats], None] | None,
+    plan: PlanGate | None = None,
 ) -> None:
     """Feed `items` — (worker, raw record) — to one process per job and merge their
     statistics into `stats`."""
@@ -132,7 +136,7 @@ def run_parallel(
     processes = [
         context.Process(
             target=_worker,
-            args=(job, destination, inboxes[i], outbox, os.getpid()),
+            args=(job, destination, plan, inboxes[i], outbox, os.getpid()),
             daemon=True,
         )
         for i, job in enumerate(jobs)

@@ -23,24 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdpctl import mapping, triggers, yamltext
-from cdpctl.providers import get_provider, provider_names
+from cdpctl.providers import (
+    get_provider,
+    provider_for_segment_slug,
+    provider_names,
+    segment_slugs,
+)
 from cdpctl.providers.base import Action, Provider
 from cdpctl.scaffold import choose_settings, env_name, todo_mapping
-
-# Segment destination slug → cdpctl provider. Sources: the `slug` of each destination's
-# definition in segmentio/action-destinations (packages/destination-actions/src/destinations/
-# <folder>/index.ts) and the catalog pages of segmentio/segment-docs
-# (src/connections/destinations/catalog/<slug>/).
-SLUG_TO_PROVIDER: dict[str, str] = {
-    "actions-customerio": "customerio",  # Customer.io (Actions)
-    "actions-dotdigital": "dotdigital",  # Dotdigital (Actions)
-    "actions-loops": "loops",  # Loops (Actions)
-    "actions-segment": "segment",  # Segment (Actions), the HTTP Tracking API destination
-    "segment-connections": "segment",  # its catalog page: Segment Connections
-    "actions-sendgrid": "sendgrid",  # SendGrid Marketing Campaigns (Actions)
-    "actions-salesforce-marketing-cloud": "sfmc",  # Salesforce Marketing Cloud (Actions)
-    "salesforce-marketing-cloud": "sfmc",  # the classic destination (cdpctl's classic actions)
-}
 
 SEGMENT_INTERNAL_PREFIX = "__segment_internal"
 
@@ -99,7 +89,8 @@ def parse_export(text: str, source: str) -> SegmentExport:
     if not items:
         raise ExportError(f"{source}: the export holds no subscriptions")
     subscriptions = tuple(_subscription(item, index, source) for index, item in enumerate(items))
-    metadata = destination.get("metadata") if isinstance(destination.get("metadata"), dict) else {}
+    found = destination.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
     settings = destination.get("settings")
     return SegmentExport(
         subscriptions,
@@ -114,7 +105,8 @@ def _unwrap(data: Any, source: str) -> tuple[list[Any], dict[str, Any]]:
     if isinstance(data, list):
         return data, {}
     if isinstance(data, dict):
-        body = data.get("data") if isinstance(data.get("data"), dict) else data
+        inner = data.get("data")
+        body: dict[str, Any] = inner if isinstance(inner, dict) else data
         destination = body.get("destination") or data.get("destination") or {}
         if not isinstance(destination, dict):
             raise ExportError(f"{source}: destination must be an object")
@@ -167,9 +159,9 @@ def resolve_provider(export: SegmentExport, requested: str | None) -> Provider:
     else the provider whose action names match the most action slugs."""
     known = ", ".join(provider_names())
     if requested:
-        provider = get_provider(SLUG_TO_PROVIDER.get(requested, requested))
+        provider = get_provider(requested) or provider_for_segment_slug(requested)
         if provider is None:
-            choices = [*provider_names(), *SLUG_TO_PROVIDER]
+            choices = [*provider_names(), *segment_slugs()]
             guess = difflib.get_close_matches(requested, choices, n=1, cutoff=0.5)
             hint = f' — did you mean "{guess[0]}"?' if guess else ""
             raise ExportError(
@@ -178,14 +170,12 @@ def resolve_provider(export: SegmentExport, requested: str | None) -> Provider:
             )
         return provider
     if export.destination_slug:
-        name = SLUG_TO_PROVIDER.get(export.destination_slug)
-        if name is None:
+        provider = provider_for_segment_slug(export.destination_slug)
+        if provider is None:
             raise ExportError(
                 f'Segment destination "{export.destination_slug}" has no cdpctl provider; '
                 f"pass --provider if it is one of: {known}"
             )
-        provider = get_provider(name)
-        assert provider is not None
         return provider
     slugs = {s.action_slug for s in export.subscriptions if s.action_slug}
     scores: dict[str, int] = {}
@@ -319,10 +309,8 @@ def convert(
 ) -> ImportResult:
     """The mapping file text and everything that could not be converted."""
     not_converted: list[str] = []
-    if export.destination_slug and SLUG_TO_PROVIDER.get(export.destination_slug) not in (
-        None,
-        provider.name,
-    ):
+    named = provider_for_segment_slug(export.destination_slug or "")
+    if export.destination_slug and named is not None and named is not provider:
         not_converted.append(
             f'the export is for Segment destination "{export.destination_slug}", converted as '
             f"{provider.name} as asked"
@@ -412,8 +400,8 @@ def _render(
     )
     if not_converted:
         lines.append(f"# Not converted ({len(not_converted)}):")
-        for item in not_converted:
-            lines.extend(yamltext.comment(f"- {item}", 0, hang=2))
+        for line in not_converted:
+            lines.extend(yamltext.comment(f"- {line}", 0, hang=2))
     lines += ["version: 1", "destination:", f"  provider: {provider.name}"]
     if export.destination_name:
         lines.append(f"  name: {yamltext.plain_or_quoted(export.destination_name)}")

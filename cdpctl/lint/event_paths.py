@@ -9,6 +9,8 @@ leaves it alone; a misspelling is reported wherever it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdpctl import codes
 from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.lint.context import Subscription
@@ -77,8 +79,9 @@ def _check_path(document: Document, sub: Subscription, path: EventPath) -> Diagn
     holders = [t for t in CALL_TYPES if t in have]
     moved = {MOVED.get(top, {}).get(t) for t in ordered}
     hint = None
-    if len(moved) == 1 and None not in moved:
-        (target,) = moved
+    targets = [target for target in moved if target is not None]
+    if len(moved) == 1 and targets:
+        (target,) = targets
         hint = f"use {_spell(path, (*target, *rest))}"
     return document.diagnostic(
         codes.PATH_NOT_IN_CALL_TYPE,
@@ -90,5 +93,5 @@ def _check_path(document: Document, sub: Subscription, path: EventPath) -> Diagn
     )
 
 
-def _and(names: list[str]) -> str:
+def _and(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -178,10 +178,11 @@ def _contradiction(branch: tuple[Comparison, ...]) -> Dead | None:
         pins = _pins(anchor)
         if not pins:
             continue
-        events = [_event(anchor, value) for value in pins]
-        if any(e is None for e in events) or not all(_holds(anchor, e) for e in events):
+        rebuilt = [_event(anchor, value) for value in pins]
+        events = [e for e in rebuilt if e is not None]
+        if len(events) < len(rebuilt) or not all(_holds(anchor, e) for e in events):
             continue  # the field could not be rebuilt faithfully; say nothing
-        if not any(_holds(other, e) for e in events if e is not None):
+        if not any(_holds(other, e) for e in events):
             return Dead(f"{label(anchor)} and {label(other)} cannot both be true", other.column)
     return None
 
@@ -213,8 +214,9 @@ def _no_common_type(
     if leaf.field != "type" and all(n.field == "type" for n in narrowed_by):
         moved = {MOVED.get(root, {}).get(t) for t in possible}
         hint = None
-        if len(moved) == 1 and None not in moved:
-            (target,) = moved
+        targets = [target for target in moved if target is not None]
+        if len(moved) == 1 and targets:
+            (target,) = targets
             rest = leaf.field.split(".", 1)[1:]
             hint = "use " + ".".join((*target, *rest)) + " in the trigger"
         return Dead(

@@ -17,38 +17,23 @@ from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.lint.context import Subscription
 from cdpctl.lint.walk import EventPath, event_paths
 from cdpctl.loading import Document
-from cdpctl.providers.base import Provider
+from cdpctl.providers.base import Action, Provider, Upsert
 
-#: Contact upserts of last-write-wins providers, whatever their trigger (each provider's doc
-#: link sits in its module: loops.DOCS_URL, sendgrid.api.CONTACTS_DOC, dotdigital.api, sfmc.api).
-CONTACT_UPSERTS: Final[dict[str, frozenset[str]]] = {
-    "loops": frozenset({"createOrUpdateContact"}),  # PUT /v1/contacts/update
-    "sendgrid": frozenset({"updateUserProfile"}),  # PUT /v3/marketing/contacts (async job)
-    "dotdigital": frozenset({"addContactToList"}),  # PATCH /contacts/v3/{channel}/{value}
-    # POST /contacts/v1/contacts, and contact-keyed data-extension rows (/rowset upserts)
-    "sfmc": frozenset(
-        {"contact", "contactDataExtension", "contactDataExtensionV2", "identifyDataExtension"}
-    ),
-}
-#: Row upserts of last-write-wins providers, counted when the trigger matches identify only.
-ROW_UPSERTS: Final[dict[str, frozenset[str]]] = {
-    "sfmc": frozenset({"dataExtension", "dataExtensionV2", "asyncDataExtension"}),
-}
 #: Top-level fields holding the event's time (Segment's timestamps).
 EVENT_TIMES: Final = frozenset({"timestamp", "originalTimestamp", "sentAt", "receivedAt"})
 
 
-def qualifies(provider: str, sub: Subscription) -> bool:
-    action = str(sub.item["action"])
-    if action in CONTACT_UPSERTS.get(provider, ()):
+def qualifies(action: Action, sub: Subscription) -> bool:
+    """A last-write-wins upsert (declared on the action: `Action.upsert`)."""
+    if action.upsert is Upsert.CONTACT:
         return True
-    return action in ROW_UPSERTS.get(provider, ()) and sub.types == frozenset({"identify"})
+    return action.upsert is Upsert.ROW and sub.types == frozenset({"identify"})
 
 
 def check(document: Document, provider: Provider, subs: list[Subscription]) -> list[Diagnostic]:
     found = []
     for sub in subs:
-        if sub.action is None or not qualifies(provider.name, sub):
+        if sub.action is None or not qualifies(sub.action, sub):
             continue
         for path, where, source in _time_paths(sub):
             field = ".".join(str(part) for part in path.field) or "the payload"

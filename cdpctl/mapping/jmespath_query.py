@@ -78,7 +78,7 @@ def _compile_field_chain(steps: tuple[str | int, ...]) -> Resolver:
         for step in steps:
             if type(step) is str:
                 value = value.get(step) if isinstance(value, dict) else None
-            elif isinstance(value, list) and -len(value) <= step < len(value):
+            elif isinstance(value, list) and type(step) is int and -len(value) <= step < len(value):
                 value = value[step]
             else:
                 value = None

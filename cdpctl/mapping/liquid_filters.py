@@ -188,7 +188,7 @@ def _join(value: Any, separator: Any = " ") -> str:
 
 def _json(value: Any, *args: Any) -> str:
     result = UNDEFINED if isinstance(value, Undefined) else json_stringify(value)
-    return "" if result is UNDEFINED else result
+    return "" if result is UNDEFINED else str(result)
 
 
 def _escape(value: Any) -> str:

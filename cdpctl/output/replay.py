@@ -194,11 +194,22 @@ def summary_text(
             f"would send {stats.planned_requests:,} request(s) (one per event, before "
             f"batching) · {stats.planned_bytes:,} bytes"
         )
+    if stats.plan_violating:
+        blocked = f", {stats.plan_blocked:,} blocked (not sent)" if stats.plan_blocked else ""
+        kinds = ", ".join(
+            f"{count:,} {label}" for label, count in stats.plan_violating_events.most_common(5)
+        )
+        more = len(stats.plan_violating_events) - 5
+        if more > 0:
+            kinds += f", {more:,} more kind(s)"
+        lines.append(
+            f"tracking plan: {stats.plan_violating:,} event(s) violate it ({kinds}){blocked}"
+        )
     if stats.error_groups:
         lines.append("first errors, by rule:")
-        for (code, message), count in stats.error_groups.most_common(10):
-            example = stats.error_examples[(code, message)]
-            lines.append(f"  {code} ×{count:,} {message} (first at {example})")
+        for (code, shape), count in stats.error_groups.most_common(10):
+            _, message, where = stats.error_examples[(code, shape)]
+            lines.append(f"  {code} ×{count:,} {message} (first at {where})")
     if dead_letter:
         lines.append(f"dead letters: {dead_letter}")
     if stopped:

@@ -21,6 +21,7 @@ _FAMILIES = {
     "4": "Rendered payloads (test-event, send, replay)",
     "5": "Delivery",
     "6": "Lint rules beyond the schema",
+    "7": "Tracking plans (validate --plan, events checked against a plan)",
 }
 
 

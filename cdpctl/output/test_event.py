@@ -86,9 +86,20 @@ def verdict_view(sub: CompiledSubscription, verdict: Verdict, redactor: Redactor
     }
 
 
-def render_json(event: Any, verdicts: Verdicts, redactor: Redactor, *, color: bool) -> str:
+def render_json(
+    event: Any,
+    verdicts: Verdicts,
+    redactor: Redactor,
+    *,
+    color: bool,
+    plan: Sequence[Diagnostic] = (),
+) -> str:
     del color
-    document = {"event": event, "results": [verdict_view(s, v, redactor) for s, v in verdicts]}
+    document = {
+        "event": event,
+        "plan_violations": [diagnostic_view(d) for d in plan],
+        "results": [verdict_view(s, v, redactor) for s, v in verdicts],
+    }
     return jsonwire.dumps_text(document) + "\n"
 
 
@@ -107,7 +118,14 @@ def text_console(color: bool, width: int = 100) -> Any:
     )
 
 
-def render_text(event: Any, verdicts: Verdicts, redactor: Redactor, *, color: bool) -> str:
+def render_text(
+    event: Any,
+    verdicts: Verdicts,
+    redactor: Redactor,
+    *,
+    color: bool,
+    plan: Sequence[Diagnostic] = (),
+) -> str:
     from rich.syntax import Syntax
     from rich.text import Text
 
@@ -119,6 +137,10 @@ def render_text(event: Any, verdicts: Verdicts, redactor: Redactor, *, color: bo
             ("event ", "bold"), (f"{event_type}", "cyan"), (f" {label!r}" if label else "", "cyan")
         )
     )
+    if plan:
+        console.print(Text(f"✗ breaks the tracking plan ({len(plan)} violation(s))", style="red"))
+        for problem in plan:
+            print_diagnostic(console, problem)
 
     def json_block(value: Any) -> Any:
         return Syntax(_indent(value), "json", theme="ansi_dark", background_color="default")

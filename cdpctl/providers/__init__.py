@@ -37,3 +37,21 @@ def get_provider(name: str) -> Provider | None:
             raise
         return None
     return provider
+
+
+def provider_for_segment_slug(slug: str) -> Provider | None:
+    """The provider standing for Segment destination `slug` (e.g. `actions-loops`)."""
+    for name in provider_names():
+        provider = get_provider(name)
+        if provider is not None and slug in provider.segment_slugs:
+            return provider
+    return None
+
+
+def segment_slugs() -> tuple[str, ...]:
+    return tuple(
+        slug
+        for name in provider_names()
+        if (provider := get_provider(name)) is not None
+        for slug in provider.segment_slugs
+    )

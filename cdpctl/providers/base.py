@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from cdpctl import jsonwire
+from cdpctl import __version__, jsonwire
 from cdpctl.diagnostics import Diagnostic
+from cdpctl.providers.urls import wire_url
 
 NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})()
 
@@ -57,7 +58,10 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     allow_null: bool = False
-    properties: tuple[Field, ...] = ()  # declared keys of an object field (others still allowed)
+    properties: tuple[Field, ...] = ()  # declared keys of an object field
+    # Whether an object field with declared `properties` keeps other keys too. Segment's
+    # runtime (ajv, removeAdditional) strips undeclared keys unless the field says so.
+    additional_properties: bool = False
 
     @property
     def has_default(self) -> bool:
@@ -109,6 +113,12 @@ def endpoint_problem(endpoint: str) -> str | None:
     return "must be scheme://host[:port], e.g. http://127.0.0.1:8765"
 
 
+#: Headers every request carries unless its provider sets them. Segment sends `Accept: */*`
+#: too; the User-Agent is cdpctl's own so provider logs tell its traffic apart
+#: (docs/fidelity.md).
+RUNTIME_HEADERS = (("User-Agent", f"cdpctl/{__version__}"), ("Accept", "*/*"))
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """One HTTP request, as data. `json`, `form` and `content` are mutually exclusive bodies."""
@@ -128,6 +138,24 @@ class Request:
     wait: float = 0.0  # seconds the transport waits before sending (polling a job); no-op dry
     _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        """The URL as Segment's runtime sends it (one URL builder for every provider)."""
+        wire = wire_url(self.url)
+        if wire != self.url:
+            object.__setattr__(self, "url", wire)
+
+    def wire_headers(self) -> dict[str, str]:
+        """The exact headers on the wire (the HTTP client adds only Host, Content-Length,
+        Accept-Encoding and Connection)."""
+        headers = dict(self.headers)
+        named = {name.lower() for name in headers}
+        if self.form is not None and "content-type" not in named:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for name, value in RUNTIME_HEADERS:
+            if name.lower() not in named:
+                headers[name] = value
+        return headers
+
     def body(self) -> bytes:
         """The exact bytes on the wire."""
         if self.content is not None:
@@ -136,9 +164,11 @@ class Request:
             return urlencode(self.form).encode()
         if self.json is None and self.method in ("GET", "DELETE", "HEAD"):
             return b""
-        if self._wire is None:  # requests are immutable values: serialise once
-            object.__setattr__(self, "_wire", jsonwire.dumps(self.json))
-        return self._wire
+        wire = self._wire
+        if wire is None:  # requests are immutable values: serialise once
+            wire = jsonwire.dumps(self.json)
+            object.__setattr__(self, "_wire", wire)
+        return wire
 
     def with_base(self, endpoint: str) -> Request:
         """Same request sent to `endpoint` (scheme://host[:port], see ENDPOINT_SHAPE): scheme
@@ -217,6 +247,15 @@ class BatchSpec:
     doc_url: str = ""
 
 
+class Upsert(enum.Enum):
+    """How an action writes where the provider keeps only the last write (no event time to
+    order by), which the timestamp lint (CDP605) needs to know."""
+
+    NONE = "none"
+    CONTACT = "contact"  # a contact upsert, whatever the trigger
+    ROW = "row"  # a row upsert: a contact's state only when the trigger matches identify only
+
+
 @dataclass(frozen=True, slots=True, eq=False)  # identity equality: usable as a cache key
 class Action:
     name: str
@@ -228,6 +267,7 @@ class Action:
     check: Callable[[dict[str, Any], Mapping[str, Any]], list[Diagnostic]] | None = None
     batch: BatchSpec | None = None
     plan_batch: Callable[[list[dict[str, Any]], ActionContext], Plan] | None = None
+    upsert: Upsert = Upsert.NONE
 
     def field(self, name: str) -> Field | None:
         for candidate in self.fields:
@@ -256,6 +296,8 @@ class Provider:
     actions: tuple[Action, ...]
     rate_limit: RateLimit
     docs_url: str = ""
+    #: the `slug`s of Segment's destinations this provider stands for (`import segment`)
+    segment_slugs: tuple[str, ...] = ()
     derived_secrets: Callable[[Mapping[str, Any]], list[str]] = field(default=lambda settings: [])
     check_settings: Callable[[Mapping[str, Any]], list[Diagnostic]] | None = None
     test_authentication: Callable[[ActionContext], Plan] | None = None

@@ -21,6 +21,7 @@ from cdpctl.providers.base import (
     RateLimit,
     Request,
     Setting,
+    Upsert,
 )
 
 BASE_URL = "https://app.loops.so/api/v1"
@@ -68,10 +69,10 @@ CONTACT_FIELDS = (
     Field("lastName", FieldType.STRING, "Last Name", default={"@path": "$.traits.lastName"}),
     Field(
         "mailingLists",
-        FieldType.ANY,
+        FieldType.OBJECT,
         "Mailing Lists",
-        "Either a map {listId: true|false} or the documented array "
-        "[{listId, subscribed}]; true subscribes, false unsubscribes.",
+        "A map {listId: true|false}: true subscribes, false unsubscribes. (Segment refuses an "
+        "array here; the array form [{listId, subscribed}] works inside traits.)",
     ),
     Field(
         "source",
@@ -95,17 +96,6 @@ CONTACT_FIELDS = (
         required=True,
         default={"@path": "$.userId"},
     ),
-)
-
-_STANDARD_CONTACT_KEYS = (
-    "createdAt",
-    "email",
-    "firstName",
-    "lastName",
-    "source",
-    "subscribed",
-    "userGroup",
-    "userId",
 )
 
 
@@ -146,13 +136,15 @@ def resolve_mailing_lists(payload: Mapping[str, Any]) -> tuple[dict[str, bool], 
 
 
 def contact_body(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Segment's body: the custom attributes, then the other fields in the payload's (the
+    mapping's) order, then mailingLists."""
     attributes = payload.get("customAttributes")
     body: dict[str, Any] = {}
     if isinstance(attributes, dict):
         body.update((k, v) for k, v in attributes.items() if k != "mailingLists")
-    for key in _STANDARD_CONTACT_KEYS:
-        if key in payload:
-            body[key] = payload[key]
+    for key, value in payload.items():
+        if key not in ("customAttributes", "mailingLists"):
+            body[key] = value
     body["mailingLists"] = resolve_mailing_lists(payload)[0]
     return body
 
@@ -308,6 +300,7 @@ PROVIDER = Provider(
     title="Loops",
     description="Email for SaaS: contacts and event-triggered loops.",
     docs_url=DOCS_URL,
+    segment_slugs=("actions-loops",),  # Loops (Actions)
     settings=(
         Setting(
             "apiKey", "API Key", "A Loops API key (Settings → API).", required=True, secret=True
@@ -316,6 +309,7 @@ PROVIDER = Provider(
     actions=(
         Action(
             name="createOrUpdateContact",
+            upsert=Upsert.CONTACT,
             title="Create or update a contact",
             description="Create a contact in Loops, or update it when the userId/email exists.",
             fields=CONTACT_FIELDS,

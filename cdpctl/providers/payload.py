@@ -37,9 +37,7 @@ def prepare(
     invalid: list[_CompiledField] = []
     for key, value in payload.items():
         compiled = fields.get(key)
-        if compiled is None:
-            if value is not None:
-                cleaned[key] = value
+        if compiled is None:  # not a field of the action: Segment's schema removes it
             continue
         if value is None:
             if compiled.allow_null:
@@ -97,7 +95,7 @@ def _compiled(action: Action) -> _CompiledAction:
     compiled = tuple(
         _CompiledField(
             spec,
-            _coercer(spec),
+            _pruner(spec) or _coercer(spec),
             _fast_validator(spec),
             spec.allow_null,
             spec.type is not FieldType.OBJECT,
@@ -106,6 +104,33 @@ def _compiled(action: Action) -> _CompiledAction:
     )
     required = tuple(spec.name for spec in action.fields if spec.required)
     return _CompiledAction({c.spec.name: c for c in compiled}, compiled, required)
+
+
+def _pruner(spec: Field) -> Callable[[Any], Any] | None:
+    """For an object field with declared properties: its value without the keys the field does
+    not declare (and likewise inside declared object keys), as Segment's runtime strips them
+    (ajv `removeAdditional` with `additionalProperties: false`). Other values pass as they are;
+    the validation step reports them."""
+    if spec.type is not FieldType.OBJECT or not spec.properties:
+        return None
+    children = {child.name: _pruner(child) for child in spec.properties}
+    keep_all = spec.additional_properties
+
+    def prune(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        pruned = {}
+        for key, item in value.items():
+            if key in children:
+                child = children[key]
+                pruned[key] = child(item) if child is not None else item
+            elif keep_all:
+                pruned[key] = item
+        return pruned
+
+    if spec.multiple:
+        return lambda value: [prune(item) for item in value] if isinstance(value, list) else value
+    return prune
 
 
 def _coercer(spec: Field) -> Callable[[Any], Any] | None:
@@ -162,7 +187,7 @@ def _fast_validator(spec: Field) -> Callable[[Any], bool] | None:
         ]
         checks.append(
             lambda value: all(
-                child_ok(value[name]) if name in value else not required
+                (child_ok is None or child_ok(value[name])) if name in value else not required
                 for name, required, child_ok in children
             )
         )
@@ -367,15 +392,32 @@ def format_problem(kind: Format, value: str) -> tuple[str, str | None] | None:
     return None
 
 
+# Segment's rule: actions-core validates `format: email` with ajv-formats' "full" email pattern
+# (ajv-formats 2.1.1, formats.js). What it accepts is sent, what it refuses drops the event; a
+# non-ASCII address (`jöe@example.com`) is refused.
+AJV_EMAIL = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z",
+    re.IGNORECASE,
+)
+
+
 @lru_cache(maxsize=4096)
 def _email_problem(value: str) -> tuple[str, str | None] | None:
+    """Segment's verdict (AJV_EMAIL); email-validator only explains a refusal in words."""
+    if AJV_EMAIL.match(value):
+        return None
     from email_validator import EmailNotValidError, validate_email
 
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         return (f'is not a valid email address: "{value}" ({exc})', None)
-    return None
+    return (
+        f'is not an email address Segment accepts: "{value}"',
+        "Segment allows ASCII letters, digits and !#$%&'*+/=?^_`{|}~.- before the @ and a "
+        "dotted ASCII domain (international addresses are refused)",
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -468,7 +468,7 @@ def consent_is_valid(consent: Any) -> bool:
 
 def context_consent(payload: Mapping[str, Any]) -> dict[str, Any]:
     consent = payload.get("consent")
-    return dict(consent) if consent_is_valid(consent) else {}
+    return dict(consent) if isinstance(consent, dict) and consent_is_valid(consent) else {}
 
 
 def build_context(
@@ -863,6 +863,9 @@ PROVIDER = Provider(
     title="Segment",
     description="Send Segment-spec calls to a Segment source through the HTTP Tracking API.",
     docs_url=DOCS_URL,
+    # Segment (Actions), the HTTP Tracking API destination; its catalog page is "Segment
+    # Connections"
+    segment_slugs=("actions-segment", "segment-connections"),
     settings=(
         Setting(
             "source_write_key",

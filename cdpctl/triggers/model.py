@@ -68,6 +68,7 @@ class Invalid:
     """Segment's error AST (``{error}``): never matches."""
 
     message: str
+    column: int = 1  # an AST carries no position
 
 
 Node = Comparison | Group | Broken | Invalid

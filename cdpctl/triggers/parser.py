@@ -144,8 +144,8 @@ class _Parser:
                 'the trigger is empty; write a condition such as type = "track"', 1
             )
         if self.unknown_fields:
-            first = self.unknown_fields[0]
-            return TriggerSyntaxError(f"no condition left: {first.message}", first.column)
+            dropped = self.unknown_fields[0]
+            return TriggerSyntaxError(f"no condition left: {dropped.message}", dropped.column)
         return TriggerSyntaxError(
             'expected a condition such as type = "track" or contains(event, "Order"), '
             f"got {_describe(first)}",

@@ -278,7 +278,8 @@ def test_v2_dry_run_shows_the_delete_with_a_contact_id_placeholder() -> None:
     lookup, delete = plan_requests("dotdigital", "removeContactFromList", payload, SETTINGS)
     assert "<contactId>" in lookup.purpose
     assert (
-        delete.url == "https://r1-api.dotdigital.com/v2/address-books/123456/contacts/<contactId>"
+        delete.url
+        == "https://r1-api.dotdigital.com/v2/address-books/123456/contacts/%3CcontactId%3E"
     )
 
 
@@ -642,11 +643,23 @@ def test_undeclared_key_is_a_warning_once_types_are_declared() -> None:
     assert "PLAN" in warning.message
 
 
-def test_null_data_field_is_warned_and_left_out() -> None:
+def test_a_null_string_data_field_is_refused_as_segment_refuses_it() -> None:
+    settings = {**SETTINGS, "dataFieldTypes": "FIRSTNAME=String"}
     payload = {**V4_MAPPING, "dataFields": {"FIRSTNAME": None}}
-    assert any("null" in p.message for p in problems("addContactToList", payload))
+    (problem,) = errors("addContactToList", payload, settings)
+    assert problem.message == "Data field FIRSTNAME value null is not a valid string"
+    assert problem.json_path == ("dataFields", "FIRSTNAME")
+    plan = plan_of("addContactToList", payload)
+    next(plan)
+    with pytest.raises(ActionFailed) as failure:
+        plan.send(DATA_FIELDS_REPLY)
+    assert failure.value.reason == "Data field FIRSTNAME value null is not a valid string"
+
+
+def test_a_null_boolean_data_field_is_sent_as_false() -> None:
+    payload = {**V4_MAPPING, "dataFields": {"VIP": None}}
     _, patch = scripted("addContactToList", payload, [DATA_FIELDS_REPLY, Reply(200)])
-    assert body_json(patch)["dataFields"] == {}
+    assert body_json(patch)["dataFields"] == {"VIP": False}
 
 
 @pytest.mark.parametrize(
@@ -1109,7 +1122,7 @@ def test_numbers_are_coerced_like_segment_for_program_and_list_ids() -> None:
     _, delete = plan_requests(
         "dotdigital", "removeContactFromList", {**identity, "listId": "123456"}, SETTINGS
     )
-    assert delete.url.endswith("/v2/address-books/123456/contacts/<contactId>")
+    assert delete.url.endswith("/v2/address-books/123456/contacts/%3CcontactId%3E")
 
 
 def test_enrol_and_remove_required_fields_only_goldens() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from helpers import body_json, header, live_run, plan_requests
 
+from cdpctl import __version__
 from cdpctl.delivery.transport import PlanFailed
 from cdpctl.mapping import strip_undefined, transform
 from cdpctl.mappingfile import effective_mapping
@@ -69,14 +70,16 @@ def test_v3_empty_or_absent_mailing_lists_send_an_empty_object(lists: dict | Non
     assert request.body() == b'{"email":"test@example.com","userId":"some-id-2","mailingLists":{}}'
 
 
-def test_documented_array_form_of_mailing_lists_is_converted_to_the_map() -> None:
+def test_documented_array_form_of_mailing_lists_in_traits_is_converted_to_the_map() -> None:
     payload = {
         "userId": "u1",
         "email": "a@example.com",
-        "mailingLists": [
-            {"listId": "cm06", "subscribed": True},
-            {"listId": "cm16", "subscribed": "false"},
-        ],
+        "customAttributes": {
+            "mailingLists": [
+                {"listId": "cm06", "subscribed": True},
+                {"listId": "cm16", "subscribed": "false"},
+            ]
+        },
     }
     (request,) = plan_requests("loops", "createOrUpdateContact", payload, SETTINGS)
     assert body_json(request)["mailingLists"] == {"cm06": True, "cm16": False}
@@ -262,6 +265,8 @@ def test_seed_sample_identify_through_the_bundled_example_gives_the_documented_r
     assert request["headers"] == {
         "Authorization": "Bearer ${LOOPS_API_KEY}",
         "Content-Type": "application/json",
+        "User-Agent": f"cdpctl/{__version__}",
+        "Accept": "*/*",
     }
     assert json.dumps(request["json"], separators=(",", ":")) == (
         '{"firstName":"Adam","favoriteColor":"blue","favoriteNumber":42,'
@@ -283,3 +288,39 @@ def test_object_and_list_contact_properties_are_warned_about_and_still_sent() ->
         (("customAttributes", "tags"), Severity.WARNING),
     ]
     assert "company.name → companyName" in (problems[0].hint or "")
+
+
+def test_a_complete_mapping_keeps_its_key_order_and_an_array_of_lists_is_refused(
+    tmp_path,
+) -> None:
+    import json
+
+    from helpers import run_cli
+
+    mapping = tmp_path / "loops.yaml"
+    mapping.write_text(
+        """version: 1
+destination: {provider: loops, settings: {apiKey: "${LOOPS_API_KEY}"}}
+subscriptions:
+  - name: Upsert contact
+    trigger: type = "identify"
+    action: createOrUpdateContact
+    defaults: false
+    mapping:
+      userId: {"@path": "$.userId"}
+      lastName: {"@path": "$.traits.lastName"}
+      email: {"@path": "$.traits.email"}
+      mailingLists: {"@path": "$.traits.lists"}
+"""
+    )
+    event = {"type": "identify", "userId": "u1", "traits": {"email": "a@example.com"}}
+    event["traits"]["lastName"] = "Doe"
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    result = run_cli(["send", str(mapping), str(tmp_path / "event.json"), "-f", "json"])
+    (request,) = json.loads(result.stdout)["subscriptions"][0]["requests"]
+    assert list(request["json"]) == ["userId", "lastName", "email", "mailingLists"]
+    event["traits"]["lists"] = [{"listId": "1", "subscribed": True}]
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    refused = run_cli(["send", str(mapping), str(tmp_path / "event.json")])
+    assert refused.exit_code == 1
+    assert "'mailingLists' must be an object, got an array" in refused.stdout

@@ -19,7 +19,7 @@ from helpers import body_json, header, live_run, plan_requests
 
 from cdpctl import codes, jsonwire
 from cdpctl.delivery.limits import RetryPolicy
-from cdpctl.delivery.transport import PlanFailed, Transport, drive, to_reply, wire_headers
+from cdpctl.delivery.transport import PlanFailed, Transport, drive, to_reply
 from cdpctl.diagnostics import Severity
 from cdpctl.mapping import strip_undefined, transform
 from cdpctl.mappingfile import effective_mapping
@@ -894,7 +894,7 @@ def send_sync(client: httpx.Client, request: Request, endpoint: str) -> Reply:
     """One raw request to the sandbox (for bodies cdpctl itself would never build)."""
     target = request.with_base(endpoint)
     response = client.request(
-        target.method, target.url, headers=wire_headers(target), content=target.body() or None
+        target.method, target.url, headers=target.wire_headers(), content=target.body() or None
     )
     return to_reply(response.status_code, response.content, response.headers)
 

@@ -683,7 +683,7 @@ def test_remove_dry_run_shows_the_whole_sequence_with_placeholders() -> None:
         ("POST", "https://api.sendgrid.com/v3/marketing/contacts/search"),
         (
             "DELETE",
-            "https://api.sendgrid.com/v3/marketing/lists/L1/contacts?contact_ids=<contactId>",
+            "https://api.sendgrid.com/v3/marketing/lists/L1/contacts?contact_ids=%3CcontactId%3E",
         ),
     ]
     assert body_json(requests[1])["list_ids"] == []
@@ -1318,3 +1318,12 @@ def test_example_prints_real_requests_for_the_bundled_samples(
     for line in expected:
         assert line in lines
     assert "SG." not in result.stdout
+
+
+def test_dynamic_template_data_whose_keys_are_all_missing_is_sent_empty() -> None:
+    """Segment sends `payload.dynamic_template_data` as the mapping made it: `{}` stays."""
+    mapping = {**V4_MAPPING, "dynamic_template_data": {"total": {"@path": "$.properties.nope"}}}
+    effective, _ = effective_mapping(SEND, mapping, use_defaults=True)
+    payload = strip_undefined(transform(effective, V4_EVENT))
+    (request,) = send_requests(payload)
+    assert body_json(request)["personalizations"][0]["dynamic_template_data"] == {}

@@ -39,6 +39,7 @@ PROVIDER = Provider(
     title="Customer.io",
     description="Messaging automation: people, events, devices and objects (Track API v2).",
     docs_url=DOCS_URL,
+    segment_slugs=("actions-customerio",),  # Customer.io (Actions)
     settings=(
         Setting(
             "siteId",

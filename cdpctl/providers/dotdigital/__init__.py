@@ -55,6 +55,7 @@ PROVIDER = Provider(
     description="Marketing automation: contacts and lists, programs, email campaigns, SMS and "
     "transactional email.",
     docs_url=api.DOCS_URL,
+    segment_slugs=("actions-dotdigital",),  # Dotdigital (Actions)
     settings=SETTINGS,
     actions=ACTIONS,
     rate_limit=api.RATE_LIMIT,

@@ -22,6 +22,7 @@ from cdpctl.providers.base import (
     Plan,
     Reply,
     Request,
+    Upsert,
 )
 from cdpctl.providers.dotdigital import api
 from cdpctl.providers.dotdigital.rules import (
@@ -340,14 +341,12 @@ def _check_resubscribe_options(payload: Mapping[str, Any]) -> list[Diagnostic]:
 
 
 def check_data_fields(values: Mapping[str, Any], declared: Mapping[str, str]) -> list[Diagnostic]:
-    """Nulls are dropped; declared types are checked now, undeclared ones only at send time."""
+    """Declared types are checked now, undeclared ones only at send time."""
     problems: list[Diagnostic] = []
     undeclared: list[str] = []
     for key, value in values.items():
         path = ("dataFields", key)
-        if value is None:
-            problems.append(_warning(f"dataFields.{key} is null — not sent", path))
-        elif key not in declared:
+        if key not in declared:
             undeclared.append(key)
         else:
             try:
@@ -807,6 +806,7 @@ def _plan_transactional_email(payload: dict[str, Any], ctx: ActionContext) -> Pl
 ACTIONS = (
     Action(
         name="addContactToList",
+        upsert=Upsert.CONTACT,
         title="Add or Update Contact",
         description="Create or update a contact, optionally add it to a list and set its "
         "subscription statuses and data fields.",

@@ -110,13 +110,10 @@ def data_field_types(definitions: Any) -> dict[str, Any]:
 
 def convert_data_fields(values: Mapping[str, Any], types: Mapping[str, Any]) -> dict[str, Any]:
     """Check and convert every mapped data field by its Dotdigital type, keeping key order.
-
-    Null values are left out (Segment's framework removes nulls before the action runs).
-    """
+    A null is converted like any value, as Segment does: refused for String, Numeric and Date
+    fields, false for Boolean ones."""
     converted: dict[str, Any] = {}
     for key, value in values.items():
-        if value is None:
-            continue
         if key not in types:
             raise DataFieldError(f"Data field {key} not found in Dotdigital", key, not_found=True)
         converted[key] = convert_data_field(key, value, types[key])

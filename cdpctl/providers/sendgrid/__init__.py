@@ -20,6 +20,7 @@ from cdpctl.providers.base import (
     Provider,
     Request,
     Setting,
+    Upsert,
 )
 from cdpctl.providers.sendgrid import api, contacts, mail
 
@@ -53,6 +54,7 @@ PROVIDER = Provider(
     title="SendGrid Marketing Campaigns",
     description="Marketing Campaigns contacts and lists, and Mail Send with dynamic templates.",
     docs_url=api.DOCS_URL,
+    segment_slugs=("actions-sendgrid",),  # SendGrid Marketing Campaigns (Actions)
     settings=(
         Setting(
             "sendGridApiKey",
@@ -73,6 +75,7 @@ PROVIDER = Provider(
     actions=(
         Action(
             name="updateUserProfile",
+            upsert=Upsert.CONTACT,
             title="Upsert Contact",
             description="Add or update a Marketing Campaigns contact, optionally adding it to "
             "or removing it from lists.",

@@ -9,7 +9,7 @@ contacts are queued, not yet written.
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -271,7 +271,7 @@ def search_identifiers(contact: Mapping[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
-def search_query(contacts: list[Mapping[str, Any]]) -> str:
+def search_query(contacts: Sequence[Mapping[str, Any]]) -> str:
     """`email IN (…) OR phone_number_id IN (…) …`, only for the columns that have values."""
     values: dict[str, list[str]] = {column: [] for column in _SEARCH_COLUMNS}
     for contact in contacts:
@@ -286,7 +286,7 @@ def search_query(contacts: list[Mapping[str, Any]]) -> str:
 
 
 def chunk_by_identifiers(
-    contacts: list[Mapping[str, Any]], limit: int = api.MAX_SEARCH_IDENTIFIERS
+    contacts: Sequence[Mapping[str, Any]], limit: int = api.MAX_SEARCH_IDENTIFIERS
 ) -> list[list[int]]:
     """Positions of `contacts` split so one search holds at most `limit` identifier values."""
     chunks: list[list[int]] = []

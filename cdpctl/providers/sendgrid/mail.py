@@ -10,7 +10,7 @@ import math
 import re
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from cdpctl import codes
@@ -195,7 +195,7 @@ def send_at_timestamp(value: str) -> int:
     """Unix seconds, truncated; a time without an offset is read as UTC (cdpctl decision)."""
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=timezone.utc)
     return math.floor(parsed.timestamp())
 
 
@@ -203,7 +203,7 @@ def send_at_ok(value: str, now: float) -> bool:
     """Between now and now + 72 hours: SendGrid cannot schedule further, nor in the past."""
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        moment = moment.replace(tzinfo=timezone.utc)
     return now <= moment.timestamp() <= now + api.MAX_SEND_AT_AHEAD_SECONDS
 
 
@@ -243,7 +243,7 @@ def mail_body(payload: Mapping[str, Any]) -> dict[str, Any]:
         if recipients:
             personalization[kind] = [_address(item) for item in recipients]
     personalization["headers"] = _text_values(payload.get("headers"))
-    if payload.get("dynamic_template_data"):
+    if payload.get("dynamic_template_data") is not None:  # `{}` too, as Segment sends it
         personalization["dynamic_template_data"] = payload["dynamic_template_data"]
     if payload.get("custom_args"):
         personalization["custom_args"] = _text_values(payload["custom_args"])
@@ -287,7 +287,8 @@ def _check_recipients(payload: Mapping[str, Any]) -> list[Diagnostic]:
     if isinstance(to, dict) and isinstance(to.get("email"), str):
         seen[to["email"].lower()] = "to"
     for kind in ("cc", "bcc"):
-        items = payload.get(kind) if isinstance(payload.get(kind), list) else []
+        found = payload.get(kind)
+        items: list[Any] = found if isinstance(found, list) else []
         for index, item in enumerate(items):
             if item not in _recipients([item]):
                 continue

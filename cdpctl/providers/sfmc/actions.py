@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from cdpctl import codes, jsonwire
@@ -21,6 +22,7 @@ from cdpctl.providers.base import (
     Plan,
     Reply,
     Request,
+    Upsert,
 )
 from cdpctl.providers.sfmc import api
 from cdpctl.providers.sfmc.auth import authorized, bearer_headers, checked_subdomain
@@ -76,6 +78,7 @@ CONTACT_KEYS = Field(
     required=True,
     default={"contactKey": USER_ID},
     properties=(Field("contactKey", FieldType.STRING, "Contact Key", required=True),),
+    additional_properties=True,  # as Segment's sfmc-properties `keys`
 )
 EVENT_VALUES = Field(
     "values",
@@ -331,9 +334,7 @@ def _rowset_batch_plan(
                 rows = [row(payloads[i]) for i in chunk]
                 reply = yield from authorized(
                     ctx,
-                    lambda t, de=de, rows=rows: rowset_request(
-                        subdomain, de, rows, t, sees_failure=True
-                    ),
+                    partial(rowset_request, subdomain, de, rows, sees_failure=True),
                 )
                 for i, result in zip(
                     chunk, api.chunk_rowset_results(reply, len(chunk)), strict=True
@@ -522,7 +523,7 @@ def async_batch(
         rows = [item for _, item in group]
         reply = yield from authorized(
             ctx,
-            lambda t, rows=rows: async_request(subdomain, de, rows, t, sees_failure=True),
+            partial(async_request, subdomain, de, rows, sees_failure=True),
         )
         submitted = api.chunk_async_submit_results(reply, len(group))
         request_id = (
@@ -596,6 +597,7 @@ ASYNC_BATCH = BatchSpec(
 ACTIONS = (
     Action(
         name="contact",
+        upsert=Upsert.CONTACT,
         title="Create Contact",
         description="Create a contact in SFMC's Contact Builder when none has this key yet.",
         fields=CONTACT_FIELDS,
@@ -605,6 +607,7 @@ ACTIONS = (
     ),
     Action(
         name="dataExtension",
+        upsert=Upsert.ROW,
         title="Send Event to Data Extension",
         description="Upsert events as rows into an existing data extension (by key or id).",
         fields=(KEY, ID, KEYS, EVENT_VALUES, ENABLE_BATCHING, BATCH_SIZE),
@@ -615,6 +618,7 @@ ACTIONS = (
     ),
     Action(
         name="contactDataExtension",
+        upsert=Upsert.CONTACT,
         title="Send Contact to Data Extension",
         description="Upsert contact data as rows into an existing data extension (by key or id).",
         fields=(KEY, ID, CONTACT_KEYS, CONTACT_VALUES, ENABLE_BATCHING, BATCH_SIZE),
@@ -626,6 +630,7 @@ ACTIONS = (
     ),
     Action(
         name="dataExtensionV2",
+        upsert=Upsert.ROW,
         title="Send Event to Data Extension (V2)",
         description="Upsert events as rows into the data extension connected by Segment's hook "
         "(by id).",
@@ -644,6 +649,7 @@ ACTIONS = (
     ),
     Action(
         name="contactDataExtensionV2",
+        upsert=Upsert.CONTACT,
         title="Send Contact to Data Extension (V2)",
         description="Upsert contact data as rows into the data extension connected by Segment's "
         "hook (by id).",
@@ -671,6 +677,7 @@ ACTIONS = (
     ),
     Action(
         name="asyncDataExtension",
+        upsert=Upsert.ROW,
         title="Send Event asynchronously to Data Extension",
         description="Upsert rows through SFMC's async Data Extensions API (must be enabled for "
         "the account by Salesforce).",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cdpctl import codes
@@ -30,6 +31,7 @@ from cdpctl.providers.base import (
     Reply,
     Request,
     Skip,
+    Upsert,
     is_retryable,
 )
 from cdpctl.providers.payload import describe
@@ -568,9 +570,7 @@ def _batch_plan(
                 body = [{"keys": row.keys, "values": row.values} for _, row in chunk]
                 reply = yield from authorized(
                     ctx,
-                    lambda t, de=de, body=body: rowset_request(
-                        subdomain, de, body, t, sees_failure=True
-                    ),
+                    partial(rowset_request, subdomain, de, body, sees_failure=True),
                 )
                 for (index, _), result in zip(
                     chunk, api.chunk_rowset_results(reply, len(chunk)), strict=True
@@ -593,7 +593,7 @@ def _create_contacts(
     for index, row in rows:
         key = row.keys[CONTACT_KEY]
         reply = yield from authorized(
-            ctx, lambda t, key=key: contact_request(subdomain, key, t, sees_failure=True)
+            ctx, partial(contact_request, subdomain, key, sees_failure=True)
         )
         if reply.ok:
             kept.append((index, row))
@@ -691,6 +691,7 @@ CLASSIC_BATCH = BatchSpec(
 ACTIONS = (
     Action(
         name="identifyDataExtension",
+        upsert=Upsert.CONTACT,
         title="Identify to Contact and Identify Data Extension (classic)",
         description="Classic identify: create the contact, then upsert the user's traits "
         "(Title Case) and context into the Identify Data Extension, keyed by Contact Key.",

@@ -297,8 +297,9 @@ def _merge_email_channel(
     wanted = given.get("status")
     if wanted is None:
         return
-    options = given.get("resubscribeOptions")
-    challenge = isinstance(options, dict) and not options.get("resubscribeWithNoChallenge")
+    found = given.get("resubscribeOptions")
+    options: dict[str, Any] = found if isinstance(found, dict) else {}
+    challenge = isinstance(found, dict) and not options.get("resubscribeWithNoChallenge")
     if wanted == "subscribed" and email.get("status") != "subscribed" and challenge:
         state["challenge_emails"].append(
             {

@@ -279,7 +279,7 @@ def _upsert(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
     list_ids = body.get("list_ids", [])
     if not isinstance(list_ids, list) or not all(isinstance(i, str) for i in list_ids):
         return _errors(400, ("list_ids", "list_ids must be an array of strings"))
-    problems = [
+    problems: list[tuple[str | None, str]] = [
         ("list_ids", f"list ID '{i}' does not exist") for i in list_ids if i not in state["lists"]
     ]
     for index, contact in enumerate(contacts):

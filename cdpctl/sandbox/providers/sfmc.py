@@ -317,7 +317,8 @@ def _rowset(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
     table = find_de(state, reference)
     if table is None:
         first = rows[0] if isinstance(rows[0], dict) else {}
-        keys = first.get("keys") if isinstance(first.get("keys"), dict) else {}
+        found = first.get("keys")
+        keys: dict[str, Any] = found if isinstance(found, dict) else {}
         table = _create_de(state, reference, list(keys))
     for position, row in enumerate(rows):
         # SFMC keeps the rows before the first bad one and rejects the rest.
@@ -366,6 +367,7 @@ def _row(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
             10006,
             [{"message": problem, "errorcode": 10000}],
         )
+    assert isinstance(values, dict)  # _row_problem refuses anything else
     upsert(table, keys, values)
     return json_response(200, {"keys": keys, "values": values})
 

@@ -97,6 +97,8 @@ async function runCase(item) {
     } else if (item.mode === 'batch') {
       const statuses = await instance.executeBatch(item.segment_action, { ...bundle, events })
       result.items = events.map((_, i) => accepted(statuses[i]))
+      const failures = (statuses || []).filter((s) => s && !accepted(s)).map((s) => s.errormessage || s.errortype)
+      if (failures.length) result.error = [...new Set(failures)].join('; ')
     } else {
       await instance.executeAction(item.segment_action, { ...bundle, event: events[0] })
     }

@@ -23,8 +23,9 @@ from typing import Any
 import httpx
 
 from cdpctl import events as cdpctl_events
-from cdpctl.delivery.transport import deliver, to_reply, wire_headers
+from cdpctl.delivery.transport import deliver, to_reply
 from cdpctl.mappingfile import MappingFile, SubscriptionConfig
+from cdpctl.mappingfile import effective_mapping as _effective_mapping
 from cdpctl.pipeline import (
     CompiledSubscription,
     DestinationError,
@@ -33,6 +34,7 @@ from cdpctl.pipeline import (
     compile_destination,
     evaluate,
 )
+from cdpctl.providers import get_provider
 from cdpctl.providers.base import Reply, Request
 
 from .model import ERROR, OK, Case, Run, Wire, scripted_reply
@@ -44,7 +46,7 @@ def wire(request: Request) -> Wire:
     """The request as cdpctl's transport hands it to httpx, as httpx would send it."""
     body = request.body()
     built = _CLIENT.build_request(
-        request.method, request.url, headers=wire_headers(request), content=body or None
+        request.method, request.url, headers=request.wire_headers(), content=body or None
     )
     url = built.url
     headers: dict[str, str] = {}
@@ -96,6 +98,17 @@ def _subscription(case: Case) -> tuple[CompiledSubscription, Any]:
     destination = compile_destination(file, {})
     sub = dataclasses.replace(destination.subscriptions[0], matches=lambda event: True)
     return sub, destination
+
+
+def effective_mapping(
+    provider: str, action: str, mapping: dict[str, Any], use_defaults: bool
+) -> dict[str, Any]:
+    """The mapping cdpctl applies for a subscription (its defaults filled in)."""
+    spec = get_provider(provider)
+    found = spec.action(action) if spec is not None else None
+    if found is None:
+        raise KeyError(f"cdpctl has no action {provider}.{action}")
+    return _effective_mapping(found, mapping, use_defaults)[0]
 
 
 def run(case: Case) -> Run:

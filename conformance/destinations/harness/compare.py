@@ -294,6 +294,12 @@ def differences(case: Case, segment: Run, cdpctl: Run, skip: frozenset[str]) -> 
                 )
         if out:  # different events in the batch: its requests differ as a consequence
             return out
-    out.extend(_compare_requests(segment.token_requests, cdpctl.token_requests, skip, "token "))
+    if cdpctl.requests or cdpctl.token_requests:
+        # The runner asks Segment's code for a token before every case; its Authorization
+        # header carries the previous token (none here), so it is not compared.
+        token_skip = skip | {"authorization"}
+        out.extend(
+            _compare_requests(segment.token_requests, cdpctl.token_requests, token_skip, "token ")
+        )
     out.extend(_compare_requests(segment.requests, cdpctl.requests, skip, ""))
     return out

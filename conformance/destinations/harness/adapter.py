@@ -118,7 +118,9 @@ def run(case: Case) -> Run:
     except DestinationError as error:
         return Run(ERROR, (), error=f"mapping file refused: {error}")
     judge = destination.context(dry_run=True)
-    verdicts = [evaluate(sub, cdpctl_events.parse_event(text, case.id), judge) for text in case.events]
+    verdicts = [
+        evaluate(sub, cdpctl_events.parse_event(text, case.id), judge) for text in case.events
+    ]
     ready = [(i, v) for i, v in enumerate(verdicts) if isinstance(v, Ready)]
     sent: list[Wire] = []
     transport = _ScriptedTransport(case, sent)

@@ -131,7 +131,9 @@ class Num:
 
 
 def parse(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=Obj, parse_int=Num, parse_float=Num, parse_constant=Num)
+    return json.loads(
+        text, object_pairs_hook=Obj, parse_int=Num, parse_float=Num, parse_constant=Num
+    )
 
 
 def render(value: Any) -> str:
@@ -140,7 +142,11 @@ def render(value: Any) -> str:
     if isinstance(value, Num):
         return value.text
     if isinstance(value, Obj):
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{render(v)}" for k, v in value) + "}"
+        return (
+            "{"
+            + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{render(v)}" for k, v in value)
+            + "}"
+        )
     if isinstance(value, list):
         return "[" + ",".join(render(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)

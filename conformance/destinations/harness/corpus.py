@@ -164,9 +164,7 @@ REPLIES: dict[str, tuple[ReplyRule, ...]] = {
             '{"id":"e2_N","name":"visits","field_type":"Number"}],"reserved_fields":[]}',
         ),
         ReplyRule("PUT", r"/v3/marketing/contacts", 202, '{"job_id":"job-1"}'),
-        ReplyRule(
-            "POST", r"/v3/marketing/contacts/search", 200, '{"result":[],"contact_count":0}'
-        ),
+        ReplyRule("POST", r"/v3/marketing/contacts/search", 200, '{"result":[],"contact_count":0}'),
         ReplyRule("POST", r"/v3/mail/send", 202, ""),
     ),
     "sfmc": (
@@ -319,11 +317,13 @@ def _values_for(path: str, current: Any) -> tuple[tuple[str, Any], ...]:
     if "phone" in leaf or "mobile" in leaf:
         values = values + PHONES
     if isinstance(current, dict):
-        values = values + (("undeclared-keys", {**current, **UNDECLARED}),)
+        values = (*values, ("undeclared-keys", {**current, **UNDECLARED}))
     return values
 
 
-def events_for(base: dict[str, Any], paths: list[str], rng: random.Random) -> Iterator[tuple[str, dict[str, Any]]]:
+def events_for(
+    base: dict[str, Any], paths: list[str], rng: random.Random
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """(tag, event): the base event, one odd value per path read, then seeded mixes."""
     yield "base", base
     for path in paths:
@@ -401,17 +401,24 @@ def _action_cases(
     region = 0
     for label, use_defaults, mapping in mappings:
         read = paths_read(
-            adapter.effective_mapping(provider, action, mapping, True)
-            if use_defaults
-            else mapping
+            adapter.effective_mapping(provider, action, mapping, True) if use_defaults else mapping
         )
         events = list(events_for(base_event, read, rng))
         singles = []
         for number, (tag, event) in enumerate(events):
             region += 1
             case = _case(
-                provider, action, target, f"{label}/{number:03d}", settings, region,
-                use_defaults, mapping, [text(event)], "single", (f"mapping:{label}", tag),
+                provider,
+                action,
+                target,
+                f"{label}/{number:03d}",
+                settings,
+                region,
+                use_defaults,
+                mapping,
+                [text(event)],
+                "single",
+                (f"mapping:{label}", tag),
             )
             singles.append(case)
         cases.extend(singles)
@@ -421,9 +428,16 @@ def _action_cases(
                 region += 1
                 cases.append(
                     _case(
-                        provider, action, target, f"{label}/batch{start // batch_size:03d}",
-                        settings, region, use_defaults, mapping,
-                        [text(e) for _, e in chunk], "batch",
+                        provider,
+                        action,
+                        target,
+                        f"{label}/batch{start // batch_size:03d}",
+                        settings,
+                        region,
+                        use_defaults,
+                        mapping,
+                        [text(e) for _, e in chunk],
+                        "batch",
                         (f"mapping:{label}", *(tag for tag, _ in chunk)),
                     )
                 )

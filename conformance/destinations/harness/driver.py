@@ -87,8 +87,12 @@ def _compare(out: Path, write_vectors: bool) -> int:
                 key = (action, difference.kind, _shape(difference.path))
                 undocumented[key].append((case.id, difference))
         kept[action].append(
-            {"case": case.to_json(), "segment": segment.to_json(), "verdict": verdict,
-             "decisions": sorted({label for _, label in labelled if label})}
+            {
+                "case": case.to_json(),
+                "segment": segment.to_json(),
+                "verdict": verdict,
+                "decisions": sorted({label for _, label in labelled if label}),
+            }
         )
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
     (out / "findings.md").write_text(_findings(undocumented, per_action), encoding="utf-8")

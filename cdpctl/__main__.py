@@ -1,3 +1,4 @@
 from cdpctl.cli.main import run
 
-run()
+if __name__ == "__main__":  # a Dask LocalCluster's spawned workers import this module again
+    run()

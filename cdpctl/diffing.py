@@ -7,7 +7,18 @@ from typing import Any
 
 from cdpctl.diagnostics import format_json_path
 
-MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
+
+class _Missing:
+    """A side of a difference with no value; one object, even across processes (pickle)."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdpctl.delivery.locations import Location
 from cdpctl.delivery.sources import Malformed, Record
 from cdpctl.diffing import Change, diff
 from cdpctl.pipeline import Destination, Invalid, Ready, Skipped, evaluate_all
@@ -28,7 +29,7 @@ class SubscriptionDiff:
 
 @dataclass(frozen=True, slots=True)
 class EventDiff:
-    line: int
+    location: Location
     message_id: str | None
     subscriptions: tuple[SubscriptionDiff, ...]
 
@@ -51,6 +52,14 @@ class ReviewSummary:
     def changed(self) -> int:
         """Events × subscriptions whose requests differ in any way."""
         return sum(self.count(v) for v in VERDICTS if v != UNCHANGED)
+
+    def merge(self, other: ReviewSummary) -> None:
+        """Add another part's counts (merge parts in reading order to keep the order in which
+        subscriptions are listed)."""
+        self.events += other.events
+        self.malformed += other.malformed
+        self.changed_events += other.changed_events
+        self.verdicts.update(other.verdicts)
 
     def by_subscription(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
@@ -80,7 +89,7 @@ def _rendered(destination: Destination, event: dict[str, Any]) -> dict[str, Any]
 
 
 def compare_event(
-    old: Destination, new: Destination, event: dict[str, Any], line: int
+    old: Destination, new: Destination, event: dict[str, Any], location: Location
 ) -> EventDiff:
     before = _rendered(old, event)
     after = _rendered(new, event)
@@ -94,7 +103,7 @@ def compare_event(
             changes = tuple(diff(before[name], after[name]))
             found.append(SubscriptionDiff(name, CHANGED if changes else UNCHANGED, changes))
     message_id = event.get("messageId")
-    return EventDiff(line, message_id if isinstance(message_id, str) else None, tuple(found))
+    return EventDiff(location, message_id if isinstance(message_id, str) else None, tuple(found))
 
 
 def review(
@@ -109,7 +118,7 @@ def review(
         if isinstance(record, Malformed):
             summary.malformed += 1
             continue
-        result = compare_event(old, new, record.event, record.number)
+        result = compare_event(old, new, record.event, record.where)
         for sub in result.subscriptions:
             summary.verdicts[(sub.subscription, sub.verdict)] += 1
         summary.changed_events += result.changed

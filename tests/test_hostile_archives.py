@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -37,7 +38,10 @@ def dry_run(archive: Path, mapping: Path, *extra: str) -> tuple[int, dict, str]:
 
 
 def errors(summary: dict) -> list[str]:
-    return [f"{e['code']} {e['message']} @ {e['first']}" for e in summary["errors"]]
+    """Each error group as `CODE message @ file line N` (the file without its folder)."""
+    return [
+        f"{e['code']} {e['message']} @ {os.path.basename(e['first'])}" for e in summary["errors"]
+    ]
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -48,7 +52,8 @@ def errors(summary: dict) -> list[str]:
             "ndjson-first-line-array.ndjson",
             2,
             1,
-            "CDP110 expected a JSON object (a Segment event), got an array @ line 1",
+            "CDP110 expected a JSON object (a Segment event), got an array"
+            " @ ndjson-first-line-array.ndjson line 1",
         ),
         ("array-bad-element.json", 3, 1, "CDP109 malformed JSON at column 10: invalid literal"),
         ("array-huge-integer.json", 2, 0, None),
@@ -62,7 +67,8 @@ def errors(summary: dict) -> list[str]:
             "events-without-a-valid-type.ndjson",
             5,
             4,
-            'unknown type "identfy" — did you mean "identify"? @ line 3',
+            'unknown type "identfy" — did you mean "identify"?'
+            " @ events-without-a-valid-type.ndjson line 3",
         ),
     ],
 )
@@ -82,7 +88,8 @@ def test_malformed_records_are_counted_and_located_the_same_in_both_formats(
 def test_every_kind_of_invalid_type_is_named(mapping: Path) -> None:
     _, summary, _ = dry_run(CASES / "events-without-a-valid-type.ndjson", mapping)
     found = errors(summary)
-    assert any('no "type"' in e and "@ line 1" in e for e in found)
+    first = "@ events-without-a-valid-type.ndjson line 1"
+    assert any('no "type"' in e and first in e for e in found)
     assert any('unknown type "bogus"' in e for e in found)
     assert any('"type" is a number, not a string' in e for e in found)
 
@@ -116,7 +123,8 @@ def test_deep_nesting_is_a_malformed_record_in_either_format(tmp_path: Path, map
         code, summary, _ = dry_run(archive, mapping)
         assert code == 1
         assert summary["malformed"] == 1 and summary["events_read"] == 2
-        assert any(f"nested deeper than 100 levels @ {where}" in e for e in errors(summary))
+        expected = f"nested deeper than 100 levels @ {archive.name} {where}"
+        assert any(expected in e for e in errors(summary))
 
 
 def test_a_gzip_bomb_is_read_in_bounded_memory(tmp_path: Path, mapping: Path) -> None:
@@ -146,7 +154,7 @@ def test_a_gzip_bomb_is_read_in_bounded_memory(tmp_path: Path, mapping: Path) ->
     summary = json.loads(result.stdout)
     assert summary["malformed"] == 1
     assert summary["subscriptions"]["identify"]["would_send"] == 1
-    assert any("larger than 8 MB @ line 1" in e for e in errors(summary))
+    assert any("larger than 8 MB @ bomb.ndjson.gz line 1" in e for e in errors(summary))
     assert max(peak_kb, before) < 200 * 1024, f"peak RSS {peak_kb // 1024} MB"
 
 
@@ -163,7 +171,7 @@ def test_oversized_array_element_is_skipped_in_bounded_memory(
     assert code == 1
     assert summary["malformed"] == 1
     assert summary["subscriptions"]["identify"]["would_send"] == 1
-    assert any("larger than 8 MB @ element 1" in e for e in errors(summary))
+    assert any("larger than 8 MB @ big.json element 1" in e for e in errors(summary))
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 7, 64, 4096])

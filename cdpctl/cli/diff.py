@@ -1,6 +1,8 @@
-"""`cdpctl diff OLD NEW EVENTS` — what a mapping change does to real traffic."""
+"""`cdpctl diff OLD NEW EVENTS...` — what a mapping change does to real traffic."""
 
 from __future__ import annotations
+
+import os
 
 import typer
 
@@ -12,6 +14,14 @@ from cdpctl.cli.common import (
     load_destination,
     output_format,
 )
+from cdpctl.cli.scale import (
+    BLOCKSIZE_OPTION,
+    ENGINE_OPTION,
+    EVENTS_ARGUMENT,
+    SCHEDULER_OPTION,
+    archive,
+    dask_options,
+)
 
 FORMATS = ("text", "json")
 
@@ -19,39 +29,56 @@ FORMATS = ("text", "json")
 def command(
     old_mapping: str = typer.Argument(..., metavar="OLD", help="The mapping file before."),
     new_mapping: str = typer.Argument(..., metavar="NEW", help="The mapping file after."),
-    events: str = typer.Argument(
-        ..., metavar="EVENTS", help="Events: .ndjson, .ndjson.gz, a .json array, or -."
-    ),
+    events: list[str] = EVENTS_ARGUMENT,
     limit: int | None = typer.Option(None, "--limit", min=1, help="Compare at most N events."),
     show: int = typer.Option(20, "--show", min=0, help="Print the diffs of at most N events."),
     fail_on_change: bool = typer.Option(
         False, "--fail-on-change", help="Exit 1 if any request changed."
     ),
+    engine_name: str = ENGINE_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
+    workers: int = typer.Option(
+        os.cpu_count() or 1,
+        "--workers",
+        "-w",
+        min=1,
+        max=64,
+        help="With --engine dask: processes of the local cluster (default: the machine's cores).",
+    ),
+    blocksize: str = BLOCKSIZE_OPTION,
     format_flag: str | None = format_option(FORMATS),
 ) -> None:
     """Render the same events through two mapping files and print per-event request diffs and
     a summary (changed / unchanged / newly matched / no longer matched) — for reviewing a
-    mapping pull request."""
-    from pathlib import Path
-
-    from cdpctl.delivery.sources import EventSource, SourceError
+    mapping pull request, or what a change does to a month of archives (--engine dask)."""
+    from cdpctl.delivery.sources import SourceError
     from cdpctl.output import review as view
     from cdpctl.review import EventDiff, ReviewSummary, review
 
     chosen = output_format(format_flag, FORMATS)
-    if events != "-" and not Path(events).is_file():
-        fail(f"no such events file: {events}")
+    on_dask = dask_options(engine_name, scheduler, workers, blocksize)
+    if on_dask is not None and limit is not None:
+        fail("--limit reads events in order; use it with --engine local")
+    source = archive(events)
     old = load_destination(old_mapping)
     new = load_destination(new_mapping)
     summary = ReviewSummary()
-    records = EventSource(events).records()
-    if limit is not None:
-        records = (r for i, r in enumerate(records) if i < limit)
     shown: list[EventDiff] = []
     try:
-        for event_diff in review(old, new, records, summary):
-            if event_diff.changed and len(shown) < show:
-                shown.append(event_diff)
+        if on_dask is not None:
+            from cdpctl.delivery import dask_engine
+
+            try:
+                shown = dask_engine.diff(old, new, source, on_dask, summary, show)
+            except dask_engine.EngineError as error:
+                fail(str(error))
+        else:
+            records = source.records()
+            if limit is not None:
+                records = (r for i, r in enumerate(records) if i < limit)
+            for event_diff in review(old, new, records, summary):
+                if event_diff.changed and len(shown) < show:
+                    shown.append(event_diff)
     except SourceError as error:
         fail(str(error))
     typer.echo(view.VIEWS[chosen](summary, shown), nl=False)

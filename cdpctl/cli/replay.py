@@ -28,6 +28,14 @@ from cdpctl.cli.common import (
     output_format,
     plan_gate,
 )
+from cdpctl.cli.scale import (
+    BLOCKSIZE_OPTION,
+    ENGINE_OPTION,
+    EVENTS_ARGUMENT,
+    SCHEDULER_OPTION,
+    archive,
+    dask_options,
+)
 
 FORMATS = ("text", "json")
 
@@ -44,9 +52,7 @@ def _timestamp(value: str | None, option: str) -> datetime | None:
 
 
 def command(
-    events: str = typer.Argument(
-        ..., metavar="EVENTS", help="Events: .ndjson, .ndjson.gz, a .json array, or -."
-    ),
+    events: list[str] = EVENTS_ARGUMENT,
     mapping: str = typer.Option(
         ..., "--mapping", "-m", metavar="FILE", help="The mapping file to replay through."
     ),
@@ -60,8 +66,25 @@ def command(
         "-w",
         min=1,
         max=64,
-        help="Processes for a dry run (default: the machine's cores); a live run is one "
-        "sender, paced to the provider's rate limit.",
+        help="Processes for a dry run (default: the machine's cores; with --engine dask, of "
+        "the local cluster); a live run is one sender, paced to the provider's rate limit.",
+    ),
+    engine_name: str = ENGINE_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
+    blocksize: str = BLOCKSIZE_OPTION,
+    coalesce_identify: bool = typer.Option(
+        False,
+        "--coalesce-identify",
+        help="Backfills: one identify per user (the latest, traits merged in time order), "
+        "sent after the other events; counted in the summary.",
+    ),
+    headroom: float = typer.Option(
+        0.0,
+        "--headroom",
+        min=0.0,
+        max=0.95,
+        help="Share of the rate left for live traffic (0.2 = use 80%): paces --live and the "
+        "backfill estimate of a dry run.",
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Stop after N events."),
     since: str | None = typer.Option(
@@ -122,19 +145,21 @@ def command(
     backoff, record every outcome in a ledger (so --resume never sends twice what was
     acknowledged) and write every undelivered event to the dead-letter file with the reason."""
     from cdpctl.delivery import engine
+    from cdpctl.delivery.estimate import backfill_estimate
     from cdpctl.delivery.limits import RetryPolicy
     from cdpctl.delivery.replay import INTERRUPTED, ReplayPlan, ReplayRefused, run_replay
-    from cdpctl.delivery.sources import EventSource
     from cdpctl.output import replay as view
     from cdpctl.triggers import TriggerSyntaxError
 
     chosen = output_format(format_flag, FORMATS)
     if live and dry_run:
         fail("--live and --dry-run contradict each other; pick one")
-    if events != "-" and not Path(events).is_file():
-        fail(f"no such events file: {events}")
     if resume and force:
         fail("--resume and --force contradict each other; pick one")
+    on_dask = dask_options(engine_name, scheduler, workers, blocksize, live=live)
+    if on_dask is not None and limit is not None:
+        fail("--limit reads events in order; use it with --engine local")
+    source = archive(events)
     destination = load_destination(mapping)
     try:
         where_fn = engine.where_predicate(where)
@@ -143,9 +168,10 @@ def command(
     filters = engine.Filters(
         limit, _timestamp(since, "--since"), _timestamp(until, "--until"), where_fn
     )
+    paced = (rate or destination.rate_limit) * (1 - headroom) if headroom else rate
     live_options = engine.LiveOptions(
         endpoint=check_endpoint(endpoint, destination),
-        requests_per_second=rate,
+        requests_per_second=paced,
         concurrency=concurrency,
         policy=RetryPolicy(max_attempts=max_attempts),
         batching=not no_batch,
@@ -155,15 +181,17 @@ def command(
     )
     if live:
         check_can_send(destination)
-    state_path = state or engine.default_state_path(events)
-    dead_letter_path = dead_letter or (engine.default_dead_letter_path(events) if live else None)
+    # Next to a single local archive; in the current folder for stdin, URLs or many inputs.
+    first = source.inputs[0]
+    single = first.name if len(source.inputs) == 1 and first.path != "-" and not first.url else "-"
+    state_path = state or engine.default_state_path(single)
+    dead_letter_path = dead_letter or (engine.default_dead_letter_path(single) if live else None)
     if live:
         check_writable(state_path, "--state")
         if dead_letter_path is not None:
             check_writable(dead_letter_path, "--dead-letter")
     if record is not None:
         make_folder(record, "--record")
-    source = EventSource(events)
     plan = ReplayPlan(
         source=source,
         filters=filters,
@@ -174,19 +202,35 @@ def command(
         resume=resume,
         record_dir=record,
         workers=workers,
+        coalesce_identify=coalesce_identify,
+        dask=on_dask,
         plan=plan_gate(plan_file, plan_mode),
     )
+    engine_errors: tuple[type[Exception], ...] = ()
+    if on_dask is not None:
+        from cdpctl.delivery.dask_engine import EngineError
+
+        engine_errors = (EngineError,)
     reporter = None
     if progress:
-        reporter = (
-            view.RichProgress(source.position, source.total, live=live)
-            if sys.stderr.isatty()
-            else view.PlainProgress(source.position, source.total, live=live)
-        )
+        kind = view.RichProgress if sys.stderr.isatty() else view.PlainProgress
+        reporter = kind(source.position, source.total, live=live, describe=source.describe)
     try:
         result = run_replay(destination, plan, reporter)
     except ReplayRefused as refused:
         fail(str(refused))
+    except engine_errors as error:
+        fail(str(error))
+    estimate = None
+    if not live:
+        estimate = backfill_estimate(
+            result.stats,
+            destination,
+            rate=rate,
+            headroom=headroom,
+            batching=not no_batch,
+            batch_size=batch_size,
+        )
     colored = color_choice(color)
     resume_command = _resume_command() if live and result.stopped else None
     typer.echo(
@@ -198,6 +242,8 @@ def command(
             dead_letter=str(result.dead_letter) if result.dead_letter else None,
             stopped=result.stopped,
             resume=resume_command,
+            estimate=estimate,
+            coalesced=coalesce_identify,
         ),
         nl=False,
         color=colored,

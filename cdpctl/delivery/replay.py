@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from cdpctl import jsonwire
+from cdpctl.delivery.coalesce import coalesced
 from cdpctl.delivery.deadletter import DeadLetters
 from cdpctl.delivery.engine import (
     Filters,
@@ -28,13 +30,17 @@ from cdpctl.delivery.engine import (
     quick_partition,
     render_records,
 )
+from cdpctl.delivery.inputs import Archive
 from cdpctl.delivery.ledger import Ledger, LedgerBusy, hold
 from cdpctl.delivery.limits import SharedPacer
 from cdpctl.delivery.recording import open_recorder
-from cdpctl.delivery.sources import EventSource, RawRecord, Record, SourceError
+from cdpctl.delivery.sources import RawRecord, Record, SourceError
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.delivery.workers import WorkerJob, fork_context, run_parallel
 from cdpctl.pipeline import Destination
+
+if TYPE_CHECKING:
+    from cdpctl.delivery.dask_engine import DaskOptions
 
 INTERRUPTED = "interrupted"
 
@@ -45,7 +51,7 @@ class ReplayRefused(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ReplayPlan:
-    source: EventSource
+    source: Archive
     filters: Filters
     live: bool
     live_options: LiveOptions
@@ -54,6 +60,8 @@ class ReplayPlan:
     resume: bool = False
     record_dir: Path | None = None
     workers: int = 1  # dry runs only: a live run is one sender
+    coalesce_identify: bool = False  # one identify per user (see delivery/coalesce.py)
+    dask: DaskOptions | None = None  # dry runs only: judge on a Dask cluster
     plan: PlanGate | None = None
 
 
@@ -92,6 +100,19 @@ def run_replay(
     try:
         if plan.live:
             _live(destination, plan, stats, on_progress)
+        elif plan.dask is not None:
+            from cdpctl.delivery import dask_engine
+
+            dask_engine.replay(
+                destination,
+                plan.source,
+                plan.filters,
+                plan.dask,
+                stats,
+                coalesce_identify=plan.coalesce_identify,
+                plan=plan.plan,
+                on_progress=on_progress,
+            )
         else:
             _dry(destination, plan, stats, on_progress)
     except KeyboardInterrupt:
@@ -114,21 +135,30 @@ def _dry(
 ) -> None:
     if plan.workers <= 1 or fork_context() is None:
         records = filtered(plan.source.records(), plan.filters, stats)
+        if plan.coalesce_identify:
+            records = coalesced(records, stats)
         render_records(destination, _ticking(records, stats, on_progress), stats, plan.plan)
         return
     # The parent only routes. Without filters it routes from the raw text and the workers
     # parse; otherwise it parses with plain orjson (routing needs no JavaScript number
-    # semantics) to filter and route by the exact userId.
-    route_raw = plan.filters == Filters()
+    # semantics) to filter and route by the exact userId. Coalescing identifies happens here
+    # too, on events parsed as JavaScript does, as the merged traits are sent on as text.
+    route_raw = plan.filters == Filters() and not plan.coalesce_identify
     jobs = [WorkerJob(index, reads=route_raw) for index in range(plan.workers)]
     if route_raw:
         items: Iterable[tuple[int, RawRecord]] = (
             (quick_partition(r.data, plan.workers), r) for r in plan.source.raw()
         )
     else:
-        records = filtered(plan.source.records(orjson.loads), plan.filters, stats)
+        loads = jsonwire.loads if plan.coalesce_identify else orjson.loads
+        records = filtered(plan.source.records(loads), plan.filters, stats)
+        if plan.coalesce_identify:
+            records = coalesced(records, stats)
         items = (
-            (partition_of(r.event, plan.workers), RawRecord(r.number, r.raw, r.unit))
+            (
+                partition_of(r.event, plan.workers),
+                RawRecord(r.number, r.raw, r.unit, False, r.origin),
+            )
             for r in records
         )
     run_parallel(items, destination, jobs, stats, on_progress, plan.plan)
@@ -164,6 +194,8 @@ def _live(
         )
         try:
             records = filtered(plan.source.records(), plan.filters, stats, run.malformed)
+            if plan.coalesce_identify:
+                records = coalesced(records, stats)
             asyncio.run(run.run(records))
         finally:
             ledger.close()

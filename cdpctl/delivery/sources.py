@@ -17,6 +17,7 @@ records (`{"deadLetter": …, "event": …}`) are unwrapped, so a dead-letter fi
 from __future__ import annotations
 
 import gzip
+import io
 import re
 import sys
 import zlib
@@ -28,6 +29,7 @@ from typing import IO, Any, cast
 import orjson
 
 from cdpctl import codes, jsonwire
+from cdpctl.delivery.locations import NOWHERE, Location, Origin
 from cdpctl.events import event_problem, json_kind
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -53,10 +55,11 @@ class RawRecord:
     data: bytes
     unit: str = "line"
     oversized: bool = False
+    origin: Origin = NOWHERE  # the input (file) it was read from
 
     @property
-    def where(self) -> str:
-        return f"{self.unit} {self.number}"
+    def where(self) -> Location:
+        return self.origin.at(self.number, self.unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +70,11 @@ class Record:
     raw: bytes
     event: dict[str, Any]
     unit: str = "line"
+    origin: Origin = NOWHERE
 
     @property
-    def where(self) -> str:
-        return f"{self.unit} {self.number}"
+    def where(self) -> Location:
+        return self.origin.at(self.number, self.unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,31 +86,44 @@ class Malformed:
     error: str
     unit: str = "line"
     code: str = codes.JSON_SYNTAX
+    origin: Origin = NOWHERE
 
     @property
-    def where(self) -> str:
-        return f"{self.unit} {self.number}"
+    def where(self) -> Location:
+        return self.origin.at(self.number, self.unit)
 
 
-def open_binary(spec: str) -> IO[bytes]:
-    """`-` is stdin; gzip (by its magic bytes, whatever the name) is decompressed on the fly."""
-    stream: IO[bytes]
-    if spec == "-":
-        stream = sys.stdin.buffer
-        peek = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
-    else:
-        stream = open(spec, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-        peek = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
-    return cast(IO[bytes], gzip.GzipFile(fileobj=stream)) if peek == b"\x1f\x8b" else stream
+def decompressed(stream: IO[bytes]) -> IO[bytes]:
+    """The stream, decompressed on the fly when it starts with gzip's magic bytes (whatever
+    its name). Closing the result leaves `stream` open."""
+    reader: Any = stream
+    if not hasattr(reader, "peek"):  # e.g. an fsspec file
+        reader = io.BufferedReader(reader)
+    if reader.peek(2)[:2] == b"\x1f\x8b":
+        return cast(IO[bytes], gzip.GzipFile(fileobj=reader))
+    return cast(IO[bytes], reader)
 
 
-def raw_records(stream: IO[bytes]) -> Iterator[RawRecord]:
+def splittable(stream: IO[bytes]) -> bool:
+    """Whether an archive can be read from any line boundary, as byte ranges: plain NDJSON,
+    neither compressed nor a JSON array."""
+    stream = decompressed(stream)
+    return not isinstance(stream, gzip.GzipFile) and not _is_json_array(_first_line(stream), stream)
+
+
+def raw_records(stream: IO[bytes], origin: Origin = NOWHERE) -> Iterator[RawRecord]:
     """Split a stream into per-event byte strings without parsing them, in bounded memory."""
     first = _first_line(stream)
     if _is_json_array(first, stream):
-        yield from _array_elements(first, stream)
+        yield from _array_elements(first, stream, origin)
     else:
-        yield from _lines(first, stream)
+        yield from _lines(first, stream, origin)
+
+
+def ndjson_records(stream: IO[bytes], origin: Origin) -> Iterator[RawRecord]:
+    """The lines of NDJSON text: a whole file, or a byte range of one that starts a line
+    (numbered from the range's first line)."""
+    return _lines(_first_line(stream), stream, origin)
 
 
 def _first_line(stream: IO[bytes]) -> bytes:
@@ -126,26 +143,27 @@ def _is_json_array(first: bytes, stream: IO[bytes]) -> bool:
     return not _NOT_BLANK.search(following)  # a one-line array file
 
 
-def _lines(first: bytes, stream: IO[bytes]) -> Iterator[RawRecord]:
+def _lines(first: bytes, stream: IO[bytes], origin: Origin = NOWHERE) -> Iterator[RawRecord]:
     number = 1
     line = first
     while line:
         if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
             while line and not line.endswith(b"\n"):  # skip the rest of it, chunk by chunk
                 line = stream.readline(_READ)
-            yield RawRecord(number, b"", "line", oversized=True)
+            yield RawRecord(number, b"", "line", True, origin)
         else:
             stripped = line.strip()
             if stripped:
-                yield RawRecord(number, stripped)
+                yield RawRecord(number, stripped, "line", False, origin)
         number += 1
         line = stream.readline(MAX_LINE_BYTES + 1)
 
 
-def _array_elements(first: bytes, stream: IO[bytes]) -> Iterator[RawRecord]:
+def _array_elements(first: bytes, stream: IO[bytes], origin: Origin) -> Iterator[RawRecord]:
     """Elements of a top-level JSON array, found by their brackets and strings (not parsed
     here: each element goes through the same parser as an NDJSON line)."""
-    yield from _ArrayReader(first, stream).elements()
+    for element in _ArrayReader(first, stream).elements():
+        yield RawRecord(element.number, element.data, "element", element.oversized, origin)
 
 
 class _ArrayReader:
@@ -318,36 +336,40 @@ def parse(record: RawRecord, loads: Callable[[bytes], Any] = jsonwire.loads) -> 
 
     `loads` may be a cheaper parser where the numbers do not matter (routing to a worker)."""
     data = record.data
+    number, unit, origin = record.number, record.unit, record.origin
     if record.oversized:
         limit = MAX_LINE_BYTES // (1024 * 1024)
-        return Malformed(record.number, b"", f"larger than {limit} MB", record.unit)
+        return Malformed(number, b"", f"larger than {limit} MB", unit, origin=origin)
     if _too_deep(data):
-        return Malformed(record.number, data, f"nested deeper than {MAX_DEPTH} levels", record.unit)
+        deep = f"nested deeper than {MAX_DEPTH} levels"
+        return Malformed(number, data, deep, unit, origin=origin)
     try:
         value = loads(data)
     except jsonwire.JSONDecodeError as error:
-        return Malformed(record.number, data, _syntax_message(error), record.unit)
+        return Malformed(number, data, _syntax_message(error), unit, origin=origin)
     if not isinstance(value, dict):
         return Malformed(
-            record.number,
+            number,
             data,
             f"expected a JSON object (a Segment event), got {json_kind(value)}",
-            record.unit,
+            unit,
             codes.INVALID_EVENT,
+            origin,
         )
     if "deadLetter" in value:
         if not isinstance(value.get("event"), dict):
             return Malformed(
-                record.number,
+                number,
                 data,
                 "dead-letter record of a line that was never a valid event",
-                record.unit,
+                unit,
+                origin=origin,
             )
         value = value["event"]
     problem = event_problem(value)
     if problem is not None:
-        return Malformed(record.number, data, problem, record.unit, codes.INVALID_EVENT)
-    return Record(record.number, data, value, record.unit)
+        return Malformed(number, data, problem, unit, codes.INVALID_EVENT, origin)
+    return Record(number, data, value, unit, origin)
 
 
 def _syntax_message(error: jsonwire.JSONDecodeError) -> str:
@@ -378,11 +400,25 @@ def _too_deep(data: bytes) -> bool:
 
 
 class EventSource:
-    """Records of an archive plus how far through it we are (bytes), for progress and ETA."""
+    """Records of an archive plus how far through it we are (bytes), for progress and ETA.
 
-    def __init__(self, spec: str) -> None:
+    `spec` names it in errors; `opener` gives its bytes when it is not a local path or `-`
+    (e.g. an fsspec URL); `origin` is stamped on every record."""
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        origin: Origin | None = None,
+        opener: Callable[[], IO[bytes]] | None = None,
+        size: int | None = None,
+    ) -> None:
         self.spec = spec
-        self.total: int | None = None if spec == "-" else Path(spec).stat().st_size
+        self.origin = origin or Origin(name="stdin" if spec == "-" else spec)
+        self._opener = opener
+        self.total = size
+        if size is None and opener is None and spec != "-":
+            self.total = Path(spec).stat().st_size
         self._raw: IO[bytes] | None = None
 
     def records(
@@ -394,20 +430,25 @@ class EventSource:
     def raw(self) -> Iterator[RawRecord]:
         """The records' bytes, unparsed. A file that cannot be read to its end (corrupt or
         truncated gzip, I/O error) raises `SourceError` naming how far it got."""
-        where = ""
+        last: RawRecord | None = None
         try:
-            with open_binary(self.spec) as stream:
+            with self._open() as raw, decompressed(raw) as stream:
                 self._raw = getattr(stream, "fileobj", None) or stream
-                for record in raw_records(stream):
-                    where = record.where
+                for record in raw_records(stream, self.origin):
+                    last = record
                     yield record
         except (OSError, EOFError, zlib.error) as error:
-            after = f" after {where}" if where else ""
+            after = f" after {last.unit} {last.number}" if last else ""
             raise SourceError(
                 f"cannot read {self.spec}{after}: {error}; the rest was not processed"
             ) from None
         except SourceError as error:
             raise SourceError(f"{self.spec}: {error}") from None
+
+    def _open(self) -> IO[bytes]:
+        if self._opener is not None:
+            return self._opener()
+        return sys.stdin.buffer if self.spec == "-" else open(self.spec, "rb")
 
     def position(self) -> int:
         raw = self._raw

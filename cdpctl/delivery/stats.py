@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from cdpctl.delivery.locations import Location
 from cdpctl.delivery.sources import Malformed, Record
 from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.pipeline import Invalid, NoMatch, Ready, Skipped, Verdict
@@ -24,6 +25,11 @@ class SubscriptionStats:
     invalid: int = 0
     skipped: int = 0
     would_send: int = 0
+    # Requests of the Ready verdicts (one plan per event) and their bytes, for the backfill
+    # estimate. Not a verdict column: a lookup a provider caches per run (SFMC's token,
+    # SendGrid's field list) is planned once per worker's chunk or partition.
+    planned_requests: int = 0
+    planned_bytes: int = 0
     delivered: int = 0
     failed: int = 0
     already_done: int = 0
@@ -34,7 +40,14 @@ class SubscriptionStats:
             setattr(self, spec.name, getattr(self, spec.name) + getattr(other, spec.name))
 
     def as_dict(self) -> dict[str, int]:
-        return {spec.name: getattr(self, spec.name) for spec in fields(self)}
+        return {
+            spec.name: getattr(self, spec.name)
+            for spec in fields(self)
+            if spec.name not in _PLANNING
+        }
+
+
+_PLANNING = frozenset({"planned_requests", "planned_bytes"})
 
 
 _TOTALS = (
@@ -48,6 +61,7 @@ _TOTALS = (
     "throttled",
     "network_errors",
     "bytes_sent",
+    "identifies_merged",
     "plan_violating",
     "plan_blocked",
 )
@@ -65,6 +79,7 @@ class ReplayStats:
     throttled: int = 0
     network_errors: int = 0
     bytes_sent: int = 0
+    identifies_merged: int = 0  # --coalesce-identify: identifies folded into a later one
     plan_violating: int = 0  # events that break the tracking plan (--plan)
     plan_blocked: int = 0  # of those, not judged at all (--plan-mode block)
     #: violating events by the event they claim to be: `"Order Completed"`, `identify`
@@ -73,8 +88,8 @@ class ReplayStats:
     #: errors counted by (code, shape); the shape is the field a finding is about, or the
     #: message when it names none, so "total is "13", not a number" and "… "10" …" count once
     error_groups: Counter[tuple[str, str]] = field(default_factory=Counter)
-    #: the earliest record of each group: (its number, the message, its location)
-    error_examples: dict[tuple[str, str], tuple[int, str, str]] = field(default_factory=dict)
+    #: the earliest record of each group: its location and its message
+    error_examples: dict[tuple[str, str], tuple[Location, str]] = field(default_factory=dict)
 
     def sub(self, name: str) -> SubscriptionStats:
         stats = self.subscriptions.get(name)
@@ -83,14 +98,17 @@ class ReplayStats:
         return stats
 
     def tally(self, counters: SubscriptionStats, verdict: Verdict, at: Record) -> None:
-        """Count one verdict of one subscription (`where` locates the event in its archive)."""
+        """Count one verdict of one subscription of the event `at`."""
         if type(verdict) is NoMatch:
             counters.no_match += 1
         elif type(verdict) is Ready:
             counters.matched += 1
             counters.would_send += 1
+            size = sum(len(request.body()) for request in verdict.requests)
+            counters.planned_requests += len(verdict.requests)
+            counters.planned_bytes += size
             self.planned_requests += len(verdict.requests)
-            self.planned_bytes += sum(len(request.body()) for request in verdict.requests)
+            self.planned_bytes += size
         elif type(verdict) is Invalid:
             counters.matched += 1
             counters.invalid += 1
@@ -104,10 +122,11 @@ class ReplayStats:
     def note_error(
         self, code: str, message: str, at: Record | Malformed, shape: str | None = None
     ) -> None:
-        """Count an error in its group, keeping the earliest record's message and location."""
+        """Count an error in its group, keeping the earliest record's location and message (in
+        reading order, whichever order the records were judged in)."""
         group = (code, message if shape is None else shape)
         self.error_groups[group] += 1
-        self._keep_example(group, (at.number, message, at.where))
+        self._keep_example(group, (at.where, message))
 
     def note_diagnostic(self, problem: Diagnostic, at: Record, within: str = "") -> None:
         """Group a finding by rule and the field it is about (`within` one kind of event)."""
@@ -116,10 +135,19 @@ class ReplayStats:
             shape = f"{within}: {shape}"
         self.note_error(problem.code, problem.message, at, shape)
 
-    def _keep_example(self, group: tuple[str, str], example: tuple[int, str, str]) -> None:
+    def _keep_example(self, group: tuple[str, str], example: tuple[Location, str]) -> None:
         kept = self.error_examples.get(group)
         if kept is None or example[0] < kept[0]:
             self.error_examples[group] = example
+
+    def errors(self) -> list[tuple[str, str, int, Location]]:
+        """(code, message, count, first location): most frequent first, ties by the first
+        location, so any engine and any number of workers list them in the same order."""
+        listed = []
+        for group, count in self.error_groups.items():
+            where, message = self.error_examples[group]
+            listed.append((group[0], message, count, where))
+        return sorted(listed, key=lambda error: (-error[2], error[3]))
 
     @property
     def failed(self) -> int:
@@ -150,12 +178,7 @@ class ReplayStats:
             "plan_violating_events": dict(self.plan_violating_events.most_common()),
             "subscriptions": {k: v.as_dict() for k, v in self.subscriptions.items()},
             "errors": [
-                {
-                    "code": group[0],
-                    "message": self.error_examples[group][1],
-                    "count": count,
-                    "first": self.error_examples[group][2],
-                }
-                for group, count in self.error_groups.most_common()
+                {"code": code, "message": message, "count": count, "first": str(first)}
+                for code, message, count, first in self.errors()
             ],
         }

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdpctl.delivery.engine import Filters, PlanGate, filtered, render_records
-from cdpctl.delivery.sources import Malformed, RawRecord, Record, parse
+from cdpctl.delivery.sources import Malformed, RawRecord, Record, SourceError, parse
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.pipeline import Destination
 
@@ -186,18 +186,24 @@ def run_parallel(
         chunks[target] = []
         sizes[target] = 0
 
+    unreadable: SourceError | None = None
     try:
-        for target, raw in items:
-            chunks[target].append(raw)
-            sizes[target] += len(raw.data)
-            if sizes[target] >= CHUNK_BYTES:
-                hand_over(target)
-                drain(block=False)
+        try:
+            for target, raw in items:
+                chunks[target].append(raw)
+                sizes[target] += len(raw.data)
+                if sizes[target] >= CHUNK_BYTES:
+                    hand_over(target)
+                    drain(block=False)
+        except SourceError as error:  # the archive ends early: judge what was read, as one
+            unreadable = error  # process would, then stop
         for index in range(workers):
             if chunks[index]:
                 hand_over(index)
             put(index, None)
         wait_for_finals(None)
+        if unreadable is not None:
+            raise unreadable
     except KeyboardInterrupt:
         # Ctrl-C: the workers (which ignore it) finish what they hold and report, so the
         # summary counts everything judged so far; a second Ctrl-C stops them at once.

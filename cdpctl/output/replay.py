@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import math
 import sys
 import time
 from collections.abc import Callable
 from typing import IO, Any
 
 from cdpctl import jsonwire
+from cdpctl.delivery.estimate import BackfillEstimate
 from cdpctl.delivery.stats import ReplayStats
 
 PLAIN_INTERVAL = 5.0
@@ -24,10 +26,12 @@ class PlainProgress:
         *,
         live: bool,
         stream: IO[str] | None = None,
+        describe: Callable[[], str] | None = None,
     ) -> None:
         self._position = position
         self._total = total
         self._live = live
+        self._describe = describe
         self._stream = stream or sys.stderr
         self._started = time.monotonic()
         self._last = self._started
@@ -38,7 +42,8 @@ class PlainProgress:
             return
         self._last = now
         line = status_line(stats, now - self._started, self._fraction(), live=self._live)
-        self._stream.write(line + "\n")
+        where = self._describe() if self._describe else ""
+        self._stream.write((f"{where} · {line}" if where else line) + "\n")
         self._stream.flush()
 
     def _fraction(self) -> float | None:
@@ -54,7 +59,14 @@ class RichProgress:
     """A rich progress bar on stderr: percentage and ETA by bytes read (compressed bytes for
     gzip), events/s and the run's counters."""
 
-    def __init__(self, position: Callable[[], int], total: int | None, *, live: bool) -> None:
+    def __init__(
+        self,
+        position: Callable[[], int],
+        total: int | None,
+        *,
+        live: bool,
+        describe: Callable[[], str] | None = None,
+    ) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -66,6 +78,7 @@ class RichProgress:
 
         self._position = position
         self._live = live
+        self._describe = describe
         self._progress = Progress(
             TextColumn("[bold]replay"),
             BarColumn(bar_width=20),
@@ -82,10 +95,12 @@ class RichProgress:
     def update(self, stats: ReplayStats, *, force: bool = False) -> None:
         del force
         elapsed = time.monotonic() - self._started
+        status = status_line(stats, elapsed, None, live=self._live)
+        where = self._describe() if self._describe else ""
         self._progress.update(
             self._task,
             completed=self._position(),
-            status=status_line(stats, elapsed, None, live=self._live),
+            status=f"{where} · {status}" if where else status,
         )
 
     def close(self, stats: ReplayStats) -> None:
@@ -148,9 +163,12 @@ def summary_text(
     dead_letter: str | None,
     stopped: str | None = None,
     resume: str | None = None,
+    estimate: BackfillEstimate | None = None,
+    coalesced: bool = False,
 ) -> str:
     """The summary table (at most 80 columns: names wrap, empty columns are left out) and the
-    totals, first errors, dead letters and, for a stopped live run, how to resume it."""
+    totals, first errors, dead letters, the backfill estimate of a dry run and, for a stopped
+    live run, how to resume it."""
     from rich.console import Console
     from rich.table import Table
 
@@ -194,6 +212,11 @@ def summary_text(
             f"would send {stats.planned_requests:,} request(s) (one per event, before "
             f"batching) · {stats.planned_bytes:,} bytes"
         )
+    if coalesced:
+        lines.append(
+            f"--coalesce-identify: {stats.identifies_merged:,} identify call(s) merged into a "
+            "later one of the same user"
+        )
     if stats.plan_violating:
         blocked = f", {stats.plan_blocked:,} blocked (not sent)" if stats.plan_blocked else ""
         kinds = ", ".join(
@@ -207,9 +230,8 @@ def summary_text(
         )
     if stats.error_groups:
         lines.append("first errors, by rule:")
-        for (code, shape), count in stats.error_groups.most_common(10):
-            _, message, where = stats.error_examples[(code, shape)]
-            lines.append(f"  {code} ×{count:,} {message} (first at {where})")
+        for code, message, count, example in stats.errors()[:10]:
+            lines.append(f"  {code} ×{count:,} {message} (first at {example})")
     if dead_letter:
         lines.append(f"dead letters: {dead_letter}")
     if stopped:
@@ -217,7 +239,62 @@ def summary_text(
     if resume:
         lines.append(f"resume with: {resume}")
     table_text = "\n".join(line.rstrip() for line in console.export_text(styles=color).splitlines())
-    return table_text + "\n" + "\n".join(lines) + "\n"
+    text = table_text + "\n" + "\n".join(lines) + "\n"
+    if estimate is not None:
+        text += _estimate_text(estimate, color)
+    return text
+
+
+def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    share = f"{1 - estimate.headroom:.0%} of {estimate.rate:,.4g}/s, " if estimate.headroom else ""
+    title = (
+        f"backfill estimate at {estimate.effective_rate:,.4g} requests/s "
+        f"({share}{estimate.rate_source})"
+    )
+    table = Table(box=None, pad_edge=False)
+    table.add_column("subscription", overflow="fold", ratio=1)
+    for column in ("events", "requests", "per request", "time"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for sub in estimate.subscriptions:
+        table.add_row(
+            sub.name,
+            f"{sub.events:,}",
+            f"{sub.requests:,}",
+            f"≤ {sub.batch:,}" if sub.batch else "1 event",
+            duration_text(estimate.seconds(sub.requests)),
+        )
+    console = Console(
+        record=True,
+        force_terminal=color,
+        no_color=not color,
+        width=SUMMARY_WIDTH,
+        file=io.StringIO(),
+    )
+    console.print(table)
+    exported = console.export_text(styles=color).splitlines()
+    total = (
+        f"at least {estimate.requests:,} request(s) · {duration_text(estimate.seconds())} "
+        "(retries and 429s add to it)"
+    )
+    return "\n".join([title, *(line.rstrip() for line in exported), total]) + "\n"
+
+
+def duration_text(seconds: float) -> str:
+    """`3d 4h`, `2h 05m`, `16m 40s`, `12s`: as precise as planning a backfill needs."""
+    total = math.ceil(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
 
 
 def summary_json(
@@ -229,8 +306,10 @@ def summary_json(
     dead_letter: str | None,
     stopped: str | None = None,
     resume: str | None = None,
+    estimate: BackfillEstimate | None = None,
+    coalesced: bool = False,
 ) -> str:
-    del color
+    del color, coalesced  # identifies_merged is always in the document
     document: dict[str, Any] = {
         "live": live,
         "elapsed_seconds": round(elapsed, 3),
@@ -240,6 +319,24 @@ def summary_json(
         "stopped": stopped,
         "resume": resume,
     }
+    if estimate is not None:
+        document["estimate"] = {
+            "rate": estimate.rate,
+            "rate_source": estimate.rate_source,
+            "headroom": estimate.headroom,
+            "effective_rate": estimate.effective_rate,
+            "requests": estimate.requests,
+            "seconds": round(estimate.seconds(), 3),
+            "subscriptions": {
+                sub.name: {
+                    "events": sub.events,
+                    "requests": sub.requests,
+                    "batch": sub.batch,
+                    "seconds": round(estimate.seconds(sub.requests), 3),
+                }
+                for sub in estimate.subscriptions
+            },
+        }
     return jsonwire.dumps_text(document) + "\n"
 
 

@@ -18,7 +18,8 @@ def render_json(summary: ReviewSummary, shown: Sequence[EventDiff]) -> str:
         "subscriptions": summary.by_subscription(),
         "diffs": [
             {
-                "line": event.line,
+                "file": event.location.name,
+                "line": event.location.line,
                 "messageId": event.message_id,
                 "subscriptions": [
                     {
@@ -40,7 +41,7 @@ def render_text(summary: ReviewSummary, shown: Sequence[EventDiff]) -> str:
     lines = []
     for event in shown:
         label = f" ({event.message_id})" if event.message_id else ""
-        lines.append(f"line {event.line}{label}")
+        lines.append(f"{event.location}{label}")
         for sub in event.subscriptions:
             if sub.verdict == UNCHANGED:
                 continue

@@ -47,6 +47,10 @@ class PlanChecker:
         self._covered = plan.call_types
         self._resolved: dict[tuple[Any, Any], _Compiled | None] = {}
 
+    def __reduce__(self) -> tuple[type[PlanChecker], tuple[TrackingPlan]]:
+        # Compiled validators do not pickle: a Dask worker compiles the plan again.
+        return (PlanChecker, (self.plan,))
+
     def violations(self, event: Mapping[str, Any]) -> tuple[Diagnostic, ...]:
         call_type = event.get("type")
         field = _NAMED.get(call_type) if type(call_type) is str else None

@@ -27,11 +27,14 @@ def test_every_provider_has_a_page() -> None:
     assert all(page.exists() for page, _ in pages(FOLDER))
 
 
-def test_every_action_field_and_setting_is_in_the_reference() -> None:
+def test_every_setting_endpoint_action_and_field_is_in_the_reference() -> None:
     for _, provider in pages(FOLDER):
         text = reference(provider)
         for setting in provider.settings:
             assert f"| `{setting.name}` |" in text
+        for endpoint in provider.endpoints:
+            assert f"| `{endpoint.method}` | `{endpoint.path}` | [" in text
+            assert f"]({endpoint.doc_url}) |" in text
         for action in provider.actions:
             assert f"### `{action.name}` — {action.title}" in text
             for field in action.fields:

@@ -142,12 +142,13 @@ class ReplayStats:
 
     def errors(self) -> list[tuple[str, str, int, Location]]:
         """(code, message, count, first location): most frequent first, ties by the first
-        location, so any engine and any number of workers list them in the same order."""
+        location, then code and message (groups first seen in the same record), so any engine
+        and any number of workers list them in the same order."""
         listed = []
         for group, count in self.error_groups.items():
             where, message = self.error_examples[group]
             listed.append((group[0], message, count, where))
-        return sorted(listed, key=lambda error: (-error[2], error[3]))
+        return sorted(listed, key=lambda error: (-error[2], error[3], error[0], error[1]))
 
     @property
     def failed(self) -> int:

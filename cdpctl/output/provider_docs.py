@@ -1,5 +1,5 @@
-"""The field reference at the end of each docs/providers/<provider>.md, generated from the
-provider's declarations (settings, actions, fields), so the pages cannot drift from the code.
+"""The reference at the end of each docs/providers/<provider>.md, generated from the provider's
+declarations (settings, endpoints, actions, fields), so the pages cannot drift from the code.
 
 `python -m cdpctl.output.provider_docs docs/providers` rewrites the generated part of every
 page; tests/test_provider_docs.py fails when a page is stale.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cdpctl.catalog import compact_json, constraint_text, type_name
 from cdpctl.providers import get_provider, provider_names
-from cdpctl.providers.base import Field, Provider, Setting
+from cdpctl.providers.base import Endpoint, Field, Provider, Setting
 
 BEGIN = "<!-- BEGIN GENERATED: python -m cdpctl.output.provider_docs docs/providers -->"
 END = "<!-- END GENERATED -->"
@@ -39,6 +39,12 @@ def _setting_row(setting: Setting) -> str:
         _cell(description),
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _endpoint_row(endpoint: Endpoint) -> str:
+    page = endpoint.doc_url.split("://", 1)[-1].rstrip("/")
+    link = f"[{_cell(page)}]({endpoint.doc_url})"
+    return f"| `{endpoint.method}` | `{_cell(endpoint.path)}` | {link} |"
 
 
 def _field_rows(field: Field, prefix: str = "") -> list[str]:
@@ -73,6 +79,15 @@ def reference(provider: Provider) -> str:
         "| setting | kind | required | default | description |",
         "| --- | --- | --- | --- | --- |",
         *(_setting_row(s) for s in provider.settings),
+        "",
+        "### Endpoints",
+        "",
+        "Every API operation cdpctl's requests use (the sandbox serves each of them), relative to "
+        "the host the settings select.",
+        "",
+        "| method | path | documentation |",
+        "| --- | --- | --- |",
+        *(_endpoint_row(e) for e in provider.endpoints),
     ]
     for action in provider.actions:
         trigger = action.default_trigger.strip()

@@ -9,6 +9,7 @@ in dry-run exactly as live mode would send them.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -111,6 +112,45 @@ def endpoint_problem(endpoint: str) -> str | None:
             f"{endpoint[len(parts.scheme) + 3 + len(parts.netloc) :]!r}"
         )
     return "must be scheme://host[:port], e.g. http://127.0.0.1:8765"
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One operation of a provider's HTTP API, declared once: the request builders fill it in
+    (`url`) and the sandbox routes on it (`regex`). `path` is relative to the provider's host
+    and holds `{name}` placeholders, one path segment each."""
+
+    method: str
+    path: str  # e.g. "/contacts/v3/{channel}/{value}"
+    doc_url: str
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(_PLACEHOLDER.findall(self.path))
+
+    def url(self, host: str, **values: object) -> str:
+        """`host` + the path with every placeholder replaced by its value as text, exactly as
+        given: each provider encodes values (or not) as its Segment destination does, and
+        `Request` then applies `wire_url` like every other URL."""
+        if set(values) != set(self.params):
+            raise TypeError(f"{self.method} {self.path} takes {self.params}, got {tuple(values)}")
+        return host + _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), self.path)
+
+    def regex(self) -> re.Pattern[str]:
+        """Matches the path of a request to this endpoint (placeholders as named groups)."""
+        return _endpoint_regex(self.path)
+
+
+@functools.cache
+def _endpoint_regex(path: str) -> re.Pattern[str]:
+    parts = _PLACEHOLDER.split(path)  # literal, name, literal, name, ..., literal
+    regex = "".join(
+        f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part) for index, part in enumerate(parts)
+    )
+    return re.compile(f"^{regex}$")
 
 
 #: Headers every request carries unless its provider sets them. Segment sends `Accept: */*`
@@ -296,6 +336,8 @@ class Provider:
     actions: tuple[Action, ...]
     rate_limit: RateLimit
     docs_url: str = ""
+    #: every API operation the provider's requests use (the sandbox emulates each of them)
+    endpoints: tuple[Endpoint, ...] = ()
     #: the `slug`s of Segment's destinations this provider stands for (`import segment`)
     segment_slugs: tuple[str, ...] = ()
     derived_secrets: Callable[[Mapping[str, Any]], list[str]] = field(default=lambda settings: [])

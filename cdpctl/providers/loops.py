@@ -13,6 +13,7 @@ from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.providers.base import (
     Action,
     ActionContext,
+    Endpoint,
     Field,
     FieldType,
     Format,
@@ -24,8 +25,12 @@ from cdpctl.providers.base import (
     Upsert,
 )
 
-BASE_URL = "https://app.loops.so/api/v1"
+HOST = "https://app.loops.so"
 DOCS_URL = "https://loops.so/docs/api-reference"
+CONTACT_UPDATE = Endpoint("PUT", "/api/v1/contacts/update", f"{DOCS_URL}/update-contact")
+EVENT_SEND = Endpoint("POST", "/api/v1/events/send", f"{DOCS_URL}/send-event")
+API_KEY_CHECK = Endpoint("GET", "/api/v1/api-key", DOCS_URL)
+ENDPOINTS = (CONTACT_UPDATE, EVENT_SEND, API_KEY_CHECK)
 # Loops documents a per-team baseline of ~10 requests/second, answered with 429 beyond it.
 RATE_LIMIT = RateLimit(10, "https://loops.so/docs/api-reference/intro#rate-limiting")
 
@@ -210,7 +215,7 @@ def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list
 def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     yield Request(
         "PUT",
-        f"{BASE_URL}/contacts/update",
+        CONTACT_UPDATE.url(HOST),
         _headers(ctx.settings),
         json=contact_body(payload),
         purpose="create or update contact",
@@ -284,7 +289,7 @@ def _check_event(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[D
 def _plan_event(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     yield Request(
         "POST",
-        f"{BASE_URL}/events/send",
+        EVENT_SEND.url(HOST),
         _headers(ctx.settings),
         json=event_body(payload),
         purpose="send event",
@@ -292,7 +297,7 @@ def _plan_event(payload: dict[str, Any], ctx: ActionContext) -> Plan:
 
 
 def _test_authentication(ctx: ActionContext) -> Plan:
-    yield Request("GET", f"{BASE_URL}/api-key", _headers(ctx.settings), purpose="check API key")
+    yield Request("GET", API_KEY_CHECK.url(HOST), _headers(ctx.settings), purpose="check API key")
 
 
 PROVIDER = Provider(
@@ -300,6 +305,7 @@ PROVIDER = Provider(
     title="Loops",
     description="Email for SaaS: contacts and event-triggered loops.",
     docs_url=DOCS_URL,
+    endpoints=ENDPOINTS,
     segment_slugs=("actions-loops",),  # Loops (Actions)
     settings=(
         Setting(

@@ -9,6 +9,7 @@ phonenumbers (E.164).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,8 +21,8 @@ from cdpctl import codes
 from cdpctl.diagnostics import Diagnostic
 from cdpctl.jsonwire import js_number_text
 from cdpctl.providers.base import Action, Field, FieldType, Format
+from cdpctl.triggers.jsvalues import string_to_number
 
-_NUMERIC = re.compile(r"^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _E164_SHAPE = re.compile(r"^\+[1-9]\d{1,14}$")
 E164_HINT = "prefix with the international dialling code, e.g. +447000000001"
@@ -43,7 +44,7 @@ def prepare(
             if compiled.allow_null:
                 cleaned[key] = value
             continue
-        if value == "" and compiled.drops_empty:
+        if value == "":  # Segment's removeEmptyValues drops "" from the payload's top level
             continue
         if compiled.coerce is not None:
             value = compiled.coerce(value)
@@ -80,7 +81,6 @@ class _CompiledField:
     valid: Callable[[Any], bool] | None  # a fast yes (None: anything goes); on no,
     # `check_value` explains why
     allow_null: bool
-    drops_empty: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +98,6 @@ def _compiled(action: Action) -> _CompiledAction:
             _pruner(spec) or _coercer(spec),
             _fast_validator(spec),
             spec.allow_null,
-            spec.type is not FieldType.OBJECT,
         )
         for spec in action.fields
     )
@@ -107,36 +106,47 @@ def _compiled(action: Action) -> _CompiledAction:
 
 
 def _pruner(spec: Field) -> Callable[[Any], Any] | None:
-    """For an object field with declared properties: its value without the keys the field does
-    not declare (and likewise inside declared object keys), as Segment's runtime strips them
-    (ajv `removeAdditional` with `additionalProperties: false`). Other values pass as they are;
-    the validation step reports them."""
+    """For an object field with declared properties: its value as Segment's runtime leaves it
+    inside — undeclared keys stripped (ajv `removeAdditional` with `additionalProperties:
+    false`), a declared key's null (unless it allows null) or "" (unless it is a string or
+    untyped) removed (`removeEmptyValues`), and declared values coerced to their type (ajv
+    `coerceTypes: "array"`). Other values pass as they are; the validation step reports them."""
     if spec.type is not FieldType.OBJECT or not spec.properties:
         return None
-    children = {child.name: _pruner(child) for child in spec.properties}
+    children = {child.name: (child, _pruner(child) or _coercer(child)) for child in spec.properties}
     keep_all = spec.additional_properties
 
     def prune(value: Any) -> Any:
+        if type(value) is list and len(value) == 1 and type(value[0]) is dict:
+            value = value[0]  # ajv unwraps a one-element array
         if not isinstance(value, dict):
             return value
         pruned = {}
         for key, item in value.items():
             if key in children:
-                child = children[key]
-                pruned[key] = child(item) if child is not None else item
+                child, conform = children[key]
+                if _empty(child, item) and not (item is None and child.allow_null):
+                    continue
+                pruned[key] = conform(item) if conform is not None and item is not None else item
             elif keep_all:
                 pruned[key] = item
         return pruned
 
     if spec.multiple:
-        return lambda value: [prune(item) for item in value] if isinstance(value, list) else value
+        return lambda value: (
+            [prune(item) for item in value if item is not None]
+            if isinstance(value, list)
+            else value
+        )
     return prune
 
 
 def _coercer(spec: Field) -> Callable[[Any], Any] | None:
     """Field coercion with a no-op fast path for values already of the right type."""
-    if spec.multiple or spec.type not in _NATIVE:
-        return partial(coerce, spec) if spec.type in _NATIVE else None
+    if spec.type not in _NATIVE:
+        return None
+    if spec.multiple:
+        return partial(coerce, spec)
     native = _NATIVE[spec.type]
     slow = partial(_coerce_scalar, spec.type)
     return lambda value: value if type(value) in native else slow(value)
@@ -203,31 +213,66 @@ def _both(first: Callable[[Any], bool], second: Callable[[Any], bool]) -> Callab
 
 
 def coerce(spec: Field, value: Any) -> Any:
+    """`value` coerced to the field's type as ajv's `coerceTypes: "array"` does; a value it
+    cannot coerce comes back as it is, for the validation step to report."""
     if spec.multiple:
-        return (
-            [_coerce_scalar(spec.type, item) for item in value]
-            if isinstance(value, list)
-            else value
-        )
+        if type(value) is list:
+            return [_coerce_scalar(spec.type, item) for item in value if not _empty(spec, item)]
+        if value is None or type(value) in _SCALARS:
+            return [_coerce_scalar(spec.type, value)]  # ajv wraps a scalar in an array
+        return value
     return _coerce_scalar(spec.type, value)
 
 
+_SCALARS = (str, int, float, bool)
+
+
+def _empty(spec: Field, value: Any) -> bool:
+    """Whether `removeEmptyValues` drops this value below the top level: null, or "" where the
+    field is neither a string nor untyped."""
+    return value is None or (value == "" and spec.type not in (FieldType.STRING, FieldType.ANY))
+
+
 def _coerce_scalar(kind: FieldType, value: Any) -> Any:
-    value_type = type(value)
-    if kind is FieldType.STRING and value_type in (int, float):
-        return js_number_text(float(value)) if value_type is float else str(value)
-    if kind is FieldType.BOOLEAN and value_type is str and value in ("true", "false"):
-        return value == "true"
-    if (
-        kind in (FieldType.NUMBER, FieldType.INTEGER)
-        and value_type is str
-        and _NUMERIC.match(value)
-    ):
-        number = float(value)
-        return int(number) if number.is_integer() and kind is FieldType.INTEGER else number
-    if kind is FieldType.NUMBER and value_type is bool:
+    if kind not in _NATIVE or type(value) in _NATIVE[kind]:
         return value
-    return value
+    if type(value) is list and len(value) == 1:  # ajv unwraps a one-element array
+        item = value[0]
+        if type(item) in _NATIVE[kind]:
+            return item
+        coerced = _coerce_to(kind, item)
+        return value if coerced is _NOT_COERCED else coerced
+    coerced = _coerce_to(kind, value)
+    return value if coerced is _NOT_COERCED else coerced
+
+
+_NOT_COERCED: Any = object()
+
+
+def _coerce_to(kind: FieldType, value: Any) -> Any:
+    """ajv's coercion of a value of another type (its `coerceData`), or _NOT_COERCED."""
+    value_type = type(value)
+    if kind is FieldType.STRING:
+        if value_type is bool:
+            return "true" if value else "false"
+        if value_type is int or value_type is float:
+            return js_number_text(value)
+        return "" if value is None else _NOT_COERCED
+    if kind is FieldType.BOOLEAN:
+        if value == "false" or value is None or (value_type in (int, float) and value == 0):
+            return False
+        if value == "true" or (value_type in (int, float) and value == 1):
+            return True
+        return _NOT_COERCED
+    # NUMBER and INTEGER: `+value` of a boolean, null or numeric string
+    if value_type is bool or value is None:
+        return int(bool(value))
+    if value_type is str and value:
+        number = string_to_number(value)
+        if math.isnan(number) or (kind is FieldType.INTEGER and not number.is_integer()):
+            return _NOT_COERCED
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    return _NOT_COERCED
 
 
 _TYPE_NAMES = {

@@ -23,6 +23,7 @@ from cdpctl.providers.base import (
     ActionContext,
     ActionFailed,
     BatchSpec,
+    Endpoint,
     Field,
     FieldType,
     ItemResult,
@@ -42,24 +43,34 @@ DOCS_URL = "https://segment.com/docs/connections/sources/catalog/libraries/serve
 @dataclass(frozen=True, slots=True)
 class Region:
     title: str
-    base_url: str
+    host: str
 
 
 # The `endpoint` setting of the destination as Customer.io runs it (R before 2024 and the seed).
 # https://segment.com/docs/guides/regional-segment/#source-regional-support
 REGIONS: dict[str, Region] = {
-    "north_america": Region("North America", "https://api.segment.io/v1"),
-    "europe": Region("Europe", "https://events.eu1.segmentapis.com/v1"),
+    "north_america": Region("North America", "https://api.segment.io"),
+    "europe": Region("Europe", "https://events.eu1.segmentapis.com"),
 }
 DEFAULT_REGION = "north_america"
 # Write-key check (R's testAuthentication); the settings CDN serves both regions.
-CDN_URL = "https://cdn.segment.com/v1"
+CDN_HOST = "https://cdn.segment.com"
 
 # https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/#max-request-size
 MAX_EVENT_BYTES = 32 * 1024  # one call, and each event inside a batch
 MAX_BATCH_BYTES = 500 * 1024  # one /batch request body
 MAX_BATCH_EVENTS = 2500  # beyond it Segment answers 200 and drops the events
 BATCH_DOC_URL = DOCS_URL + "#batch"
+
+#: one endpoint per call type, as the actions send them one at a time
+SEND: dict[str, Endpoint] = {
+    kind: Endpoint("POST", f"/v1/{kind}", f"{DOCS_URL}#{kind}")
+    for kind in ("identify", "track", "page", "screen", "group")
+}
+BATCH = Endpoint("POST", "/v1/batch", BATCH_DOC_URL)
+# Not in Segment's public docs: the write-key check of Segment's own destination (on CDN_HOST).
+SOURCE_SETTINGS = Endpoint("GET", "/v1/projects/{writeKey}/settings", DOCS_URL)
+ENDPOINTS = (*SEND.values(), BATCH, SOURCE_SETTINGS)
 # https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/#errors
 MESSAGE_ID_MAX_LENGTH = 99  # "fewer than 100 characters" for de-duplication
 # https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/#rate-limits
@@ -737,7 +748,7 @@ def _plan_single(kind: str, payload: dict[str, Any], ctx: ActionContext) -> Plan
         raise ActionFailed(MISSING_ID_ERROR, status=400)
     reply = yield Request(
         "POST",
-        f"{region.base_url}/{kind}",
+        SEND[kind].url(region.host),
         _headers(ctx.settings),
         json=BUILDERS[kind](payload),
         purpose=f"send {kind} ({region.title} region)",
@@ -776,7 +787,7 @@ def _deliver(kind: str, region: Region, settings: Mapping[str, Any], items: Item
     other failure, after the transport's retries, fails this request's events only."""
     reply = yield Request(
         "POST",
-        f"{region.base_url}/batch",
+        BATCH.url(region.host),
         _headers(settings),
         json={"batch": [message for _, message in items]},
         purpose=f"send {len(items)} {kind} call(s) in a batch ({region.title} region)",
@@ -830,7 +841,7 @@ def _test_authentication(ctx: ActionContext) -> Plan:
     key = ctx.settings.get("source_write_key", "")
     reply = yield Request(
         "GET",
-        f"{CDN_URL}/projects/{key}/settings",
+        SOURCE_SETTINGS.url(CDN_HOST, writeKey=key),
         purpose="check the source write key",
         handles=frozenset({401, 403, 404}),
     )
@@ -863,6 +874,7 @@ PROVIDER = Provider(
     title="Segment",
     description="Send Segment-spec calls to a Segment source through the HTTP Tracking API.",
     docs_url=DOCS_URL,
+    endpoints=ENDPOINTS,
     # Segment (Actions), the HTTP Tracking API destination; its catalog page is "Segment
     # Connections"
     segment_slugs=("actions-segment", "segment-connections"),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdpctl import jsonwire
+from cdpctl.providers.base import Endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,18 +60,22 @@ Handler = Callable[[SandboxRequest, dict[str, Any]], SandboxResponse]
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    method: str
-    pattern: str  # e.g. "/contacts/v3/{channel}/{value}"
+    """A provider endpoint the sandbox answers, with its hand-written behaviour."""
+
+    endpoint: Endpoint
     handler: Handler
     acknowledges: bool = True  # counts as an accepted delivery when it answers 2xx
 
+    @property
+    def method(self) -> str:
+        return self.endpoint.method
+
+    @property
+    def pattern(self) -> str:
+        return self.endpoint.path
+
     def compiled(self) -> re.Pattern[str]:
-        regex = re.sub(
-            r"\{(\w+)\}",
-            r"(?P<\1>[^/]+)",
-            re.escape(self.pattern).replace(r"\{", "{").replace(r"\}", "}"),
-        )
-        return re.compile(f"^{regex}$")
+        return self.endpoint.regex()
 
 
 @dataclass(frozen=True, slots=True)

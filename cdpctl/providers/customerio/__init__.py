@@ -9,11 +9,13 @@ from __future__ import annotations
 from cdpctl.providers.base import ActionContext, Plan, Provider, Request, Setting
 from cdpctl.providers.customerio.actions import ACTIONS
 from cdpctl.providers.customerio.api import (
-    AUTH_URL,
+    AUTH,
     DOCS_URL,
+    ENDPOINTS,
     JUDGED_STATUSES,
     RATE_LIMIT,
     REGIONS,
+    US_HOST,
     US_REGION,
     derived_secrets,
     failure,
@@ -25,7 +27,7 @@ def _test_authentication(ctx: ActionContext) -> Plan:
     """Segment checks the credentials against the US host, whatever the region."""
     reply = yield Request(
         "GET",
-        AUTH_URL,
+        AUTH.url(US_HOST),
         headers(ctx.settings)[:1],
         purpose="check credentials",
         handles=JUDGED_STATUSES,
@@ -39,6 +41,7 @@ PROVIDER = Provider(
     title="Customer.io",
     description="Messaging automation: people, events, devices and objects (Track API v2).",
     docs_url=DOCS_URL,
+    endpoints=ENDPOINTS,
     segment_slugs=("actions-customerio",),  # Customer.io (Actions)
     settings=(
         Setting(

@@ -25,7 +25,8 @@ from cdpctl.providers.base import (
 )
 from cdpctl.providers.customerio.api import (
     BATCH_DOC_URL,
-    ENTITY_PATH,
+    DELIVERY_METRICS,
+    ENTITY,
     JUDGED_STATUSES,
     LIMITS_DOC_URL,
     MAX_ATTRIBUTE_NAME_BYTES,
@@ -35,7 +36,6 @@ from cdpctl.providers.customerio.api import (
     MAX_BATCH_EVENTS,
     MAX_EVENT_DATA_BYTES,
     MAX_EVENT_NAME_BYTES,
-    METRICS_PATH,
     failure,
     headers,
     track_host,
@@ -522,7 +522,7 @@ def _plan(build: Callable[[Payload], Entity]) -> Callable[[Payload, ActionContex
         entity = build(payload)
         reply = yield Request(
             "POST",
-            track_host(ctx.settings) + ENTITY_PATH,
+            ENTITY.url(track_host(ctx.settings)),
             headers(ctx.settings),
             json=entity,
             purpose=f"{entity['type']} {entity['action']}",
@@ -537,7 +537,7 @@ def _plan(build: Callable[[Payload], Entity]) -> Callable[[Payload, ActionContex
 def _plan_metrics(payload: Payload, ctx: ActionContext) -> Plan:
     reply = yield Request(
         "POST",
-        track_host(ctx.settings) + METRICS_PATH,
+        DELIVERY_METRICS.url(track_host(ctx.settings)),
         headers(ctx.settings),
         json=metrics_body(payload, ctx.clock()),
         purpose="report delivery metric",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cdpctl.providers.base import ActionFailed, RateLimit, Reply
+from cdpctl.providers.base import ActionFailed, Endpoint, RateLimit, Reply
 from cdpctl.secrets import basic_credentials
 
 DOCS_URL = "https://docs.customer.io/api/track/"
@@ -22,12 +22,13 @@ EU_REGION = "EU 🇪🇺"
 REGIONS = (US_REGION, EU_REGION, "US", "EU")  # cdpctl also accepts the plain codes
 
 # Track API v2 (versioning-info.ts in Segment's destination): one entity, or a batch of them.
-ENTITY_PATH = "/api/v2/entity"
-BATCH_PATH = "/api/v2/batch"
+ENTITY = Endpoint("POST", "/api/v2/entity", f"{DOCS_URL}#operation/entity")
+BATCH = Endpoint("POST", "/api/v2/batch", f"{DOCS_URL}#operation/batch")
 # v1 metrics API, used only by reportDeliveryEvent.
-METRICS_PATH = "/api/v1/metrics"
+DELIVERY_METRICS = Endpoint("POST", "/api/v1/metrics", DOCS_URL)
 # Segment checks credentials against the US host whatever the region.
-AUTH_URL = f"{US_HOST}/auth"
+AUTH = Endpoint("GET", "/auth", DOCS_URL)
+ENDPOINTS = (ENTITY, BATCH, DELIVERY_METRICS, AUTH)
 
 # Fair-use rate of the Track API (v1 and v2); beyond it Customer.io answers 429.
 RATE_LIMIT = RateLimit(
@@ -37,7 +38,7 @@ RATE_LIMIT = RateLimit(
 )
 
 # "The batch request body must be smaller than 500 KB"; KB read as 1000 bytes to stay safe.
-BATCH_DOC_URL = "https://docs.customer.io/api/track/#operation/batch"
+BATCH_DOC_URL = BATCH.doc_url
 MAX_BATCH_BYTES = 500_000 - 1
 # Segment's batch_size field: 2–100 events per batch, 50 by default.
 MAX_BATCH_EVENTS = 100

@@ -10,9 +10,9 @@ from typing import Any
 from cdpctl import jsonwire
 from cdpctl.providers.base import ActionContext, ItemResult, Plan, Reply, Request, is_retryable
 from cdpctl.providers.customerio.api import (
-    BATCH_PATH,
+    BATCH,
     DEFAULT_BATCH_EVENTS,
-    ENTITY_PATH,
+    ENTITY,
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
     error_detail,
@@ -124,7 +124,7 @@ def make_plan_batch(
             for index, entity in enumerate(entities):
                 reply = yield Request(
                     "POST",
-                    host + ENTITY_PATH,
+                    ENTITY.url(host),
                     auth,
                     json=entity,
                     purpose=f"{entity['type']} {entity['action']}",
@@ -158,7 +158,7 @@ def make_plan_batch(
                     continue
                 reply = yield Request(
                     "POST",
-                    host + BATCH_PATH,
+                    BATCH.url(host),
                     auth,
                     json={"batch": [entities[index] for index in indexes]},
                     purpose=f"batch of {len(indexes)} entities",

@@ -43,7 +43,7 @@ SETTINGS = (
 def _test_authentication(ctx: ActionContext) -> Plan:
     yield Request(
         "GET",
-        api.api_host(ctx.settings) + api.DATA_FIELDS_PATH,
+        api.DATA_FIELDS.url(api.api_host(ctx.settings)),
         api.headers(ctx.settings),
         purpose="check the API user's credentials",
     )
@@ -55,6 +55,7 @@ PROVIDER = Provider(
     description="Marketing automation: contacts and lists, programs, email campaigns, SMS and "
     "transactional email.",
     docs_url=api.DOCS_URL,
+    endpoints=api.ENDPOINTS,
     segment_slugs=("actions-dotdigital",),  # Dotdigital (Actions)
     settings=SETTINGS,
     actions=ACTIONS,

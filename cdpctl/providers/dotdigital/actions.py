@@ -397,7 +397,7 @@ def data_fields_request(payload: Mapping[str, Any], settings: Mapping[str, Any])
     purpose = "look up data-field types" + (f" ({'; '.join(notes)})" if notes else "")
     return Request(
         "GET",
-        api.api_host(settings) + api.DATA_FIELDS_PATH,
+        api.DATA_FIELDS.url(api.api_host(settings)),
         api.headers(settings),
         purpose=purpose,
         dry_run_reply=Reply(200, reply),
@@ -413,7 +413,11 @@ def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> Plan:
             data_fields = convert_data_fields(values, data_field_types(reply.json))
         except DataFieldError as error:
             raise ActionFailed(error.message, status=400) from None
-    url = api.contact_url(ctx.settings, payload["channelIdentifier"], identifier_value(payload))
+    url = api.CONTACT_PATCH.url(
+        api.api_host(ctx.settings),
+        channel=payload["channelIdentifier"],
+        value=identifier_value(payload),
+    )
     yield Request(
         "PATCH",
         url + "?merge-option=overwrite",
@@ -438,7 +442,11 @@ ENROL_FIELDS = (
 
 
 def _plan_enrol(payload: dict[str, Any], ctx: ActionContext) -> Plan:
-    url = api.contact_url(ctx.settings, payload["channelIdentifier"], identifier_value(payload))
+    url = api.CONTACT_PATCH.url(
+        api.api_host(ctx.settings),
+        channel=payload["channelIdentifier"],
+        value=identifier_value(payload),
+    )
     reply = yield Request(
         "PATCH",
         url,
@@ -450,7 +458,7 @@ def _plan_enrol(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     contact_id = _contact_id(reply, "fetch or create the contact")
     yield Request(
         "POST",
-        api.api_host(ctx.settings) + api.ENROLMENTS_PATH,
+        api.ENROLMENTS.url(api.api_host(ctx.settings)),
         api.headers(ctx.settings, json=True),
         json={"contacts": [contact_id], "programId": payload["programId"]},
         purpose="enrol the contact in the program",
@@ -472,7 +480,11 @@ REMOVE_FIELDS = (
 
 
 def _plan_remove(payload: dict[str, Any], ctx: ActionContext) -> Plan:
-    url = api.contact_url(ctx.settings, payload["channelIdentifier"], identifier_value(payload))
+    url = api.CONTACT.url(
+        api.api_host(ctx.settings),
+        channel=payload["channelIdentifier"],
+        value=identifier_value(payload),
+    )
     reply = yield Request(
         "GET",
         url,
@@ -484,11 +496,13 @@ def _plan_remove(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     if reply.status == 404:
         raise ActionFailed(NOT_FOUND_TO_REMOVE, status=404, retryable=False)
     contact_id = _contact_id(reply, "look up the contact")
-    list_id = _js_string(payload["listId"])
     yield Request(
         "DELETE",
-        f"{api.api_host(ctx.settings)}{api.ADDRESS_BOOKS_PATH}/{list_id}/contacts/"
-        f"{_js_string(contact_id)}",
+        api.LIST_CONTACT_DELETE.url(
+            api.api_host(ctx.settings),
+            listId=_js_string(payload["listId"]),
+            contactId=_js_string(contact_id),
+        ),
         api.headers(ctx.settings),
         purpose="remove the contact from the list",
     )
@@ -561,14 +575,14 @@ def campaign_request(
     payload: Mapping[str, Any], contact_id: Any, settings: Mapping[str, Any]
 ) -> Request:
     body: dict[str, Any] = {"campaignID": payload["campaignId"], "contactIDs": [contact_id]}
-    path = api.CAMPAIGN_SEND_PATH
+    endpoint = api.CAMPAIGN_SEND
     if payload.get("sendTimeOptimised"):
-        path = api.CAMPAIGN_SEND_OPTIMISED_PATH
+        endpoint = api.CAMPAIGN_SEND_OPTIMISED
     elif "sendDate" in payload:
         body["sendDate"] = payload["sendDate"]
     return Request(
         "POST",
-        api.api_host(settings) + path,
+        endpoint.url(api.api_host(settings)),
         api.headers(settings, json=True),
         json=body,
         purpose="send the campaign to the contact",
@@ -578,7 +592,7 @@ def campaign_request(
 def _plan_campaign(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     reply = yield Request(
         "GET",
-        api.contact_url(ctx.settings, "email", payload["email"]),
+        api.CONTACT.url(api.api_host(ctx.settings), channel="email", value=payload["email"]),
         api.headers(ctx.settings),
         purpose=f"look up the contact (dry run: contactId {CONTACT_ID_PLACEHOLDER})",
         dry_run_reply=Reply(200, {"contactId": CONTACT_ID_PLACEHOLDER}),
@@ -663,7 +677,7 @@ def _plan_sms(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     digits = clean_mobile_number(payload["to"])
     yield Request(
         "POST",
-        api.api_host(ctx.settings) + api.SMS_SEND_PATH + digits,
+        api.SMS_SEND.url(api.api_host(ctx.settings), number=digits),
         api.headers(ctx.settings, json=True),
         json={"message": payload["message"]},
         purpose="send the SMS",
@@ -691,7 +705,7 @@ def transactional_sms_body(payload: Mapping[str, Any]) -> dict[str, Any]:
 def _plan_transactional_sms(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     yield Request(
         "POST",
-        api.api_host(ctx.settings) + api.CPAAS_MESSAGES_PATH,
+        api.CPAAS_MESSAGES.url(api.api_host(ctx.settings)),
         api.headers(ctx.settings, json=True),
         json=transactional_sms_body(payload),
         purpose="send the transactional SMS",
@@ -794,7 +808,7 @@ def transactional_email_body(payload: Mapping[str, Any]) -> dict[str, Any]:
 def _plan_transactional_email(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     yield Request(
         "POST",
-        api.api_host(ctx.settings) + api.TRANSACTIONAL_EMAIL_PATH,
+        api.TRANSACTIONAL_EMAIL.url(api.api_host(ctx.settings)),
         api.headers(ctx.settings, json=True),
         json=transactional_email_body(payload),
         purpose="send the transactional email",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cdpctl.providers.base import RateLimit
+from cdpctl.providers.base import Endpoint, RateLimit
 from cdpctl.secrets import basic_credentials
 
 DOCS_URL = "https://developer.dotdigital.com/"
@@ -20,17 +20,38 @@ REGIONS = {
 }
 DEFAULT_API_HOST = REGIONS["r1"]
 
-DATA_FIELDS_PATH = "/v2/data-fields/"  # the trailing slash is Segment's
-ADDRESS_BOOKS_PATH = "/v2/address-books"
-PROGRAMS_PATH = "/v2/programs"
-CAMPAIGNS_PATH = "/v2/campaigns"
-ENROLMENTS_PATH = "/v2/programs/enrolments"
-CAMPAIGN_SEND_PATH = "/v2/campaigns/send"
-CAMPAIGN_SEND_OPTIMISED_PATH = "/v2/campaigns/send-time-optimised"
-SMS_SEND_PATH = "/v2/sms-messages/send-to/"
-TRANSACTIONAL_EMAIL_PATH = "/v2/email"
-CPAAS_MESSAGES_PATH = "/cpaas/messages"
-CONTACTS_PATH = "/contacts/v3/"
+# Operations without a page of their own link the API reference's start.
+REFERENCE_URL = "https://developer.dotdigital.com/reference"
+DATA_FIELDS = Endpoint(  # the trailing slash is Segment's
+    "GET", "/v2/data-fields/", f"{REFERENCE_URL}/get-contact-data-fields"
+)
+CONTACT = Endpoint("GET", "/contacts/v3/{channel}/{value}", f"{REFERENCE_URL}/getcontact")
+CONTACT_PATCH = Endpoint("PATCH", "/contacts/v3/{channel}/{value}", REFERENCE_URL)
+LIST_CONTACT_DELETE = Endpoint(
+    "DELETE", "/v2/address-books/{listId}/contacts/{contactId}", REFERENCE_URL
+)
+ENROLMENTS = Endpoint("POST", "/v2/programs/enrolments", REFERENCE_URL)
+CAMPAIGN_SEND = Endpoint("POST", "/v2/campaigns/send", REFERENCE_URL)
+CAMPAIGN_SEND_OPTIMISED = Endpoint("POST", "/v2/campaigns/send-time-optimised", REFERENCE_URL)
+SMS_SEND = Endpoint(
+    "POST", "/v2/sms-messages/send-to/{number}", f"{REFERENCE_URL}/send-sms-message"
+)
+TRANSACTIONAL_EMAIL = Endpoint(
+    "POST", "/v2/email", "https://developer.dotdigital.com/docs/transactional-email"
+)
+CPAAS_MESSAGES = Endpoint("POST", "/cpaas/messages", REFERENCE_URL)
+ENDPOINTS = (
+    DATA_FIELDS,
+    CONTACT,
+    CONTACT_PATCH,
+    LIST_CONTACT_DELETE,
+    ENROLMENTS,
+    CAMPAIGN_SEND,
+    CAMPAIGN_SEND_OPTIMISED,
+    SMS_SEND,
+    TRANSACTIONAL_EMAIL,
+    CPAAS_MESSAGES,
+)
 
 # Tiered per-minute limits that depend on the account's package (Basic/Standard/Enhanced) and on
 # each call's tier (Low/Medium/High/Unlimited); the lowest published figure is 35 calls/minute.
@@ -66,8 +87,3 @@ def derived_secrets(settings: Mapping[str, Any]) -> list[str]:
     if settings.get("username") and settings.get("password"):
         return [basic_credentials(str(settings["username"]), str(settings["password"]))]
     return []
-
-
-def contact_url(settings: Mapping[str, Any], channel: str, value: str) -> str:
-    """`/contacts/v3/{channel}/{value}`, the value written as is (no percent-encoding)."""
-    return f"{api_host(settings)}{CONTACTS_PATH}{channel}/{value}"

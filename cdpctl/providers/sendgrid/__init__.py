@@ -24,18 +24,18 @@ from cdpctl.providers.base import (
 )
 from cdpctl.providers.sendgrid import api, contacts, mail
 
-ENDPOINTS = (api.GLOBAL_URL, api.EU_URL)
+HOSTS = (api.GLOBAL_URL, api.EU_URL)
 
 
 def _check_settings(settings: Mapping[str, Any]) -> list[Diagnostic]:
-    if settings.get("endpoint", api.GLOBAL_URL) in ENDPOINTS:
+    if settings.get("endpoint", api.GLOBAL_URL) in HOSTS:
         return []
     return [
         Diagnostic(
             codes.PAYLOAD_RULE,
             f"unknown SendGrid endpoint {settings.get('endpoint')!r}",
             json_path=("endpoint",),
-            hint="use " + " (Global) or ".join(ENDPOINTS) + " (EU)",
+            hint="use " + " (Global) or ".join(HOSTS) + " (EU)",
         )
     ]
 
@@ -43,7 +43,7 @@ def _check_settings(settings: Mapping[str, Any]) -> list[Diagnostic]:
 def _test_authentication(ctx: ActionContext) -> Plan:
     yield Request(
         "GET",
-        api.base_url(ctx.settings) + api.ACCOUNT_PATH,
+        api.ACCOUNT.url(api.base_url(ctx.settings)),
         api.headers(ctx.settings, json=False),
         purpose="check the API key",
     )
@@ -54,6 +54,7 @@ PROVIDER = Provider(
     title="SendGrid Marketing Campaigns",
     description="Marketing Campaigns contacts and lists, and Mail Send with dynamic templates.",
     docs_url=api.DOCS_URL,
+    endpoints=api.ENDPOINTS,
     segment_slugs=("actions-sendgrid",),  # SendGrid Marketing Campaigns (Actions)
     settings=(
         Setting(
@@ -69,7 +70,7 @@ PROVIDER = Provider(
             "The regional API host: https://api.sendgrid.com (Global) or "
             "https://api.eu.sendgrid.com (EU).",
             default=api.GLOBAL_URL,
-            enum=ENDPOINTS,
+            enum=HOSTS,
         ),
     ),
     actions=(

@@ -9,18 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cdpctl.providers.base import RateLimit
+from cdpctl.providers.base import Endpoint, RateLimit
 
 GLOBAL_URL = "https://api.sendgrid.com"
 EU_URL = "https://api.eu.sendgrid.com"
 DOCS_URL = "https://www.twilio.com/docs/sendgrid/api-reference"
 
-ACCOUNT_PATH = "/v3/user/account"
-FIELD_DEFINITIONS_PATH = "/v3/marketing/field_definitions"
-CONTACTS_PATH = "/v3/marketing/contacts"
-SEARCH_PATH = "/v3/marketing/contacts/search"
-LIST_CONTACTS_PATH = "/v3/marketing/lists/{list_id}/contacts"
-MAIL_SEND_PATH = "/v3/mail/send"
 
 CONTACTS_DOC = "https://www.twilio.com/docs/sendgrid/api-reference/contacts/add-or-update-a-contact"
 # One upsert carries at most 30,000 contacts or 6 MB, whichever is lower (CONTACTS_DOC).
@@ -39,6 +33,25 @@ MAX_RECIPIENTS = 1000  # to + cc + bcc per request (MAIL_ERRORS_DOC)
 MAX_CATEGORY_LENGTH = 255
 IP_POOL_NAME_LENGTH = (3, 63)
 MAX_SEND_AT_AHEAD_SECONDS = 72 * 3600
+
+FIELD_DEFINITIONS_DOC = (
+    "https://www.twilio.com/docs/sendgrid/api-reference/custom-fields/get-all-field-definitions"
+)
+
+ACCOUNT = Endpoint("GET", "/v3/user/account", DOCS_URL)
+FIELD_DEFINITIONS = Endpoint("GET", "/v3/marketing/field_definitions", FIELD_DEFINITIONS_DOC)
+CONTACTS_UPSERT = Endpoint("PUT", "/v3/marketing/contacts", CONTACTS_DOC)
+CONTACTS_SEARCH = Endpoint("POST", "/v3/marketing/contacts/search", SEARCH_DOC)
+LIST_CONTACTS_REMOVE = Endpoint("DELETE", "/v3/marketing/lists/{list_id}/contacts", REMOVE_DOC)
+MAIL_SEND = Endpoint("POST", "/v3/mail/send", MAIL_DOC)
+ENDPOINTS = (
+    ACCOUNT,
+    FIELD_DEFINITIONS,
+    CONTACTS_UPSERT,
+    CONTACTS_SEARCH,
+    LIST_CONTACTS_REMOVE,
+    MAIL_SEND,
+)
 
 # SendGrid's default is 600 requests/minute per user on its v3 endpoints (Mail Send aside);
 # each answer carries X-RateLimit-Limit/-Remaining/-Reset and 429 means wait for the reset.

@@ -397,7 +397,7 @@ Step = Generator[Request, Reply, dict[int, ItemResult]]
 def field_definitions(ctx: ActionContext, *, refresh: bool = False) -> Lookup:
     """The account's custom fields, fetched once per run (then served from `ctx.cache`).
     Returns them and whether they were fetched just now."""
-    url = api.base_url(ctx.settings) + api.FIELD_DEFINITIONS_PATH
+    url = api.FIELD_DEFINITIONS.url(api.base_url(ctx.settings))
     key = _CACHE_KEY.format(url=url)
     cached = ctx.cache.get(key)
     if cached is not None and not refresh and cached[0] > ctx.clock():
@@ -460,7 +460,7 @@ def _upsert(ctx: ActionContext, list_ids: tuple[str, ...] | None, items: list[_I
     body["contacts"] = [item.contact for item in items]
     reply = yield Request(
         "PUT",
-        api.base_url(ctx.settings) + api.CONTACTS_PATH,
+        api.CONTACTS_UPSERT.url(api.base_url(ctx.settings)),
         api.headers(ctx.settings, json=True),
         json=body,
         purpose=f"upsert {len(items)} contact(s)"
@@ -505,7 +505,7 @@ def _search_ids(
     )
     reply = yield Request(
         "POST",
-        api.base_url(ctx.settings) + api.SEARCH_PATH,
+        api.CONTACTS_SEARCH.url(api.base_url(ctx.settings)),
         api.headers(ctx.settings, json=True),
         json={"query": search_query(contacts)},
         purpose=f"find the IDs of {len(contacts)} contact(s) to remove from a list",
@@ -542,12 +542,12 @@ def _remove_from_list(ctx: ActionContext, list_id: str, items: list[_Item]) -> S
             contact_ids.extend(i for i in found if i not in contact_ids)
     if _refusal(failed) is not None:
         return failed
-    path = api.LIST_CONTACTS_PATH.format(list_id=quote(list_id, safe=""))
+    url = api.LIST_CONTACTS_REMOVE.url(api.base_url(ctx.settings), list_id=quote(list_id, safe=""))
     for start in range(0, len(contact_ids), api.MAX_REMOVE_CONTACT_IDS):
         batch = contact_ids[start : start + api.MAX_REMOVE_CONTACT_IDS]
         reply = yield Request(
             "DELETE",
-            f"{api.base_url(ctx.settings)}{path}?contact_ids={','.join(batch)}",
+            f"{url}?contact_ids={','.join(batch)}",
             api.headers(ctx.settings, json=False),
             purpose=f'remove {len(batch)} contact(s) from list "{list_id}"',
             dry_run_reply=Reply(202, {"job_id": "<job_id>"}),

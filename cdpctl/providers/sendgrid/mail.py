@@ -387,7 +387,7 @@ def plan(payload: dict[str, Any], ctx: ActionContext) -> Plan:
         raise ActionFailed(str(invalid), status=400) from None
     yield Request(
         "POST",
-        api.base_url(ctx.settings) + api.MAIL_SEND_PATH,
+        api.MAIL_SEND.url(api.base_url(ctx.settings)),
         api.headers(ctx.settings, json=True),
         json=body,
         purpose="send an email with a dynamic template",

@@ -55,6 +55,7 @@ PROVIDER = Provider(
     description="Contacts, Data Extension rows (sync and async) and Journey Builder API events; "
     "Segment's Actions destination plus the classic destination's Title Case behaviour.",
     docs_url=api.ACTIONS_DOCS_URL,
+    endpoints=api.ENDPOINTS,
     # Salesforce Marketing Cloud (Actions), and the classic destination (the classic actions)
     segment_slugs=("actions-salesforce-marketing-cloud", "salesforce-marketing-cloud"),
     settings=(

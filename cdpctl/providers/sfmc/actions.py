@@ -188,7 +188,7 @@ def contact_request(
     event only (see `api.gave_up`)."""
     return Request(
         "POST",
-        api.rest_url(subdomain, "/contacts/v1/contacts"),
+        api.CONTACTS.url(api.rest_host(subdomain)),
         bearer_headers(token),
         json={"contactKey": contact_key, "attributeSets": []},
         purpose="create the contact (if new)",
@@ -214,7 +214,7 @@ def rowset_request(
     """`sees_failure` for one chunk of a batch plan: its failure fails that chunk's rows only."""
     return Request(
         "POST",
-        api.rowset_url(subdomain, de),
+        api.ROWSET.url(api.rest_host(subdomain), de=de),
         bearer_headers(token),
         json=rows,
         purpose=f"upsert {len(rows)} row(s) into data extension {de}",
@@ -376,7 +376,7 @@ _API_EVENT_KEYS = tuple(f.name for f in API_EVENT_FIELDS)
 def api_event_request(subdomain: str, body: dict[str, Any], token: str) -> Request:
     return Request(
         "POST",
-        api.rest_url(subdomain, "/interaction/v1/events"),
+        api.API_EVENT.url(api.rest_host(subdomain)),
         bearer_headers(token),
         json=body,
         purpose="inject a Journey Builder API event",
@@ -448,7 +448,7 @@ def async_request(
     """`sees_failure` for one chunk of a batch plan: its failure fails that chunk's rows only."""
     return Request(
         "PUT",
-        api.async_rows_url(subdomain, de),
+        api.ASYNC_ROWS.url(api.rest_host(subdomain), de=de),
         bearer_headers(token),
         json={"items": items},
         purpose=f"submit {len(items)} row(s) to the async Data Extensions API",
@@ -737,7 +737,7 @@ def plan_poll(job_id: str, upload_count: int, ctx: ActionContext, wait: float = 
     reply = yield from authorized(
         ctx,
         _get(
-            api.async_status_url(subdomain, job_id),
+            api.ASYNC_STATUS.url(api.rest_host(subdomain), request_id=api.segment(job_id)),
             "ask how the async request is going",
             {"status": {"requestStatus": "Complete", "resultStatus": "OK"}},
             wait,
@@ -757,7 +757,11 @@ def plan_poll(job_id: str, upload_count: int, ctx: ActionContext, wait: float = 
         return PollOutcome("SUCCEEDED", (ItemResult(True, 200, "OK"),) * upload_count)
     reply = yield from authorized(
         ctx,
-        _get(api.async_results_url(subdomain, job_id), "fetch per-row results", {"items": []}),
+        _get(
+            api.ASYNC_RESULTS.url(api.rest_host(subdomain), request_id=api.segment(job_id)),
+            "fetch per-row results",
+            {"items": []},
+        ),
     )
     if not reply.ok:
         return _poll_failure(reply.status)
@@ -773,7 +777,7 @@ def plan_field_choices(de_id: str, primary_key: bool, ctx: ActionContext) -> Pla
     """The primary-key columns (or the other columns) of a data extension as `{value, label}`
     choices, as Segment's mapping UI offers them for `keys` and `values`."""
     subdomain = checked_subdomain(ctx.settings)
-    url = api.rest_url(subdomain, f"/data/v1/customobjects/{api.de_by_id(de_id)}/fields")
+    url = api.DE_FIELDS.url(api.rest_host(subdomain), de=api.de_by_id(de_id))
     reply = yield from authorized(
         ctx, _get(url, "list the data extension's columns", {"fields": []})
     )

@@ -12,7 +12,14 @@ from typing import Any
 from urllib.parse import quote
 
 from cdpctl import jsonwire
-from cdpctl.providers.base import ActionFailed, ItemResult, RateLimit, Reply, is_retryable
+from cdpctl.providers.base import (
+    ActionFailed,
+    Endpoint,
+    ItemResult,
+    RateLimit,
+    Reply,
+    is_retryable,
+)
 
 DOCS_URL = (
     "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/rest-api-overview.html"
@@ -26,6 +33,36 @@ CLASSIC_DOCS_URL = (
 ROWSET_DOCS_URL = "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/postDataExtensionRowsetByKey.html"
 ASYNC_DOCS_URL = (
     "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/data-extensions-api.html"
+)
+TOKEN_DOCS_URL = (
+    "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/access-token-s2s.html"
+)
+API_EVENT_DOCS_URL = (
+    "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/postEvent.html"
+)
+
+# On auth_host; v2 is Segment's SALESFORCE_MARKETING_CLOUD_AUTH_API_VERSION.
+TOKEN = Endpoint("POST", "/v2/token", TOKEN_DOCS_URL)
+# The rest on rest_host. `{de}` is `de_by_key(…)` or `de_by_id(…)`, `{keys}` is `row_keys(…)`.
+CONTACTS = Endpoint("POST", "/contacts/v1/contacts", DOCS_URL)
+ROWSET = Endpoint("POST", "/hub/v1/dataevents/{de}/rowset", ROWSET_DOCS_URL)
+ROW = Endpoint("PUT", "/hub/v1/dataevents/{de}/rows/{keys}", DOCS_URL)
+ASYNC_ROWS = Endpoint("PUT", "/data/v1/async/dataextensions/{de}/rows", ASYNC_DOCS_URL)
+ASYNC_STATUS = Endpoint("GET", "/data/v1/async/{request_id}/status", ASYNC_DOCS_URL)
+ASYNC_RESULTS = Endpoint("GET", "/data/v1/async/{request_id}/results", ASYNC_DOCS_URL)
+API_EVENT = Endpoint("POST", "/interaction/v1/events", API_EVENT_DOCS_URL)
+# Not in Salesforce's docs: the columns lookup behind Segment's dynamic `keys`/`values` fields.
+DE_FIELDS = Endpoint("GET", "/data/v1/customobjects/{de}/fields", DOCS_URL)
+ENDPOINTS = (
+    TOKEN,
+    CONTACTS,
+    ROWSET,
+    ROW,
+    ASYNC_ROWS,
+    ASYNC_STATUS,
+    ASYNC_RESULTS,
+    API_EVENT,
+    DE_FIELDS,
 )
 
 # Segment's classic docs: "SFMC has strict rate limits, usually 20 requests per second";
@@ -55,8 +92,12 @@ CLIENT_ERRORS = (frozenset(range(400, 500)) - {408, 423, 429}) | {501}
 ALL_ERRORS = frozenset(range(400, 600))
 
 
-def rest_url(subdomain: str, path: str) -> str:
-    return f"https://{subdomain}.rest.marketingcloudapis.com{path}"
+def rest_host(subdomain: str) -> str:
+    return f"https://{subdomain}.rest.marketingcloudapis.com"
+
+
+def auth_host(subdomain: str) -> str:
+    return f"https://{subdomain}.auth.marketingcloudapis.com"
 
 
 def segment(value: Any) -> str:
@@ -73,27 +114,10 @@ def de_by_id(de_id: str) -> str:
     return segment(de_id)
 
 
-def rowset_url(subdomain: str, de: str) -> str:
-    return rest_url(subdomain, f"/hub/v1/dataevents/{de}/rowset")
-
-
-def row_url(subdomain: str, de: str, keys: Mapping[str, Any]) -> str:
-    """`…/rows/{PK1}:{v1},{PK2}:{v2}`: names and values encoded one by one; `:` and `,` are the
+def row_keys(keys: Mapping[str, Any]) -> str:
+    """`{PK1}:{v1},{PK2}:{v2}`: names and values encoded one by one; `:` and `,` are the
     separators, so they must stay literal."""
-    pairs = ",".join(f"{segment(name)}:{segment(value)}" for name, value in keys.items())
-    return rest_url(subdomain, f"/hub/v1/dataevents/{de}/rows/{pairs}")
-
-
-def async_rows_url(subdomain: str, de: str) -> str:
-    return rest_url(subdomain, f"/data/v1/async/dataextensions/{de}/rows")
-
-
-def async_status_url(subdomain: str, request_id: str) -> str:
-    return rest_url(subdomain, f"/data/v1/async/{segment(request_id)}/status")
-
-
-def async_results_url(subdomain: str, request_id: str) -> str:
-    return rest_url(subdomain, f"/data/v1/async/{segment(request_id)}/results")
+    return ",".join(f"{segment(name)}:{segment(value)}" for name, value in keys.items())
 
 
 def _first_message(items: Any) -> str | None:

@@ -12,12 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cdpctl.providers.base import ActionContext, ActionFailed, Reply, Request
-from cdpctl.providers.sfmc.api import CLIENT_ERRORS
+from cdpctl.providers.sfmc.api import CLIENT_ERRORS, TOKEN, auth_host
 
-TOKEN_DOCS_URL = (
-    "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/access-token-s2s.html"
-)
-AUTH_API_VERSION = "v2"  # Segment's SALESFORCE_MARKETING_CLOUD_AUTH_API_VERSION
 # The subdomain becomes part of a host name, so `/ @ : . ? #` or spaces could redirect the
 # token request (and the client secret) elsewhere.
 SUBDOMAIN_PATTERN = r"^[a-zA-Z0-9-]+$"
@@ -49,10 +45,6 @@ def checked_subdomain(settings: Mapping[str, Any]) -> str:
     return str(subdomain)
 
 
-def token_url(subdomain: str) -> str:
-    return f"https://{subdomain}.auth.marketingcloudapis.com/{AUTH_API_VERSION}/token"
-
-
 def token_form(settings: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """The form Segment posts, in its field order; account_id is left out when not set."""
     fields = [
@@ -67,7 +59,7 @@ def token_form(settings: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 def token_request(settings: Mapping[str, Any]) -> Request:
     return Request(
         "POST",
-        token_url(checked_subdomain(settings)),
+        TOKEN.url(auth_host(checked_subdomain(settings))),
         (("Content-Type", FORM_CONTENT_TYPE),),
         form=token_form(settings),
         purpose="get an OAuth access token (client credentials)",

@@ -470,7 +470,7 @@ def row_request(subdomain: str, row: ClassicRow, token: str) -> Request:
     de = api.de_by_key(row.external_key)
     return Request(
         "PUT",
-        api.row_url(subdomain, de, row.keys),
+        api.ROW.url(api.rest_host(subdomain), de=de, keys=api.row_keys(row.keys)),
         bearer_headers(token),
         json={"values": row.values},
         purpose=f"upsert a row into data extension {row.external_key}",

@@ -16,15 +16,16 @@ from typing import Any
 
 from cdpctl import jsonwire
 from cdpctl.providers.customerio.api import (
-    BATCH_PATH,
-    ENTITY_PATH,
+    AUTH,
+    BATCH,
+    DELIVERY_METRICS,
+    ENTITY,
     MAX_ATTRIBUTE_NAME_BYTES,
     MAX_ATTRIBUTE_VALUE_BYTES,
     MAX_ATTRIBUTES,
     MAX_BATCH_BYTES,
     MAX_EVENT_DATA_BYTES,
     MAX_EVENT_NAME_BYTES,
-    METRICS_PATH,
     RATE_LIMIT,
 )
 from cdpctl.sandbox.emulator import Emulator, Route, SandboxRequest, SandboxResponse, json_response
@@ -523,10 +524,10 @@ def _metrics(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
 EMULATOR = Emulator(
     name="customerio",
     routes=(
-        Route("GET", "/auth", _auth, acknowledges=False),
-        Route("POST", ENTITY_PATH, _entity),
-        Route("POST", BATCH_PATH, _batch),
-        Route("POST", METRICS_PATH, _metrics),
+        Route(AUTH, _auth, acknowledges=False),
+        Route(ENTITY, _entity),
+        Route(BATCH, _batch),
+        Route(DELIVERY_METRICS, _metrics),
     ),
     authenticate=_authenticate,
     requests_per_second=RATE_LIMIT.requests_per_second,

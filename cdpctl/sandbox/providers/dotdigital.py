@@ -21,7 +21,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from cdpctl.providers.dotdigital.api import RATE_LIMIT
+from cdpctl.providers.base import Endpoint
+from cdpctl.providers.dotdigital import api
 from cdpctl.sandbox.emulator import (
     Emulator,
     Route,
@@ -160,7 +161,7 @@ def _identifier_problem(identifier: str, value: Any) -> str | None:
 
 
 def _get_contact(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
-    identifier, value = request.params["identifier"], unquote(request.params["value"])
+    identifier, value = request.params["channel"], unquote(request.params["value"])
     if identifier not in ("email", "mobileNumber", "contactId"):
         return _v3_error(400, "identifierInvalid", f"Unknown identifier {identifier}")
     contact = _find_contact(state, identifier, value)
@@ -170,7 +171,7 @@ def _get_contact(request: SandboxRequest, state: dict[str, Any]) -> SandboxRespo
 
 
 def _patch_contact(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
-    identifier, value = request.params["identifier"], unquote(request.params["value"])
+    identifier, value = request.params["channel"], unquote(request.params["value"])
     if identifier not in ("email", "mobileNumber", "contactId"):
         return _v3_error(400, "identifierInvalid", f"Unknown identifier {identifier}")
     merge = request.query.get("merge-option", "overwrite")
@@ -484,26 +485,34 @@ def _now() -> str:
     return datetime.now().replace(microsecond=0).isoformat()
 
 
+# Served though cdpctl never calls them: the documented data-fields path (Segment adds the
+# slash), and the lists Segment's mapping UI offers for listId, programId and campaignId.
+_DATA_FIELDS_NO_SLASH = Endpoint("GET", "/v2/data-fields", api.DATA_FIELDS.doc_url)
+_ADDRESS_BOOKS = Endpoint("GET", "/v2/address-books", f"{api.REFERENCE_URL}/get-address-books")
+_PROGRAMS = Endpoint("GET", "/v2/programs", f"{api.REFERENCE_URL}/get-programs")
+_CAMPAIGNS = Endpoint("GET", "/v2/campaigns", api.REFERENCE_URL)
+
+
 EMULATOR = Emulator(
     name="dotdigital",
     routes=(
-        Route("GET", "/v2/data-fields/", _list("data_fields"), acknowledges=False),
-        Route("GET", "/v2/data-fields", _list("data_fields"), acknowledges=False),
-        Route("GET", "/v2/address-books", _paged("address_books"), acknowledges=False),
-        Route("GET", "/v2/programs", _list("programs"), acknowledges=False),
-        Route("GET", "/v2/campaigns", _paged("campaigns"), acknowledges=False),
-        Route("GET", "/contacts/v3/{identifier}/{value}", _get_contact, acknowledges=False),
-        Route("PATCH", "/contacts/v3/{identifier}/{value}", _patch_contact),
-        Route("DELETE", "/v2/address-books/{listId}/contacts/{contactId}", _remove_from_list),
-        Route("POST", "/v2/programs/enrolments", _enrol),
-        Route("POST", "/v2/campaigns/send", _send_campaign),
-        Route("POST", "/v2/campaigns/send-time-optimised", _send_campaign),
-        Route("POST", "/v2/sms-messages/send-to/{number}", _send_sms),
-        Route("POST", "/v2/email", _send_email),
-        Route("POST", "/cpaas/messages", _send_cpaas),
+        Route(api.DATA_FIELDS, _list("data_fields"), acknowledges=False),
+        Route(_DATA_FIELDS_NO_SLASH, _list("data_fields"), acknowledges=False),
+        Route(_ADDRESS_BOOKS, _paged("address_books"), acknowledges=False),
+        Route(_PROGRAMS, _list("programs"), acknowledges=False),
+        Route(_CAMPAIGNS, _paged("campaigns"), acknowledges=False),
+        Route(api.CONTACT, _get_contact, acknowledges=False),
+        Route(api.CONTACT_PATCH, _patch_contact),
+        Route(api.LIST_CONTACT_DELETE, _remove_from_list),
+        Route(api.ENROLMENTS, _enrol),
+        Route(api.CAMPAIGN_SEND, _send_campaign),
+        Route(api.CAMPAIGN_SEND_OPTIMISED, _send_campaign),
+        Route(api.SMS_SEND, _send_sms),
+        Route(api.TRANSACTIONAL_EMAIL, _send_email),
+        Route(api.CPAAS_MESSAGES, _send_cpaas),
     ),
     authenticate=_authenticate,
-    requests_per_second=RATE_LIMIT.requests_per_second,
+    requests_per_second=api.RATE_LIMIT.requests_per_second,
     initial_state=_initial_state,
     credentials={"username": USERNAME, "password": PASSWORD},
 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdpctl.providers.loops import RATE_LIMIT
+from cdpctl.providers import loops
+from cdpctl.providers.base import Endpoint
 from cdpctl.sandbox.emulator import (
     Emulator,
     Route,
@@ -100,16 +101,20 @@ def _delete_contact(request: SandboxRequest, state: dict[str, Any]) -> SandboxRe
     return json_response(200, {"success": True, "message": "Contact deleted."})
 
 
+# Loops' contact delete, served though no cdpctl action calls it (Segment's destination has none).
+_CONTACT_DELETE = Endpoint("POST", "/api/v1/contacts/delete", loops.DOCS_URL)
+
+
 EMULATOR = Emulator(
     name="loops",
     routes=(
-        Route("GET", "/api/v1/api-key", _api_key, acknowledges=False),
-        Route("PUT", "/api/v1/contacts/update", _update_contact),
-        Route("POST", "/api/v1/events/send", _send_event),
-        Route("POST", "/api/v1/contacts/delete", _delete_contact),
+        Route(loops.API_KEY_CHECK, _api_key, acknowledges=False),
+        Route(loops.CONTACT_UPDATE, _update_contact),
+        Route(loops.EVENT_SEND, _send_event),
+        Route(_CONTACT_DELETE, _delete_contact),
     ),
     authenticate=_authenticate,
-    requests_per_second=RATE_LIMIT.requests_per_second,
+    requests_per_second=loops.RATE_LIMIT.requests_per_second,
     initial_state=lambda: {"contacts": {}, "events": [], "next_id": 0},
     credentials={"apiKey": API_KEY},
 )

@@ -21,11 +21,16 @@ import binascii
 from typing import Any
 
 from cdpctl import jsonwire
+from cdpctl.providers.base import Endpoint
 from cdpctl.providers.segment import (
+    BATCH,
+    DOCS_URL,
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
     MAX_EVENT_BYTES,
     RATE_LIMIT,
+    SEND,
+    SOURCE_SETTINGS,
 )
 from cdpctl.sandbox.emulator import (
     Emulator,
@@ -160,12 +165,17 @@ def _settings(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse
     return json_response(200, {"integrations": {"Segment.io": {"apiKey": key}}, "plan": {}})
 
 
+# The HTTP API takes alias calls too, though no cdpctl action sends one.
+_ALIAS = Endpoint("POST", "/v1/alias", f"{DOCS_URL}#alias")
+
+
 EMULATOR = Emulator(
     name="segment",
     routes=(
-        *(Route("POST", f"/v1/{kind}", _single(kind)) for kind in CALL_TYPES),
-        Route("POST", "/v1/batch", _batch),
-        Route("GET", "/v1/projects/{writeKey}/settings", _settings, acknowledges=False),
+        *(Route(endpoint, _single(kind)) for kind, endpoint in SEND.items()),
+        Route(_ALIAS, _single("alias")),
+        Route(BATCH, _batch),
+        Route(SOURCE_SETTINGS, _settings, acknowledges=False),
     ),
     authenticate=_authenticate,
     requests_per_second=RATE_LIMIT.requests_per_second,

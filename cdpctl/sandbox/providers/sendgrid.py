@@ -23,19 +23,11 @@ are modelled on them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
-from cdpctl.providers.sendgrid.api import (
-    ACCOUNT_PATH,
-    CONTACTS_PATH,
-    FIELD_DEFINITIONS_PATH,
-    MAIL_SEND_PATH,
-    MAX_CONTACTS_PER_UPSERT,
-    MAX_UPSERT_BYTES,
-    RATE_LIMIT,
-    SEARCH_PATH,
-)
+from cdpctl.providers.base import Endpoint
+from cdpctl.providers.sendgrid import api
+from cdpctl.providers.sendgrid.api import MAX_CONTACTS_PER_UPSERT, MAX_UPSERT_BYTES
 from cdpctl.sandbox.emulator import (
     Emulator,
     Route,
@@ -470,26 +462,34 @@ def _send_mail(request: SandboxRequest, state: dict[str, Any]) -> SandboxRespons
     return SandboxResponse(202, None, (("X-Message-Id", message_id),))
 
 
-def _route(method: str, path: str, handler: Callable[..., SandboxResponse], ack: bool) -> Route:
-    return Route(method, path, handler, acknowledges=ack)
+# Served though cdpctl never calls them: field and list set-up as in SendGrid's dashboard, and
+# the import status a test reads to see what an upsert job did.
+_FIELD_CREATE = Endpoint(
+    "POST",
+    "/v3/marketing/field_definitions",
+    "https://www.twilio.com/docs/sendgrid/api-reference/custom-fields/create-custom-field-definition",
+)
+_IMPORT_STATUS = Endpoint("GET", "/v3/marketing/contacts/imports/{job_id}", api.DOCS_URL)
+_LISTS = Endpoint("GET", "/v3/marketing/lists", api.DOCS_URL)
+_LIST_CREATE = Endpoint("POST", "/v3/marketing/lists", api.DOCS_URL)
 
 
 EMULATOR = Emulator(
     name="sendgrid",
     routes=(
-        _route("GET", ACCOUNT_PATH, _account, False),
-        _route("GET", FIELD_DEFINITIONS_PATH, _field_definitions, False),
-        _route("POST", FIELD_DEFINITIONS_PATH, _create_field, False),
-        _route("PUT", CONTACTS_PATH, _upsert, True),
-        _route("GET", CONTACTS_PATH + "/imports/{job_id}", _import_status, False),
-        _route("POST", SEARCH_PATH, _search, False),
-        _route("GET", "/v3/marketing/lists", _lists, False),
-        _route("POST", "/v3/marketing/lists", _create_list, False),
-        _route("DELETE", "/v3/marketing/lists/{list_id}/contacts", _remove_from_list, True),
-        _route("POST", MAIL_SEND_PATH, _send_mail, True),
+        Route(api.ACCOUNT, _account, acknowledges=False),
+        Route(api.FIELD_DEFINITIONS, _field_definitions, acknowledges=False),
+        Route(_FIELD_CREATE, _create_field, acknowledges=False),
+        Route(api.CONTACTS_UPSERT, _upsert),
+        Route(_IMPORT_STATUS, _import_status, acknowledges=False),
+        Route(api.CONTACTS_SEARCH, _search, acknowledges=False),
+        Route(_LISTS, _lists, acknowledges=False),
+        Route(_LIST_CREATE, _create_list, acknowledges=False),
+        Route(api.LIST_CONTACTS_REMOVE, _remove_from_list),
+        Route(api.MAIL_SEND, _send_mail),
     ),
     authenticate=_authenticate,
-    requests_per_second=RATE_LIMIT.requests_per_second,
+    requests_per_second=api.RATE_LIMIT.requests_per_second,
     initial_state=_initial_state,
     credentials={"sendGridApiKey": API_KEY},
 )

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from cdpctl import jsonwire
-from cdpctl.providers.sfmc.api import RATE_LIMIT
+from cdpctl.providers.sfmc import api
 from cdpctl.sandbox.emulator import (
     Emulator,
     Route,
@@ -494,18 +494,18 @@ def _fields(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
 EMULATOR = Emulator(
     name="sfmc",
     routes=(
-        Route("POST", "/v2/token", _token, acknowledges=False),
-        Route("POST", "/contacts/v1/contacts", _contacts),
-        Route("POST", "/hub/v1/dataevents/{de}/rowset", _rowset),
-        Route("PUT", "/hub/v1/dataevents/{de}/rows/{keys}", _row),
-        Route("PUT", "/data/v1/async/dataextensions/{de}/rows", _async_rows),
-        Route("GET", "/data/v1/async/{request_id}/status", _async_status, acknowledges=False),
-        Route("GET", "/data/v1/async/{request_id}/results", _async_results, acknowledges=False),
-        Route("POST", "/interaction/v1/events", _api_event),
-        Route("GET", "/data/v1/customobjects/{de}/fields", _fields, acknowledges=False),
+        Route(api.TOKEN, _token, acknowledges=False),
+        Route(api.CONTACTS, _contacts),
+        Route(api.ROWSET, _rowset),
+        Route(api.ROW, _row),
+        Route(api.ASYNC_ROWS, _async_rows),
+        Route(api.ASYNC_STATUS, _async_status, acknowledges=False),
+        Route(api.ASYNC_RESULTS, _async_results, acknowledges=False),
+        Route(api.API_EVENT, _api_event),
+        Route(api.DE_FIELDS, _fields, acknowledges=False),
     ),
     authenticate=_authenticate,
-    requests_per_second=RATE_LIMIT.requests_per_second,
+    requests_per_second=api.RATE_LIMIT.requests_per_second,
     initial_state=_initial_state,
     credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "account_id": ACCOUNT_ID},
 )

@@ -55,9 +55,12 @@ class Rule:
     segment: str = ""  # regex, searched in Segment's side
     cdpctl: str = ""  # regex, searched in cdpctl's side
     mapping: str = ""  # the case's mapping label (glob), e.g. "defaults"
+    mode: str = ""  # the case's mode, "single" or "batch"
 
     def matches(self, difference: Difference, case: Case) -> bool:
         if self.kind != difference.kind:
+            return False
+        if self.mode and self.mode != case.mode:
             return False
         if self.mapping and not any(
             fnmatch.fnmatch(tag, f"mapping:{self.mapping}") for tag in case.tags

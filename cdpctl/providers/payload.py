@@ -113,7 +113,14 @@ def _pruner(spec: Field) -> Callable[[Any], Any] | None:
     `coerceTypes: "array"`). Other values pass as they are; the validation step reports them."""
     if spec.type is not FieldType.OBJECT or not spec.properties:
         return None
-    children = {child.name: (child, _pruner(child) or _coercer(child)) for child in spec.properties}
+    children = {
+        child.name: (
+            _pruner(child) or _coercer(child),
+            child.allow_null,
+            child.type not in (FieldType.STRING, FieldType.ANY),  # drops ""
+        )
+        for child in spec.properties
+    }
     keep_all = spec.additional_properties
 
     def prune(value: Any) -> Any:
@@ -123,13 +130,17 @@ def _pruner(spec: Field) -> Callable[[Any], Any] | None:
             return value
         pruned = {}
         for key, item in value.items():
-            if key in children:
-                child, conform = children[key]
-                if _empty(child, item) and not (item is None and child.allow_null):
-                    continue
-                pruned[key] = conform(item) if conform is not None and item is not None else item
-            elif keep_all:
-                pruned[key] = item
+            child = children.get(key)
+            if child is None:
+                if keep_all:
+                    pruned[key] = item
+                continue
+            conform, allow_null, drops_blank = child
+            if item is None:
+                if allow_null:
+                    pruned[key] = None
+            elif not (drops_blank and item == ""):
+                pruned[key] = item if conform is None else conform(item)
         return pruned
 
     if spec.multiple:

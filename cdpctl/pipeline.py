@@ -218,7 +218,16 @@ def evaluate(
         return Invalid(tuple(problems))
     if problems and any(p.severity is Severity.ERROR for p in problems):
         return Invalid(_errors_first(problems), payload)
-    warnings = tuple(problems)
+    return planned(sub, payload, tuple(problems), ctx)
+
+
+def planned(
+    sub: CompiledSubscription,
+    payload: dict[str, Any],
+    warnings: tuple[Diagnostic, ...],
+    ctx: ActionContext,
+) -> Verdict:
+    """The last step of `evaluate`, for a valid payload: its plan's requests, or why none."""
     try:
         requests = dry_run(sub.action.plan(payload, ctx))
     except Skip as skip:

@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,14 +186,32 @@ def where_predicate(fql: str | None) -> Callable[[dict[str, Any]], bool] | None:
 # --- dry run ---------------------------------------------------------------------------------
 
 
+DryRenderer = Callable[[Iterable[Record], ReplayStats], None]
+
+
+def dry_renderer(destination: Destination, plan: PlanGate | None = None) -> DryRenderer:
+    """`render_records` for `destination`, prepared once: on generated functions unless
+    CDPCTL_FASTPATH=0 (cdpctl.fastpath; the same counts, faster)."""
+    from cdpctl import fastpath
+
+    if fastpath.enabled():
+        from cdpctl.delivery.fast import FastRenderer
+
+        return FastRenderer(destination, plan)
+    # One context for every call, as the fast renderer keeps: what a plan caches in it (a
+    # token, a looked-up id) must not depend on how a worker's events were chunked.
+    return partial(render_records, destination, plan=plan, ctx=destination.context(dry_run=True))
+
+
 def render_records(
     destination: Destination,
     records: Iterable[Record],
     stats: ReplayStats,
     plan: PlanGate | None = None,
+    ctx: ActionContext | None = None,
 ) -> None:
     """Dry run: every event's verdict for every subscription, counted; nothing is sent."""
-    ctx = destination.context(dry_run=True)
+    ctx = ctx or destination.context(dry_run=True)
     enabled = [(s, stats.sub(s.name)) for s in destination.subscriptions if s.enabled]
     tally = stats.tally
     for record in records:

@@ -25,10 +25,10 @@ from cdpctl.delivery.engine import (
     LiveRun,
     PlanGate,
     RunStopped,
+    dry_renderer,
     filtered,
     partition_of,
     quick_partition,
-    render_records,
 )
 from cdpctl.delivery.inputs import Archive
 from cdpctl.delivery.ledger import Ledger, LedgerBusy, hold
@@ -137,7 +137,7 @@ def _dry(
         records = filtered(plan.source.records(), plan.filters, stats)
         if plan.coalesce_identify:
             records = coalesced(records, stats)
-        render_records(destination, _ticking(records, stats, on_progress), stats, plan.plan)
+        dry_renderer(destination, plan.plan)(_ticking(records, stats, on_progress), stats)
         return
     # The parent only routes. Without filters it routes from the raw text and the workers
     # parse; otherwise it parses with plain orjson (routing needs no JavaScript number

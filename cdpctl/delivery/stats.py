@@ -102,13 +102,8 @@ class ReplayStats:
         if type(verdict) is NoMatch:
             counters.no_match += 1
         elif type(verdict) is Ready:
-            counters.matched += 1
-            counters.would_send += 1
             size = sum(len(request.body()) for request in verdict.requests)
-            counters.planned_requests += len(verdict.requests)
-            counters.planned_bytes += size
-            self.planned_requests += len(verdict.requests)
-            self.planned_bytes += size
+            self.tally_ready(counters, 1, len(verdict.requests), size)
         elif type(verdict) is Invalid:
             counters.matched += 1
             counters.invalid += 1
@@ -118,6 +113,18 @@ class ReplayStats:
         elif type(verdict) is Skipped:
             counters.matched += 1
             counters.skipped += 1
+
+    def tally_ready(
+        self, counters: SubscriptionStats, events: int, requests: int, size: int
+    ) -> None:
+        """Count `events` Ready verdicts at once, with their planned requests and body bytes
+        (the dry-run fast path counts in bulk)."""
+        counters.matched += events
+        counters.would_send += events
+        counters.planned_requests += requests
+        counters.planned_bytes += size
+        self.planned_requests += requests
+        self.planned_bytes += size
 
     def note_error(
         self, code: str, message: str, at: Record | Malformed, shape: str | None = None

@@ -8,6 +8,7 @@ output shows such a number, so ordinary payloads are serialized by orjson alone.
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -62,22 +63,19 @@ def _rewrite(value: Any) -> Any:
 # writes `1e+16`..`1e+20` and `1e-6` where JavaScript writes plain digits. Cheap scans rule both
 # out for almost every text; otherwise the value is rewritten exactly (a hit inside a string
 # merely costs that slow path).
-_DELIMITERS = frozenset(b",}]")
+_POINT_ZEROS = re.compile(rb"\.0+(?:[,}\]]|\Z)")  # starts with a literal: a fast C scan
 
 
 def _integral_float_hint(text: bytes) -> bool:
-    """Whether `text` may hold a number like `25.0` or `3.00` (digits, then `.0…`, then a
-    delimiter); scans only the few `.0` occurrences, not every byte in Python."""
-    find = text.find
-    size = len(text)
-    at = find(b".0")
-    while at != -1:
-        end = at + 2
-        while end < size and text[end] == 48:  # "0"
-            end += 1
-        if (end == size or text[end] in _DELIMITERS) and at and 48 <= text[at - 1] <= 57:
+    """Whether `text` may hold a number like `25.0` or `3.00` (a digit, `.0…`, then a
+    delimiter or the end)."""
+    search = _POINT_ZEROS.search
+    found = search(text)
+    while found is not None:
+        at = found.start()
+        if at and 48 <= text[at - 1] <= 57:  # a digit before the point
             return True
-        at = find(b".0", end)
+        found = search(text, found.end())
     return False
 
 

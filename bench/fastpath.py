@@ -5,7 +5,8 @@
 Judges seeded events (bench/generate.py, seed 42) through bench/mapping.yaml in this process
 (reading and parsing included, start-up excluded) with the fast path on and off, and reports
 events/s, the share of matched subscription-events the generated functions handed back to
-`evaluate` (the fallback rate), and whether the counts are equal. The fallback-heavy archive is
+`evaluate` (the fallback rate), whether the counts are equal, and then compares every request
+body the generated functions write with the one `evaluate` builds. The fallback-heavy archive is
 the same events with a third of them given values that need coercion or fail a check (a
 numeric userId, a boolean locale, a string revenue, an object user agent), so that at least
 20% of matches take the ordinary path.
@@ -32,7 +33,8 @@ from cdpctl.delivery.engine import Filters, filtered, render_records  # noqa: E4
 from cdpctl.delivery.fast import FastRenderer  # noqa: E402
 from cdpctl.delivery.inputs import Archive, expand  # noqa: E402
 from cdpctl.delivery.stats import ReplayStats  # noqa: E402
-from cdpctl.pipeline import load_destination  # noqa: E402
+from cdpctl.fastpath import compile_subscription  # noqa: E402
+from cdpctl.pipeline import Ready, evaluate, load_destination  # noqa: E402
 
 MAPPING = BENCH / "mapping.yaml"
 DATA = BENCH / "data"
@@ -80,6 +82,28 @@ def judge(path: Path, fast: bool) -> tuple[float, ReplayStats, int]:
     return time.perf_counter() - started, stats, fallbacks
 
 
+def same_bodies(path: Path) -> tuple[int, int]:
+    """(bodies compared, bodies that differ): every request body the generated functions
+    write for the archive against the one `evaluate` builds for the same event."""
+    destination = load_destination(str(MAPPING))
+    functions = []
+    for sub in destination.subscriptions:
+        ctx = destination.context(dry_run=True)
+        fast = compile_subscription(sub, destination.provider.name, ctx, bodies=True)
+        if sub.enabled and fast is not None:
+            functions.append((sub, fast.function, ctx))
+    compared = differ = 0
+    for record in filtered(Archive(expand([str(path)])).records(), Filters(), ReplayStats()):
+        for sub, function, ctx in functions:
+            answer = function(record.event)
+            if isinstance(answer, bytes):
+                verdict = evaluate(sub, record.event, ctx)
+                sent = [r.body() for r in verdict.requests] if isinstance(verdict, Ready) else []
+                compared += 1
+                differ += sent != [answer]
+    return compared, differ
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -116,6 +140,10 @@ def main() -> None:
                 f"| {label} | {'on' if fast else 'off'} | {args.events / seconds:,.0f} | "
                 f"{f'{rate:.1%}' if fast else '—'} | {'yes' if equal else '**no**'} |"
             )
+    lines += ["", "Request bodies written by the generated functions against `evaluate`'s:", ""]
+    for label, path in (("ordinary", plain), ("fallback-heavy", odd)):
+        compared, differ = same_bodies(path)
+        lines.append(f"- {label}: {compared:,} bodies compared, {differ:,} differ")
     text = "\n".join(lines) + "\n"
     args.out.write_text(text)
     print(text)

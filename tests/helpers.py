@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Mapping
 from typing import Any
 
@@ -103,3 +104,9 @@ def live_run(
             return await drive(act.plan(cleaned, context), transport.send)
 
     return asyncio.run(run())
+
+
+def sigint_as_in_a_terminal() -> None:
+    """`preexec_fn` for a child the test interrupts: Ctrl-C reaches it as in a terminal, even
+    when the test run itself started with SIGINT ignored (as a background job of a script)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

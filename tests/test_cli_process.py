@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from helpers import sigint_as_in_a_terminal
+
 from cdpctl.sandbox.providers.loops import API_KEY
 from cdpctl.sandbox.server import Faults
 
@@ -109,6 +111,7 @@ def test_ctrl_c_during_a_live_replay_exits_130_and_keeps_the_ledger(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_as_in_a_terminal,
     )
     deadline = time.monotonic() + 30
     while sandbox.state.stats["acknowledged"] < 20:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import SEGMENT_MAPPING, run_cli
+from helpers import SEGMENT_MAPPING, run_cli, sigint_as_in_a_terminal
 
 from cdpctl.delivery.ledger import hold
 from cdpctl.sandbox.providers.segment import WRITE_KEY
@@ -86,6 +86,7 @@ def start(args: list[str]) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_as_in_a_terminal,
     )
 
 
@@ -301,6 +302,7 @@ def test_ctrl_c_during_a_dry_run_prints_the_summary_so_far(mapping: Path, worker
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=sigint_as_in_a_terminal,
     )
     assert process.stdin is not None
     line = json.dumps({"type": "identify", "userId": "u", "traits": {"email": "u@example.com"}})

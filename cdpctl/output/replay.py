@@ -169,7 +169,6 @@ def summary_text(
     """The summary table (at most 80 columns: names wrap, empty columns are left out) and the
     totals, first errors, dead letters, the backfill estimate of a dry run and, for a stopped
     live run, how to resume it."""
-    from rich.console import Console
     from rich.table import Table
 
     totals = _totals(stats)
@@ -188,14 +187,6 @@ def summary_text(
     for name, counters in stats.subscriptions.items():
         values = counters.as_dict()
         table.add_row(name, *(f"{values[c]:,}" for c in columns))
-    console = Console(
-        record=True,
-        force_terminal=color,
-        no_color=not color,
-        width=SUMMARY_WIDTH,
-        file=io.StringIO(),
-    )
-    console.print(table)
     rate = stats.events_read / elapsed if elapsed > 0 else 0
     lines = [
         f"events read {stats.events_read:,} · malformed {stats.malformed:,} · "
@@ -238,15 +229,13 @@ def summary_text(
         lines.append(f"stopped: {stopped}")
     if resume:
         lines.append(f"resume with: {resume}")
-    table_text = "\n".join(line.rstrip() for line in console.export_text(styles=color).splitlines())
-    text = table_text + "\n" + "\n".join(lines) + "\n"
+    text = _table_text(table, color) + "\n" + "\n".join(lines) + "\n"
     if estimate is not None:
         text += _estimate_text(estimate, color)
     return text
 
 
 def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
-    from rich.console import Console
     from rich.table import Table
 
     share = f"{1 - estimate.headroom:.0%} of {estimate.rate:,.4g}/s, " if estimate.headroom else ""
@@ -266,6 +255,17 @@ def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
             f"≤ {sub.batch:,}" if sub.batch else "1 event",
             duration_text(estimate.seconds(sub.requests)),
         )
+    total = (
+        f"at least {estimate.requests:,} request(s) · {duration_text(estimate.seconds())} "
+        "(retries and 429s add to it)"
+    )
+    return "\n".join([title, _table_text(table, color), total]) + "\n"
+
+
+def _table_text(table: Any, color: bool) -> str:
+    """A rich table as text at most SUMMARY_WIDTH wide, without trailing spaces."""
+    from rich.console import Console
+
     console = Console(
         record=True,
         force_terminal=color,
@@ -274,12 +274,7 @@ def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
         file=io.StringIO(),
     )
     console.print(table)
-    exported = console.export_text(styles=color).splitlines()
-    total = (
-        f"at least {estimate.requests:,} request(s) · {duration_text(estimate.seconds())} "
-        "(retries and 429s add to it)"
-    )
-    return "\n".join([title, *(line.rstrip() for line in exported), total]) + "\n"
+    return "\n".join(line.rstrip() for line in console.export_text(styles=color).splitlines())
 
 
 def duration_text(seconds: float) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from cdpctl.mapping.compiler import compile_node
+from cdpctl.mapping.compiler import compile_node, is_directive
 from cdpctl.mapping.jsvalues import UNDEFINED, js_trim, js_truthy, loosely_equals_empty_string
 from cdpctl.mapping.objects import may_leave_undefined, strip_undefined
 from cdpctl.mapping.paths import follow_path, parse_path, strip_root
@@ -30,21 +30,15 @@ from cdpctl.mapping.validator import is_directive_key
 _SCALARS = (str, int, float, bool, type(None))
 
 
-class Source:
-    """Lines of Python being written, and the objects the code refers to by name."""
+class _Indented:
+    """Lines of code, each written at the depth of the `block`s open around it."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.written: list[str] = []
         self.depth = 0
-        self.namespace: dict[str, Any] = {"U": UNDEFINED}
-        self._numbers = count()
-        self._bound: dict[int, str] = {}
 
     def add(self, text: str) -> None:
-        self.lines.append("    " * self.depth + text)
-
-    def extend(self, lines: list[str]) -> None:
-        self.lines.extend("    " * self.depth + line for line in lines)
+        self.written.append("    " * self.depth + text)
 
     @contextmanager
     def block(self, header: str) -> Iterator[None]:
@@ -54,6 +48,19 @@ class Source:
             yield
         finally:
             self.depth -= 1
+
+
+class Source(_Indented):
+    """Lines of Python being written, and the objects the code refers to by name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.namespace: dict[str, Any] = {"U": UNDEFINED}
+        self._numbers = count()
+        self._bound: dict[int, str] = {}
+
+    def extend(self, lines: list[str]) -> None:
+        self.written.extend("    " * self.depth + line for line in lines)
 
     def name(self, hint: str) -> str:
         return f"{hint}{next(self._numbers)}"
@@ -69,40 +76,25 @@ class Source:
         return name
 
     def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+        return "\n".join(self.written) + "\n"
 
 
-class MappingCode:
+class MappingCode(_Indented):
     """Writes the statements that compute mapping nodes against `root` (a dict variable for the
     event; any value for an @arrayPath item). Path reads go to `prelude`, computed once before
-    the rest (`body`), so branches can share them."""
+    the rest (`written`), so branches can share them."""
 
     def __init__(self, source: Source, root: str, *, root_is_dict: bool) -> None:
+        super().__init__()
         self.source = source
         self.root = root
         self.root_is_dict = root_is_dict
         self.prelude: list[str] = []
-        self.body: list[str] = []
-        self.depth = 0
         self._paths: dict[tuple[str, ...], str] = {}
         self.interpreted = False  # some node runs its compiled resolver
 
-    # -- writing ---------------------------------------------------------------------------
-
-    def add(self, text: str) -> None:
-        self.body.append("    " * self.depth + text)
-
-    @contextmanager
-    def block(self, header: str) -> Iterator[None]:
-        self.add(header)
-        self.depth += 1
-        try:
-            yield
-        finally:
-            self.depth -= 1
-
     def lines(self) -> list[str]:
-        return self.prelude + self.body
+        return self.prelude + self.written
 
     # -- values ----------------------------------------------------------------------------
 
@@ -131,7 +123,7 @@ class MappingCode:
         """Write the statements for `node`; return an expression (a name or a literal) for its
         value, which may be UNDEFINED."""
         if isinstance(node, dict):
-            if _is_directive(node):
+            if is_directive(node):
                 return self._directive(node, keep_undefined)
             if keep_undefined:
                 return self._interpreted(node, keep_undefined)
@@ -326,16 +318,6 @@ class MappingCode:
         )
         self.add(f"{name} = len({measured})")
         return name
-
-
-def _is_directive(node: dict[Any, Any]) -> bool:
-    has_directive_key = False
-    for key in node:
-        if is_directive_key(key):
-            has_directive_key = True
-        elif key != "_metadata":
-            return False
-    return has_directive_key
 
 
 def _plain_array_path(argument: Any) -> bool:

@@ -107,7 +107,7 @@ def compile_node(node: Any, keep_undefined: bool = False) -> Resolver:
     """Compile a directive, raw object, raw array or raw value; unless ``keep_undefined``,
     objects leave out keys resolving to undefined, as mapping-kit's final clean-up would."""
     if isinstance(node, dict):
-        if _is_directive(node):
+        if is_directive(node):
             return _compile_directive(node, keep_undefined)
         return _compile_object(node, keep_undefined)
     if isinstance(node, list):
@@ -116,7 +116,7 @@ def compile_node(node: Any, keep_undefined: bool = False) -> Resolver:
     return constant(node)
 
 
-def _is_directive(node: dict[Any, Any]) -> bool:
+def is_directive(node: dict[Any, Any]) -> bool:
     """mapping-kit's ``isDirective``: an ``@`` key and nothing else but ``_metadata``."""
     has_directive_key = False
     for key in node:

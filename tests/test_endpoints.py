@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from test_provider_cases import CASES, case_files, environ
+from test_provider_cases import CASES, case_files, judged
 
-from cdpctl.pipeline import Ready, evaluate, load_destination
+from cdpctl.pipeline import Ready
 from cdpctl.providers import get_provider, provider_names
 from cdpctl.providers.base import Endpoint, Provider
 from cdpctl.sandbox.server import load_emulators
@@ -79,16 +79,7 @@ def matching(endpoints: tuple[Endpoint, ...], method: str, url: str) -> list[End
 
 def case_requests(case: dict[str, Any], tmp_path: Path) -> list[tuple[str, str]]:
     """(method, URL) of every request the case's dry run builds."""
-    document = {
-        "version": 1,
-        "destination": case["destination"],
-        "subscriptions": [case["subscription"]],
-    }
-    path = tmp_path / "mapping.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
-    destination = load_destination(str(path), environ(case["destination"]["settings"]))
-    (sub,) = destination.subscriptions
-    verdict = evaluate(sub, case["event"], destination.context(dry_run=True))
+    _, verdict = judged(case, tmp_path)
     if not isinstance(verdict, Ready):
         return []
     return [(request.method, request.url) for request in verdict.requests]

@@ -34,7 +34,15 @@ KINDS = ("required-fields", "all-fields", "defaults")
 
 sys.path.insert(0, str(ROOT))
 
-from cdpctl.pipeline import Invalid, Ready, Skipped, evaluate, load_destination  # noqa: E402
+from cdpctl.pipeline import (  # noqa: E402
+    Destination,
+    Invalid,
+    Ready,
+    Skipped,
+    Verdict,
+    evaluate,
+    load_destination,
+)
 from cdpctl.providers import get_provider, provider_names  # noqa: E402
 from cdpctl.providers.base import Action, Field, FieldType, Format  # noqa: E402
 from cdpctl.requestview import request_view  # noqa: E402
@@ -46,8 +54,8 @@ def environ(settings: dict[str, Any]) -> dict[str, str]:
     return {name: f"test-{name.lower().replace('_', '-')}" for name in names}
 
 
-def outcome(case: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
-    """What cdpctl's dry run gives for the case: requests, or the refusal."""
+def judged(case: dict[str, Any], tmp_path: Path) -> tuple[Destination, Verdict]:
+    """The case's one subscription as a mapping file, and its dry-run verdict on the event."""
     document = {
         "version": 1,
         "destination": case["destination"],
@@ -57,7 +65,12 @@ def outcome(case: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
     destination = load_destination(str(path), environ(case["destination"]["settings"]))
     (sub,) = destination.subscriptions
-    verdict = evaluate(sub, case["event"], destination.context(dry_run=True))
+    return destination, evaluate(sub, case["event"], destination.context(dry_run=True))
+
+
+def outcome(case: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """What cdpctl's dry run gives for the case: requests, or the refusal."""
+    destination, verdict = judged(case, tmp_path)
     redactor = destination.redactor()
     if isinstance(verdict, Ready):
         requests = []

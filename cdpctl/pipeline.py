@@ -80,6 +80,11 @@ class Destination:
         """Requests per second: the mapping file's, else the provider's documented limit."""
         return self.file.rate_limit or self.provider.rate_limit.requests_per_second
 
+    def paced_rate(self, rate: float | None = None, headroom: float = 0.0) -> float:
+        """Requests per second a run may use: `rate`, else the destination's limit, less the
+        share `headroom` left for live traffic."""
+        return (rate or self.rate_limit) * (1 - headroom)
+
 
 def load_destination(path: str, environ: Mapping[str, str] | None = None) -> Destination:
     """Load, check and compile a mapping file. Raises DestinationError with every error."""

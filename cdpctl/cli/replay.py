@@ -168,10 +168,10 @@ def command(
     filters = engine.Filters(
         limit, _timestamp(since, "--since"), _timestamp(until, "--until"), where_fn
     )
-    paced = (rate or destination.rate_limit) * (1 - headroom) if headroom else rate
     live_options = engine.LiveOptions(
         endpoint=check_endpoint(endpoint, destination),
-        requests_per_second=paced,
+        requests_per_second=rate,
+        headroom=headroom,
         concurrency=concurrency,
         policy=RetryPolicy(max_attempts=max_attempts),
         batching=not no_batch,

@@ -55,7 +55,8 @@ class Filters:
 @dataclass(frozen=True, slots=True)
 class LiveOptions:
     endpoint: str | None = None
-    requests_per_second: float | None = None
+    requests_per_second: float | None = None  # None: the destination's rate limit
+    headroom: float = 0.0  # share of the rate left for live traffic
     concurrency: int = 8
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     batching: bool = True

@@ -185,7 +185,11 @@ def _live(
             options=plan.live_options,
             ledger=ledger,
             dead_letters=dead_letters,
-            pacer=SharedPacer(plan.live_options.requests_per_second or destination.rate_limit),
+            pacer=SharedPacer(
+                destination.paced_rate(
+                    plan.live_options.requests_per_second, plan.live_options.headroom
+                )
+            ),
             stats=stats,
             redactor=redactor,
             recorder=open_recorder(plan.record_dir),

@@ -206,11 +206,6 @@ def command(
         dask=on_dask,
         plan=plan_gate(plan_file, plan_mode),
     )
-    engine_errors: tuple[type[Exception], ...] = ()
-    if on_dask is not None:
-        from cdpctl.delivery.dask_engine import EngineError
-
-        engine_errors = (EngineError,)
     reporter = None
     if progress:
         kind = view.RichProgress if sys.stderr.isatty() else view.PlainProgress
@@ -219,8 +214,6 @@ def command(
         result = run_replay(destination, plan, reporter)
     except ReplayRefused as refused:
         fail(str(refused))
-    except engine_errors as error:
-        fail(str(error))
     estimate = None
     if not live:
         estimate = backfill_estimate(

@@ -46,7 +46,8 @@ INTERRUPTED = "interrupted"
 
 
 class ReplayRefused(Exception):
-    """The run would risk duplicates or lose data; the message says what to do instead."""
+    """The run cannot go ahead (it would risk duplicates or lose data, or its cluster cannot
+    be used); the message says what to do instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,16 +104,19 @@ def run_replay(
         elif plan.dask is not None:
             from cdpctl.delivery import dask_engine
 
-            dask_engine.replay(
-                destination,
-                plan.source,
-                plan.filters,
-                plan.dask,
-                stats,
-                coalesce_identify=plan.coalesce_identify,
-                plan=plan.plan,
-                on_progress=on_progress,
-            )
+            try:
+                dask_engine.replay(
+                    destination,
+                    plan.source,
+                    plan.filters,
+                    plan.dask,
+                    stats,
+                    coalesce_identify=plan.coalesce_identify,
+                    plan=plan.plan,
+                    on_progress=on_progress,
+                )
+            except dask_engine.EngineError as error:
+                raise ReplayRefused(str(error)) from None
         else:
             _dry(destination, plan, stats, on_progress)
     except KeyboardInterrupt:

@@ -129,7 +129,7 @@ class Endpoint:
 
     @property
     def params(self) -> tuple[str, ...]:
-        return tuple(_PLACEHOLDER.findall(self.path))
+        return _endpoint_params(self.path)
 
     def url(self, host: str, **values: object) -> str:
         """`host` + the path with every placeholder replaced by its value as text, exactly as
@@ -137,11 +137,18 @@ class Endpoint:
         `Request` then applies `wire_url` like every other URL."""
         if set(values) != set(self.params):
             raise TypeError(f"{self.method} {self.path} takes {self.params}, got {tuple(values)}")
+        if not values:
+            return host + self.path
         return host + _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), self.path)
 
     def regex(self) -> re.Pattern[str]:
         """Matches the path of a request to this endpoint (placeholders as named groups)."""
         return _endpoint_regex(self.path)
+
+
+@functools.cache
+def _endpoint_params(path: str) -> tuple[str, ...]:
+    return tuple(_PLACEHOLDER.findall(path))
 
 
 @functools.cache

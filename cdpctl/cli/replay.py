@@ -181,11 +181,10 @@ def command(
     )
     if live:
         check_can_send(destination)
-    # Next to a single local archive; in the current folder for stdin, URLs or many inputs.
-    first = source.inputs[0]
-    single = first.name if len(source.inputs) == 1 and first.path != "-" and not first.url else "-"
-    state_path = state or engine.default_state_path(single)
-    dead_letter_path = dead_letter or (engine.default_dead_letter_path(single) if live else None)
+    state_path = state or engine.default_state_path(source.spec)
+    dead_letter_path = dead_letter or (
+        engine.default_dead_letter_path(source.spec) if live else None
+    )
     if live:
         check_writable(state_path, "--state")
         if dead_letter_path is not None:

@@ -171,6 +171,14 @@ class Archive:
         self._current: EventSource | None = None
         self._current_name = ""
 
+    @property
+    def spec(self) -> str:
+        """The one local file this archive is, else `-` (stdin, URLs or many inputs): what the
+        default ledger and dead-letter paths are named after."""
+        if len(self.inputs) == 1 and self.inputs[0].path != "-" and not self.inputs[0].url:
+            return self.inputs[0].name
+        return "-"
+
     def raw(self) -> Iterator[RawRecord]:
         for item in self.inputs:
             source = item.source()

@@ -16,8 +16,7 @@ from cdpctl.delivery.engine import PlanGate
 from cdpctl.delivery.sources import Record
 from cdpctl.delivery.stats import ReplayStats, SubscriptionStats
 from cdpctl.fastpath import FALLBACK, FastSubscription, compile_fast
-from cdpctl.pipeline import CompiledSubscription, Destination, Verdict, evaluate
-from cdpctl.providers.base import ActionContext
+from cdpctl.pipeline import CompiledSubscription, Destination, evaluate
 
 _FLUSH_EVERY = 1024  # records between bulk updates of the counters (progress, Ctrl-C)
 
@@ -77,7 +76,7 @@ class FastRenderer:
         judges: list[tuple[Judge, int, str | None]] = []
         for slot, (sub, generated) in enumerate(self.subscriptions):
             if generated is None:
-                judges.append((partial(_evaluated, sub, self.ctx), slot, None))
+                judges.append((partial(evaluate, sub, ctx=self.ctx), slot, None))
             else:
                 judges.append((generated.function, slot, generated.event_type))
         everywhere = [(judge, slot) for judge, slot, kind in judges if kind is None]
@@ -106,8 +105,3 @@ class FastRenderer:
 
 
 Judge = Callable[[dict[str, Any]], Any]
-
-
-def _evaluated(sub: CompiledSubscription, ctx: ActionContext, event: dict[str, Any]) -> Verdict:
-    """A subscription without a generated function: `evaluate`, whose verdict is tallied."""
-    return evaluate(sub, event, ctx)

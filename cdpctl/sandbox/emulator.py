@@ -6,7 +6,6 @@ functions of (request, state) → response; the server owns threads, locking, fa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,17 +64,6 @@ class Route:
     endpoint: Endpoint
     handler: Handler
     acknowledges: bool = True  # counts as an accepted delivery when it answers 2xx
-
-    @property
-    def method(self) -> str:
-        return self.endpoint.method
-
-    @property
-    def pattern(self) -> str:
-        return self.endpoint.path
-
-    def compiled(self) -> re.Pattern[str]:
-        return self.endpoint.regex()
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,7 +139,7 @@ def _compile_routes(emulators: tuple[Emulator, ...]) -> list[tuple[Emulator, Rou
     table = []
     for emulator in emulators:
         for route in emulator.routes:
-            table.append((emulator, route, route.compiled()))
+            table.append((emulator, route, route.endpoint.regex()))
     return table
 
 
@@ -202,7 +202,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     def route(self, method: str, path: str) -> tuple[Emulator, Route, dict[str, str]] | None:
         for emulator, route, regex in self.routes:
-            if route.method == method:
+            if route.endpoint.method == method:
                 match = regex.match(path)
                 if match:
                     return emulator, route, match.groupdict()

@@ -1887,7 +1887,7 @@ def test_sandbox_routes_do_not_collide_with_other_providers() -> None:
     seen: dict[tuple[str, str], str] = {}
     for emulator in emulators:
         for route in emulator.routes:
-            key = (route.method, route.pattern)
+            key = (route.endpoint.method, route.endpoint.path)
             assert key not in seen, f"{key} of {emulator.name} collides with {seen[key]}"
             seen[key] = emulator.name
     (cio,) = [e for e in emulators if e.name == "customerio"]

@@ -1558,9 +1558,9 @@ def test_sandbox_routes_do_not_collide_with_other_providers() -> None:
     ]
     for emulator in others:
         for route in emulator.routes:
-            assert not any(route.compiled().match(path) for path in paths), (
+            assert not any(route.endpoint.regex().match(path) for path in paths), (
                 emulator.name,
-                route.pattern,
+                route.endpoint.path,
             )
 
 

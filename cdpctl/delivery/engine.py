@@ -160,7 +160,6 @@ class PlanGate:
         problems = self.checker.violations(record.event)
         if not problems:
             return True
-        stats.plan_violating += 1
         label = _plan_label(record.event)
         stats.plan_violating_events[label] += 1
         for problem in problems:

@@ -62,9 +62,10 @@ _TOTALS = (
     "network_errors",
     "bytes_sent",
     "identifies_merged",
-    "plan_violating",
     "plan_blocked",
 )
+# What as_dict reports: the totals and the derived count of events violating the plan.
+_REPORTED = (*_TOTALS[:-1], "plan_violating", "plan_blocked")
 
 
 @dataclass(slots=True)
@@ -80,8 +81,7 @@ class ReplayStats:
     network_errors: int = 0
     bytes_sent: int = 0
     identifies_merged: int = 0  # --coalesce-identify: identifies folded into a later one
-    plan_violating: int = 0  # events that break the tracking plan (--plan)
-    plan_blocked: int = 0  # of those, not judged at all (--plan-mode block)
+    plan_blocked: int = 0  # events that break the tracking plan, not judged (--plan-mode block)
     #: violating events by the event they claim to be: `"Order Completed"`, `identify`
     plan_violating_events: Counter[str] = field(default_factory=Counter)
     subscriptions: dict[str, SubscriptionStats] = field(default_factory=dict)
@@ -167,6 +167,11 @@ class ReplayStats:
         )
 
     @property
+    def plan_violating(self) -> int:
+        """Events that break the tracking plan (--plan)."""
+        return sum(self.plan_violating_events.values())
+
+    @property
     def delivered(self) -> int:
         return sum(s.delivered for s in self.subscriptions.values())
 
@@ -182,7 +187,7 @@ class ReplayStats:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            **{name: getattr(self, name) for name in _TOTALS},
+            **{name: getattr(self, name) for name in _REPORTED},
             "plan_violating_events": dict(self.plan_violating_events.most_common()),
             "subscriptions": {k: v.as_dict() for k, v in self.subscriptions.items()},
             "errors": [

@@ -1087,6 +1087,6 @@ def test_sandbox_credential_check_accepts_the_sandbox_key_and_refuses_others(
 def test_sandbox_routes_do_not_collide_with_other_providers() -> None:
     from cdpctl.sandbox.providers.segment import EMULATOR
 
-    patterns = {(r.method, r.pattern) for r in EMULATOR.routes}
+    patterns = {(r.endpoint.method, r.endpoint.path) for r in EMULATOR.routes}
     assert ("POST", "/v1/batch") in patterns and ("POST", "/v1/alias") in patterns
     assert all(pattern.startswith("/v1/") for _, pattern in patterns)

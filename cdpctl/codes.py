@@ -49,6 +49,8 @@ UNRESOLVED_SECRET = "CDP408"
 
 # Delivery (send --live, replay --live).
 DELIVERY_FAILED = "CDP501"
+DELIVERY_IN_DOUBT = "CDP502"
+STATE_UNUSABLE = "CDP503"
 
 # Lint rules beyond the schema (cdpctl/lint/): likely bugs are errors, smells are warnings.
 TRIGGER_NEVER_MATCHES = "CDP601"
@@ -114,6 +116,10 @@ DESCRIPTIONS: dict[str, str] = {
     MAPPING_RUNTIME: "The mapping failed while rendering this event (e.g. @json of bad text).",
     UNRESOLVED_SECRET: "A ${ENV_NAME} reference has no value in the environment.",
     DELIVERY_FAILED: "A provider refused an event or never acknowledged it; see the dead letters.",
+    DELIVERY_IN_DOUBT: "An event's request was sent but never answered whole: the provider may "
+    "have processed it, so it is not sent again without --resend-in-doubt.",
+    STATE_UNUSABLE: "The replay ledger (--state) cannot be used: not a ledger, damaged, or "
+    "not writable.",
     TRIGGER_NEVER_MATCHES: "The trigger can never match a Segment event (contradiction or a "
     "field that call type never carries).",
     DUPLICATE_SUBSCRIPTION: "Two enabled subscriptions have the same trigger and action, so the "

@@ -31,6 +31,11 @@ from cdpctl.providers.base import (
 from cdpctl.providers.payload import prepare
 from cdpctl.secrets import Redactor, ResolvedSettings, resolve_settings
 
+#: Share of a provider's documented rate limit a run uses unless told otherwise. Requests leave
+#: on schedule but arrive with jitter, and a limit enforced as a token bucket refuses one that
+#: lands a few milliseconds early: at 90% the default pace is never refused.
+DEFAULT_PACE_SHARE = 0.9
+
 
 class DestinationError(Exception):
     """A mapping file that cannot be used: unreadable, invalid, or not compilable.
@@ -81,9 +86,13 @@ class Destination:
         return self.file.rate_limit or self.provider.rate_limit.requests_per_second
 
     def paced_rate(self, rate: float | None = None, headroom: float = 0.0) -> float:
-        """Requests per second a run may use: `rate`, else the destination's limit, less the
-        share `headroom` left for live traffic."""
-        return (rate or self.rate_limit) * (1 - headroom)
+        """Requests per second a run may use: `rate`, else the mapping file's limit, else
+        DEFAULT_PACE_SHARE of the provider's documented one; less the share `headroom` left
+        for live traffic."""
+        chosen = rate or self.file.rate_limit
+        if not chosen:
+            chosen = self.provider.rate_limit.requests_per_second * DEFAULT_PACE_SHARE
+        return chosen * (1 - headroom)
 
 
 def load_destination(path: str, environ: Mapping[str, str] | None = None) -> Destination:

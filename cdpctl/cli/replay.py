@@ -110,7 +110,19 @@ def command(
         8, "--concurrency", min=1, max=256, help="Requests in flight at once."
     ),
     max_attempts: int = typer.Option(
-        5, "--max-attempts", min=1, max=50, help="Attempts per request before dead-lettering."
+        5,
+        "--max-attempts",
+        min=1,
+        max=50,
+        help="Attempts per request before dead-lettering (429s, waited out, do not count).",
+    ),
+    timeout: float = typer.Option(
+        10.0,
+        "--timeout",
+        min=0.1,
+        max=600.0,
+        metavar="SECONDS",
+        help="Deadline for one attempt: connecting, sending and the whole answer.",
     ),
     batch_size: int | None = typer.Option(
         None, "--batch-size", min=1, help="Events per batch (capped at the provider's)."
@@ -128,7 +140,9 @@ def command(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted live run."),
     force: bool = typer.Option(False, "--force", help="Send again even what the ledger has."),
     resend_in_doubt: bool = typer.Option(
-        False, "--resend-in-doubt", help="On --resume, resend events interrupted mid-send."
+        False,
+        "--resend-in-doubt",
+        help="On --resume, send again the events in doubt (sent, never answered whole).",
     ),
     plan_file: Path | None = PLAN_OPTION,
     plan_mode: str = PLAN_MODE_OPTION,
@@ -147,6 +161,7 @@ def command(
     from cdpctl.delivery import engine
     from cdpctl.delivery.estimate import backfill_estimate
     from cdpctl.delivery.limits import RetryPolicy
+    from cdpctl.delivery.live import LiveOptions
     from cdpctl.delivery.replay import INTERRUPTED, ReplayPlan, ReplayRefused, run_replay
     from cdpctl.output import replay as view
     from cdpctl.triggers import TriggerSyntaxError
@@ -168,7 +183,7 @@ def command(
     filters = engine.Filters(
         limit, _timestamp(since, "--since"), _timestamp(until, "--until"), where_fn
     )
-    live_options = engine.LiveOptions(
+    live_options = LiveOptions(
         endpoint=check_endpoint(endpoint, destination),
         requests_per_second=rate,
         headroom=headroom,
@@ -178,6 +193,7 @@ def command(
         batch_size=batch_size,
         resend_in_doubt=resend_in_doubt,
         force=force,
+        timeout=timeout,
     )
     if live:
         check_can_send(destination)

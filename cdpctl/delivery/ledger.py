@@ -1,10 +1,18 @@
 """The replay ledger: every event's outcome per (destination, subscription, messageId), in SQLite.
 
 An event is marked `sending` (committed) just before its first request is handed to the
-connection, and `delivered` or `failed` once the outcome is known (a failure only after its
-dead-letter record is on disk). After a crash, a `sending` row means *in doubt*: the provider
-may or may not have acknowledged it, so a resumed run does not send it again blindly; it
-reports it once (dead letter + `in doubt` state) and `--resend-in-doubt` sends exactly those.
+connection, and `delivered`, `failed` or `in doubt` once the outcome is known (a failure only
+after its dead-letter record is on disk). Outcomes are written in groups, after the answers
+that decided them, so a crash between the answer and the write leaves the event `sending`:
+*in doubt*, never sent twice. After a crash, a `sending` row means the provider may or may not
+have acted on the event; a resumed run does not send it again, it reports it in doubt, and
+`--resend-in-doubt` sends exactly those.
+
+Subscriptions are recorded by identity, not by name: the ledger keeps, per identity, the name,
+action, trigger and a fingerprint of the mapping it was last run with, and `bind` matches a
+mapping file's subscriptions to them, so renaming or reordering subscriptions (or editing one)
+does not make a resumed run send again what was delivered. What cannot be matched for certain
+is refused (`ResumeAmbiguous`).
 
 One run holds a ledger at a time: `hold` takes an exclusive OS lock on `LEDGER.lock` (released
 by the kernel when the process ends, even on kill -9) and writes the holder's pid and start
@@ -13,21 +21,26 @@ time into it, so a second run can say who holds it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import hashlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+from cdpctl import jsonwire
 
 SENDING = "sending"
-IN_DOUBT = "in doubt"  # was `sending` when a run stopped; reported once as a dead letter
+IN_DOUBT = "in doubt"  # its request may have been processed; resent only with --resend-in-doubt
 DELIVERED = "delivered"
 FAILED = "failed"
 FINAL_STATES = (DELIVERED, FAILED)
-MALFORMED = ""  # the subscription name under which malformed records are recorded
+UNSETTLED = (SENDING, IN_DOUBT)
+MALFORMED = ""  # the subscription under which malformed records are recorded
 BLOCKED = "<tracking plan>"  # …and events the tracking plan blocks (--plan-mode block)
 
 _SCHEMA = """
@@ -42,13 +55,22 @@ CREATE TABLE IF NOT EXISTS outcomes (
     updated REAL NOT NULL,
     PRIMARY KEY (destination, subscription, message_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subscriptions (
+    destination TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    name TEXT NOT NULL,
+    action TEXT,
+    trigger TEXT,
+    fingerprint TEXT,
+    PRIMARY KEY (destination, identity)
+) WITHOUT ROWID;
 """
 
 
 @dataclass(frozen=True, slots=True)
 class Key:
     destination: str
-    subscription: str
+    subscription: str  # the subscription's identity in this ledger (see `bind`)
     message_id: str
 
 
@@ -61,38 +83,92 @@ class Outcome:
     reason: str | None = None
 
 
-class Ledger:
-    """A small SQLite file in WAL mode; safe to share between worker processes."""
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """What identifies a subscription across runs."""
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
-        """Open (and with `create`, set up) the ledger. Worker processes open it with
-        `create=False` after the parent has set it up: changing the journal mode or the schema
-        needs locks that concurrent writers would refuse."""
+    name: str
+    action: str
+    trigger: str
+    fingerprint: str  # action, trigger and mapping: equal when only the name changed
+
+    @classmethod
+    def of(cls, name: str, action: str, trigger: str, mapping: Any) -> Subscription:
+        text = jsonwire.dumps_text({"action": action, "trigger": trigger, "mapping": mapping})
+        return cls(name, action, trigger, hashlib.sha256(text.encode()).hexdigest()[:32])
+
+
+class LedgerError(Exception):
+    """The ledger file cannot be used; the message names the file and what to do."""
+
+
+class ResumeAmbiguous(Exception):
+    """The mapping changed so that which earlier subscription a current one continues is
+    unknown; the message names what changed and how to proceed."""
+
+
+def _explain(path: Path, error: sqlite3.Error) -> LedgerError:
+    text = str(error)
+    if "not a database" in text:
+        what = (
+            "is not a cdpctl ledger (not an SQLite database); point --state at a ledger or "
+            "a new file"
+        )
+    elif "malformed" in text or "corrupt" in text:
+        what = (
+            "is damaged (the database is malformed); restore it, or move it aside and start "
+            "over with a new --state file"
+        )
+    elif "readonly" in text or "read-only" in text:
+        what = "cannot be written (read-only); make it writable or choose another --state file"
+    elif "locked" in text or "busy" in text:
+        what = "is locked by another process; wait for it, or give this run its own --state"
+    else:
+        what = f"cannot be used ({text}); check the file, or give this run a new --state file"
+    return LedgerError(f"{path} {what}")
+
+
+class Ledger:
+    """A small SQLite file in WAL mode. Every SQLite error becomes a LedgerError naming the
+    file."""
+
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        if create:
+        with self._guard():
+            self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
 
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise _explain(self.path, error) from None
+
     def close(self) -> None:
-        self._db.close()
+        with self._guard():
+            self._db.close()
 
     def count(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0]
+        with self._guard():
+            return int(self._db.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0])
 
     def state(self, key: Key) -> str | None:
         """The recorded state of one event, or None when the ledger has never seen it."""
-        row = self._db.execute(
-            "SELECT state FROM outcomes WHERE destination=? AND subscription=? AND message_id=?",
-            (key.destination, key.subscription, key.message_id),
-        ).fetchone()
+        with self._guard():
+            row = self._db.execute(
+                "SELECT state FROM outcomes WHERE destination=? AND subscription=? "
+                "AND message_id=?",
+                (key.destination, key.subscription, key.message_id),
+            ).fetchone()
         return row[0] if row is not None else None
 
     def mark_sending(self, keys: Iterable[Key]) -> None:
         """Durably record intent before the first request of these events goes out."""
         now = time.time()
-        with self._transaction():
+        with self._guard(), self._transaction():
             self._db.executemany(
                 "INSERT INTO outcomes (destination, subscription, message_id, state, updated) "
                 "VALUES (?, ?, ?, 'sending', ?) ON CONFLICT DO UPDATE SET state='sending', "
@@ -102,29 +178,119 @@ class Ledger:
 
     def record(self, outcomes: Iterable[Outcome]) -> None:
         now = time.time()
-        with self._transaction():
+        rows = [
+            (
+                o.key.destination,
+                o.key.subscription,
+                o.key.message_id,
+                o.state,
+                o.attempts,
+                o.status,
+                o.reason,
+                now,
+            )
+            for o in outcomes
+        ]
+        if not rows:
+            return
+        with self._guard(), self._transaction():
             self._db.executemany(
                 "INSERT INTO outcomes (destination, subscription, message_id, state, attempts, "
                 "status, reason, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
                 "SET state=excluded.state, attempts=excluded.attempts, status=excluded.status, "
                 "reason=excluded.reason, updated=excluded.updated",
+                rows,
+            )
+
+    def bind(self, destination: str, current: Sequence[Subscription]) -> list[str]:
+        """Each current subscription's identity in this ledger (in `current`'s order), matched
+        to the subscriptions earlier runs recorded — by fingerprint (renamed or moved), then by
+        name and action (edited) — and recorded for the next run. Raises ResumeAmbiguous when
+        a subscription matches none while an earlier one of the same action is gone: renamed
+        *and* edited, or replaced, cannot be told apart, and guessing could resend or skip."""
+        with self._guard():
+            recorded = self._recorded(destination)
+        identities: list[str | None] = [None] * len(current)
+        free = dict(recorded)  # identity -> Subscription, not yet matched
+
+        def match(rule: Any) -> None:
+            for position, sub in enumerate(current):
+                if identities[position] is not None:
+                    continue
+                candidates = [i for i, old in free.items() if rule(sub, old)]
+                rivals = [
+                    p
+                    for p, other in enumerate(current)
+                    if identities[p] is None and any(rule(other, free[i]) for i in candidates)
+                ]
+                if len(candidates) == 1 and rivals == [position]:
+                    identities[position] = candidates[0]
+                    del free[candidates[0]]
+
+        match(lambda sub, old: old.fingerprint and sub.fingerprint == old.fingerprint)
+        match(lambda sub, old: sub.name == old.name and old.action in (None, sub.action))
+        for position, sub in enumerate(current):
+            if identities[position] is not None:
+                continue
+            gone = [old for old in free.values() if old.action in (None, sub.action)]
+            if gone:
+                names = ", ".join(f'"{old.name}"' for old in gone)
+                raise ResumeAmbiguous(
+                    f'--resume: subscription "{sub.name}" ({sub.action}) is new to {self.path} '
+                    f"and the earlier run's {names} ({sub.action}) is gone, so which events it "
+                    f"already delivered is unknown: to continue that run, give it back the "
+                    f"earlier name; to start afresh, use a new --state file"
+                )
+            taken = set(recorded) | {i for i in identities if i is not None}
+            identity = sub.name
+            number = 1
+            while identity in taken:
+                number += 1
+                identity = f"{sub.name}#{number}"
+            identities[position] = identity
+        bound = [i for i in identities if i is not None]
+        with self._guard(), self._transaction():
+            self._db.executemany(
+                "INSERT INTO subscriptions (destination, identity, name, action, trigger, "
+                "fingerprint) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                "name=excluded.name, action=excluded.action, trigger=excluded.trigger, "
+                "fingerprint=excluded.fingerprint",
                 [
-                    (
-                        o.key.destination,
-                        o.key.subscription,
-                        o.key.message_id,
-                        o.state,
-                        o.attempts,
-                        o.status,
-                        o.reason,
-                        now,
-                    )
-                    for o in outcomes
+                    (destination, identity, sub.name, sub.action, sub.trigger, sub.fingerprint)
+                    for identity, sub in zip(bound, current, strict=True)
                 ],
             )
+        return bound
+
+    def _recorded(self, destination: str) -> dict[str, Any]:
+        """Subscriptions earlier runs recorded; a ledger written before identities were kept
+        knows only names (action unknown: `None`)."""
+        found: dict[str, Any] = {
+            identity: _Recorded(name, action, trigger or "", fingerprint or "")
+            for identity, name, action, trigger, fingerprint in self._db.execute(
+                "SELECT identity, name, action, trigger, fingerprint FROM subscriptions "
+                "WHERE destination=?",
+                (destination,),
+            )
+        }
+        for (name,) in self._db.execute(
+            "SELECT DISTINCT subscription FROM outcomes WHERE destination=? AND subscription "
+            "NOT IN (?, ?)",
+            (destination, MALFORMED, BLOCKED),
+        ):
+            found.setdefault(name, _Recorded(name, None, "", ""))
+        return found
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    name: str
+    action: str | None
+    trigger: str
+    fingerprint: str
 
 
 class _Transaction:
@@ -155,7 +321,13 @@ class LedgerLock:
 def hold(path: Path) -> LedgerLock:
     """Take the ledger for this run, or raise LedgerBusy naming the run that has it."""
     lock_path = path.with_name(path.name + ".lock")
-    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+    try:
+        handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+    except OSError as error:
+        raise LedgerError(
+            f"{path} cannot be locked for this run ({lock_path}: {error.strerror or error}); "
+            "choose a --state file in a writable folder"
+        ) from None
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -88,6 +88,9 @@ class RetryPolicy:
     max_attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 30.0
+    #: seconds one request may spend waiting out 429s (which use up no attempts) before its
+    #: event fails: a throttled provider slows a run down, it does not fail its events
+    throttle_budget: float = 900.0
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Delay before attempt `attempt + 1` (attempt counts from 1)."""

@@ -21,18 +21,16 @@ from cdpctl.delivery.coalesce import coalesced
 from cdpctl.delivery.deadletter import DeadLetters
 from cdpctl.delivery.engine import (
     Filters,
-    LiveOptions,
-    LiveRun,
     PlanGate,
-    RunStopped,
     dry_renderer,
     filtered,
     partition_of,
     quick_partition,
 )
 from cdpctl.delivery.inputs import Archive
-from cdpctl.delivery.ledger import Ledger, LedgerBusy, hold
+from cdpctl.delivery.ledger import Ledger, LedgerBusy, LedgerError, ResumeAmbiguous, hold
 from cdpctl.delivery.limits import SharedPacer
+from cdpctl.delivery.live import LiveOptions, LiveRun, RunStopped
 from cdpctl.delivery.recording import open_recorder
 from cdpctl.delivery.sources import RawRecord, Record, SourceError
 from cdpctl.delivery.stats import ReplayStats
@@ -74,15 +72,11 @@ class ReplayResult:
     stopped: str | None = None  # why the run ended early: INTERRUPTED, or what failed
 
 
-def check_ledger(plan: ReplayPlan) -> None:
+def check_ledger(plan: ReplayPlan, ledger: Ledger) -> None:
     """A live run over an existing ledger must say --resume or --force."""
-    if not plan.state_path.exists() or plan.resume or plan.live_options.force:
+    if plan.resume or plan.live_options.force:
         return
-    ledger = Ledger(plan.state_path)
-    try:
-        rows = ledger.count()
-    finally:
-        ledger.close()
+    rows = ledger.count()
     if rows:
         raise ReplayRefused(
             f"{plan.state_path} already records {rows:,} outcome(s) from an earlier run; "
@@ -177,12 +171,14 @@ def _live(
     assert plan.dead_letter_path is not None
     try:
         lock = hold(plan.state_path)
-    except LedgerBusy as busy:
+    except (LedgerBusy, LedgerError) as busy:
         raise ReplayRefused(str(busy)) from None
     try:
-        check_ledger(plan)
         redactor = destination.redactor()
-        ledger = Ledger(plan.state_path)
+        try:
+            ledger = Ledger(plan.state_path)
+        except LedgerError as error:
+            raise ReplayRefused(str(error)) from None
         dead_letters = DeadLetters(plan.dead_letter_path, redactor)
         run = LiveRun(
             destination=destination,
@@ -201,6 +197,11 @@ def _live(
             plan=plan.plan,
         )
         try:
+            try:
+                check_ledger(plan, ledger)
+                run.bind()
+            except (LedgerError, ResumeAmbiguous) as error:
+                raise ReplayRefused(str(error)) from None
             records = filtered(plan.source.records(), plan.filters, stats, run.malformed)
             if plan.coalesce_identify:
                 records = coalesced(records, stats)

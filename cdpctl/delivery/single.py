@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 
 from cdpctl.delivery.limits import RetryPolicy, SharedPacer
-from cdpctl.delivery.transport import Outcome, Transport, deliver
+from cdpctl.delivery.transport import DEFAULT_DEADLINE, Outcome, Transport, deliver
 from cdpctl.pipeline import CompiledSubscription, Destination, Ready, Verdict
 from cdpctl.providers.base import Request
 from cdpctl.secrets import Redactor
@@ -18,7 +18,7 @@ def deliver_ready(
     endpoint: str | None,
     policy: RetryPolicy,
     redactor: Redactor,
-    timeout: float = 10.0,
+    timeout: float = DEFAULT_DEADLINE,
 ) -> dict[str, Outcome]:
     """Send each Ready verdict's plan for real, by subscription name; secrets learnt on the way
     (tokens) are added to `redactor`."""
@@ -37,18 +37,22 @@ async def _deliver(
 
     ctx = destination.context(dry_run=False)
     outcomes = {}
-    async with httpx.AsyncClient(timeout=timeout) as client:
-        transport = Transport(
-            client,
-            destination.provider.is_retryable,
-            policy=policy,
-            endpoint=endpoint,
-            pacer=SharedPacer(destination.rate_limit),
-        )
-        for sub, verdict in ready:
-            outcomes[sub.name] = await deliver(sub.action.plan(verdict.payload, ctx), transport)
-    for secret in ctx.secrets_found:
-        redactor.add(secret)
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            transport = Transport(
+                client,
+                destination.provider.is_retryable,
+                policy=policy,
+                endpoint=endpoint,
+                pacer=SharedPacer(destination.paced_rate()),
+                deadline=timeout,
+            )
+            for sub, verdict in ready:
+                plan = sub.action.plan(verdict.payload, ctx)
+                outcomes[sub.name] = await deliver(plan, transport, repeat=sub.action.repeat)
+    finally:
+        for secret in ctx.secrets_found:
+            redactor.add(secret)
     return outcomes
 
 

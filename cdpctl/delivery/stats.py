@@ -61,11 +61,14 @@ _TOTALS = (
     "throttled",
     "network_errors",
     "bytes_sent",
+    "throttle_wait",
+    "queued",
     "identifies_merged",
     "plan_blocked",
 )
 # What as_dict reports: the totals and the derived count of events violating the plan.
 _REPORTED = (*_TOTALS[:-1], "plan_violating", "plan_blocked")
+IN_DOUBT_LISTED = 10  # in-doubt events named in a summary (all of them are in the ledger)
 
 
 @dataclass(slots=True)
@@ -80,6 +83,9 @@ class ReplayStats:
     throttled: int = 0
     network_errors: int = 0
     bytes_sent: int = 0
+    throttle_wait: float = 0.0  # live: seconds spent waiting out 429s and Retry-After
+    queued: int = 0  # live: events accepted for sending (not already done, not in doubt)
+    in_flight: int = 0  # live: events on the wire now (a gauge for progress; not merged)
     identifies_merged: int = 0  # --coalesce-identify: identifies folded into a later one
     plan_blocked: int = 0  # events that break the tracking plan, not judged (--plan-mode block)
     #: violating events by the event they claim to be: `"Order Completed"`, `identify`
@@ -90,6 +96,8 @@ class ReplayStats:
     error_groups: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: the earliest record of each group: its location and its message
     error_examples: dict[tuple[str, str], tuple[Location, str]] = field(default_factory=dict)
+    #: the first in-doubt events, by location: (where, messageId)
+    in_doubt_events: list[tuple[Location, str]] = field(default_factory=list)
 
     def sub(self, name: str) -> SubscriptionStats:
         stats = self.subscriptions.get(name)
@@ -142,6 +150,19 @@ class ReplayStats:
             shape = f"{within}: {shape}"
         self.note_error(problem.code, problem.message, at, shape)
 
+    def note_in_doubt(self, message_id: str, at: Record) -> None:
+        """Name an in-doubt event in the summary (the first IN_DOUBT_LISTED by location)."""
+        listed = self.in_doubt_events
+        if len(listed) < IN_DOUBT_LISTED or at.where < listed[-1][0]:
+            listed.append((at.where, message_id))
+            listed.sort()
+            del listed[IN_DOUBT_LISTED:]
+
+    @property
+    def settled(self) -> int:
+        """Live: accepted events whose outcome is known (delivered, failed, in doubt)."""
+        return sum(s.delivered + s.failed + s.in_doubt for s in self.subscriptions.values())
+
     def _keep_example(self, group: tuple[str, str], example: tuple[Location, str]) -> None:
         kept = self.error_examples.get(group)
         if kept is None or example[0] < kept[0]:
@@ -184,6 +205,9 @@ class ReplayStats:
         self.error_groups.update(other.error_groups)
         for group, example in other.error_examples.items():
             self._keep_example(group, example)
+        self.in_doubt_events = sorted(self.in_doubt_events + other.in_doubt_events)[
+            :IN_DOUBT_LISTED
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -193,5 +217,9 @@ class ReplayStats:
             "errors": [
                 {"code": code, "message": message, "count": count, "first": str(first)}
                 for code, message, count, first in self.errors()
+            ],
+            "in_doubt_events": [
+                {"at": str(where), "messageId": message_id}
+                for where, message_id in self.in_doubt_events
             ],
         }

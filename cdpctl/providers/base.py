@@ -183,6 +183,9 @@ class Request:
     # e.g. one chunk of a batch, so events of chunks already delivered are not failed with it.
     sees_failure: bool = False
     wait: float = 0.0  # seconds the transport waits before sending (polling a job); no-op dry
+    #: what sending this request twice does, where it differs from its action's `repeat`: a
+    #: token request or a search is IDEMPOTENT, a keyed write without its key NOT_IDEMPOTENT
+    repeat: Repeat | None = None
     _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -294,6 +297,23 @@ class BatchSpec:
     doc_url: str = ""
 
 
+class Repeat(enum.Enum):
+    """What the provider does when it receives the same write twice — which decides whether an
+    attempt that may have been processed (sent, never answered whole) can be sent again
+    (docs/guarantees.md)."""
+
+    #: an upsert or a removal keyed by the contact or row: a repeat changes nothing
+    IDEMPOTENT = "idempotent"
+    #: the request carries a key the provider deduplicates by (Segment's messageId)
+    KEYED = "keyed"
+    #: an email, an SMS, a journey entry, an event without a key: a repeat is a second one
+    NOT_IDEMPOTENT = "not idempotent"
+
+
+#: Methods whose requests change nothing at the provider: always safe to send again.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class Upsert(enum.Enum):
     """How an action writes where the provider keeps only the last write (no event time to
     order by), which the timestamp lint (CDP605) needs to know."""
@@ -310,6 +330,8 @@ class Action:
     description: str
     fields: tuple[Field, ...]
     plan: Callable[[dict[str, Any], ActionContext], Plan]
+    #: what a repeat of the action's write does (see Repeat); declared by every action
+    repeat: Repeat
     default_trigger: str = ""
     check: Callable[[dict[str, Any], Mapping[str, Any]], list[Diagnostic]] | None = None
     batch: BatchSpec | None = None

@@ -30,6 +30,7 @@ from cdpctl.providers.base import (
     Plan,
     Provider,
     RateLimit,
+    Repeat,
     Reply,
     Request,
     Setting,
@@ -746,17 +747,27 @@ def _plan_single(kind: str, payload: dict[str, Any], ctx: ActionContext) -> Plan
     region = region_for(ctx.settings)
     if not has_identifier(payload):
         raise ActionFailed(MISSING_ID_ERROR, status=400)
+    message = BUILDERS[kind](payload)
     reply = yield Request(
         "POST",
         SEND[kind].url(region.host),
         _headers(ctx.settings),
-        json=BUILDERS[kind](payload),
+        json=message,
+        repeat=_repeat([message]),
         purpose=f"send {kind} ({region.title} region)",
         dry_run_reply=_ACCEPTED,
         handles=_CHECKED_STATUSES,
     )
     if not reply.ok:
         raise ActionFailed(failure_reason(reply), status=reply.status)
+
+
+def _repeat(messages: list[dict[str, Any]]) -> Repeat | None:
+    """Segment deduplicates by `messageId`; a message without one gets a new id from Segment
+    on every attempt, so its request must not be repeated."""
+    if all(message.get("messageId") for message in messages):
+        return None
+    return Repeat.NOT_IDEMPOTENT
 
 
 def pack(sizes: list[int], max_bytes: int, max_events: int) -> list[list[int]]:
@@ -790,6 +801,7 @@ def _deliver(kind: str, region: Region, settings: Mapping[str, Any], items: Item
         BATCH.url(region.host),
         _headers(settings),
         json={"batch": [message for _, message in items]},
+        repeat=_repeat([message for _, message in items]),
         purpose=f"send {len(items)} {kind} call(s) in a batch ({region.title} region)",
         dry_run_reply=_ACCEPTED,
         handles=_CHECKED_STATUSES,
@@ -862,6 +874,7 @@ def _action(
         description=description,
         fields=fields,
         plan=partial(_plan_single, kind),
+        repeat=Repeat.KEYED,
         default_trigger=default_trigger,
         check=partial(_check, kind),
         batch=BatchSpec(MAX_BATCH_EVENTS, MAX_BATCH_BYTES, BATCH_DOC_URL),

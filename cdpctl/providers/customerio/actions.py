@@ -21,6 +21,7 @@ from cdpctl.providers.base import (
     FieldType,
     Format,
     Plan,
+    Repeat,
     Request,
 )
 from cdpctl.providers.customerio.api import (
@@ -555,6 +556,7 @@ def _entity_action(
     rules: Rules,
     trigger: str,
     *,
+    repeat: Repeat,
     split_batches: bool = False,
 ) -> Action:
     return Action(
@@ -563,6 +565,7 @@ def _entity_action(
         description=description,
         fields=fields + BATCHING_FIELDS,
         plan=_plan(rules.build),
+        repeat=repeat,
         default_trigger=trigger,
         check=_check(rules),
         batch=BATCH,
@@ -659,6 +662,7 @@ CREATE_UPDATE_PERSON = _entity_action(
     ),
     Rules(person_entity, person_attributes="custom_attributes", email="email"),
     'type = "identify"',
+    repeat=Repeat.IDEMPOTENT,
 )
 
 TRACK_EVENT = _entity_action(
@@ -688,6 +692,7 @@ TRACK_EVENT = _entity_action(
         event_data="data",
     ),
     TRACK_EVENT_TRIGGER,
+    repeat=Repeat.NOT_IDEMPOTENT,
 )
 
 TRACK_PAGE_VIEW = _entity_action(
@@ -712,6 +717,7 @@ TRACK_PAGE_VIEW = _entity_action(
     ),
     Rules(page_entity, date_lookalikes=("url", "event_id"), event_data="data"),
     'type = "page"',
+    repeat=Repeat.NOT_IDEMPOTENT,
 )
 
 TRACK_SCREEN_VIEW = _entity_action(
@@ -741,6 +747,7 @@ TRACK_SCREEN_VIEW = _entity_action(
         event_data="data",
     ),
     'type = "screen"',
+    repeat=Repeat.NOT_IDEMPOTENT,
 )
 
 DELETE_PERSON = _entity_action(
@@ -750,6 +757,7 @@ DELETE_PERSON = _entity_action(
     (_person_id("person_id", "The person to delete.", required=True),),
     Rules(delete_person_entity),
     'event = "User Deleted"',
+    repeat=Repeat.IDEMPOTENT,
 )
 
 SUPPRESS_PERSON = _entity_action(
@@ -759,6 +767,7 @@ SUPPRESS_PERSON = _entity_action(
     (_person_id("person_id", "The person to suppress.", required=True),),
     Rules(suppress_person_entity),
     'event = "User Suppressed"',
+    repeat=Repeat.IDEMPOTENT,
 )
 
 UNSUPPRESS_PERSON = _entity_action(
@@ -768,6 +777,7 @@ UNSUPPRESS_PERSON = _entity_action(
     (_person_id("person_id", "The person to unsuppress.", required=True),),
     Rules(unsuppress_person_entity),
     'event = "User Unsuppressed"',
+    repeat=Repeat.IDEMPOTENT,
 )
 
 MERGE_PEOPLE = _entity_action(
@@ -794,6 +804,7 @@ MERGE_PEOPLE = _entity_action(
     ),
     Rules(merge_entity, needs_identifiers=False),
     'type = "alias"',
+    repeat=Repeat.IDEMPOTENT,
 )
 
 CREATE_UPDATE_DEVICE = _entity_action(
@@ -844,6 +855,7 @@ CREATE_UPDATE_DEVICE = _entity_action(
     Rules(device_entity),
     'event = "Application Installed" or event = "Application Opened" '
     'or event = "Device Created or Updated"',
+    repeat=Repeat.IDEMPOTENT,
 )
 
 DELETE_DEVICE = _entity_action(
@@ -863,6 +875,7 @@ DELETE_DEVICE = _entity_action(
     ),
     Rules(delete_device_entity),
     'event = "Application Uninstalled" or event = "Device Deleted"',
+    repeat=Repeat.IDEMPOTENT,
 )
 
 CREATE_UPDATE_OBJECT = _entity_action(
@@ -919,6 +932,7 @@ CREATE_UPDATE_OBJECT = _entity_action(
     Rules(object_entity),
     'type = "group"',
     split_batches=True,
+    repeat=Repeat.IDEMPOTENT,
 )
 
 DELETE_OBJECT = _entity_action(
@@ -928,6 +942,7 @@ DELETE_OBJECT = _entity_action(
     (OBJECT_ID_FROM_PROPERTIES, OBJECT_TYPE_FROM_PROPERTIES),
     Rules(delete_object_entity),
     'event = "Object Deleted"',
+    repeat=Repeat.IDEMPOTENT,
 )
 
 DELETE_RELATIONSHIP = _entity_action(
@@ -949,6 +964,7 @@ DELETE_RELATIONSHIP = _entity_action(
     ),
     Rules(delete_relationship_entity),
     'event = "Relationship Deleted"',
+    repeat=Repeat.IDEMPOTENT,
 )
 
 REPORT_CONTENT_EVENT = _entity_action(
@@ -978,6 +994,7 @@ REPORT_CONTENT_EVENT = _entity_action(
     ),
     Rules(content_entity, event_data="data"),
     'event = "Report Content Event"',
+    repeat=Repeat.NOT_IDEMPOTENT,
 )
 
 REPORT_DELIVERY_EVENT = Action(
@@ -1056,6 +1073,7 @@ REPORT_DELIVERY_EVENT = Action(
         ),
     ),
     plan=_plan_metrics,
+    repeat=Repeat.NOT_IDEMPOTENT,
     default_trigger='event = "Report Delivery Event"',
 )
 

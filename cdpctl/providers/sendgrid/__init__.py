@@ -18,6 +18,7 @@ from cdpctl.providers.base import (
     BatchSpec,
     Plan,
     Provider,
+    Repeat,
     Request,
     Setting,
     Upsert,
@@ -82,6 +83,7 @@ PROVIDER = Provider(
             "or removing it from lists.",
             fields=contacts.FIELDS,
             plan=contacts.plan,
+            repeat=Repeat.IDEMPOTENT,
             check=contacts.check,
             batch=BatchSpec(
                 max_events=api.MAX_CONTACTS_PER_UPSERT,
@@ -96,6 +98,7 @@ PROVIDER = Provider(
             description="Send one email through a SendGrid Dynamic Template.",
             fields=mail.FIELDS,
             plan=mail.plan,
+            repeat=Repeat.NOT_IDEMPOTENT,
             check=mail.check,
         ),
     ),

@@ -24,6 +24,7 @@ from cdpctl.providers.base import (
     Format,
     ItemResult,
     Plan,
+    Repeat,
     Reply,
     Request,
     is_retryable,
@@ -509,6 +510,7 @@ def _search_ids(
         api.headers(ctx.settings, json=True),
         json={"query": search_query(contacts)},
         purpose=f"find the IDs of {len(contacts)} contact(s) to remove from a list",
+        repeat=Repeat.IDEMPOTENT,  # a search
         dry_run_reply=Reply(200, {"result": placeholders, "contact_count": len(placeholders)}),
         handles=frozenset({400}),
         sees_failure=True,

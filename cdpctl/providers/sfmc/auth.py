@@ -11,7 +11,7 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cdpctl.providers.base import ActionContext, ActionFailed, Reply, Request
+from cdpctl.providers.base import ActionContext, ActionFailed, Repeat, Reply, Request
 from cdpctl.providers.sfmc.api import CLIENT_ERRORS, TOKEN, auth_host
 
 # The subdomain becomes part of a host name, so `/ @ : . ? #` or spaces could redirect the
@@ -63,6 +63,7 @@ def token_request(settings: Mapping[str, Any]) -> Request:
         (("Content-Type", FORM_CONTENT_TYPE),),
         form=token_form(settings),
         purpose="get an OAuth access token (client credentials)",
+        repeat=Repeat.IDEMPOTENT,  # issuing a token changes nothing a repeat could double
         dry_run_reply=Reply(
             200, {"access_token": PLACEHOLDER_TOKEN, "token_type": "Bearer", "expires_in": 1079}
         ),
@@ -74,6 +75,11 @@ def token_request(settings: Mapping[str, Any]) -> Request:
 class CachedToken:
     value: str
     expires_at: float  # ctx.clock() time after which the token is not used again
+
+
+#: RFC 6750's b64token: what a Bearer token may hold (https://www.rfc-editor.org/rfc/rfc6750#section-2.1)
+BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+MAX_TOKEN_CHARS = 16_384  # SFMC's tokens are a few hundred characters
 
 
 def cache_key(settings: Mapping[str, Any]) -> str:
@@ -107,12 +113,20 @@ def access_token(ctx: ActionContext, *, refresh: bool = False) -> Auth:
     token = body.get("access_token")
     if not reply.ok or not isinstance(token, str) or not token:
         raise _token_failure(reply)
+    if not ctx.dry_run:
+        ctx.add_secret(token)
+    if len(token) > MAX_TOKEN_CHARS or not BEARER_TOKEN.fullmatch(token):
+        raise ActionFailed(
+            f"SFMC answered the token request with an access_token of {len(token):,} "
+            "character(s) that cannot be sent in an Authorization header (RFC 6750 allows "
+            "letters, digits and -._~+/ only); nothing was sent with it",
+            status=reply.status,
+            retryable=False,
+        )
     lifetime = body.get("expires_in")
     if not isinstance(lifetime, (int, float)) or isinstance(lifetime, bool) or lifetime <= 0:
         lifetime = TOKEN_LIFETIME
     ctx.cache[key] = CachedToken(token, now + max(lifetime - REFRESH_MARGIN, 0.0))
-    if not ctx.dry_run:
-        ctx.add_secret(token)
     return token
 
 

@@ -1,0 +1,475 @@
+"""Live sending: the `Ready` verdicts of a replay delivered, each event settled exactly once.
+
+Each user's events keep their order (one lane per hash of userId/anonymousId); batches form per
+subscription within a lane. Every event the run accepts for sending ends in one of three
+states, recorded in the ledger: *delivered*; *failed* (dead-lettered first, with why); or *in
+doubt* (a request that may have been processed and must not be repeated — see
+`transport.InDoubt` — or that was on the wire when the run stopped). Nothing ends a run without
+settling what it had in flight: an error anywhere in the sending machinery, a dead-letter file
+that cannot be written, or Ctrl-C each stop the run with its counters, and what was on the wire
+is recorded in doubt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdpctl import codes
+from cdpctl.delivery import ledger as states
+from cdpctl.delivery.deadletter import DeadLetterError, DeadLetters
+from cdpctl.delivery.engine import PlanGate, event_key, partition_of, raw_id
+from cdpctl.delivery.ledger import Key, Ledger, LedgerError, Outcome, Subscription
+from cdpctl.delivery.limits import RetryPolicy, SharedPacer
+from cdpctl.delivery.sources import Malformed, Record
+from cdpctl.delivery.stats import ReplayStats, SubscriptionStats
+from cdpctl.delivery.transport import DEFAULT_DEADLINE, Exchange, ItemOutcome, Transport, deliver
+from cdpctl.pipeline import CompiledSubscription, Destination, Invalid, Ready, evaluate
+from cdpctl.providers.base import ActionContext
+from cdpctl.requestview import exchange_view
+from cdpctl.secrets import Redactor
+
+BATCH_LINGER = 0.2  # seconds a lane waits for more events before sending a partial batch
+LANE_PENDING = 1000  # events a lane may hold in unsent batches (bounds memory)
+FLUSH_OUTCOMES = 512  # outcomes written to the ledger in one transaction…
+FLUSH_SECONDS = 0.1  # …or after this long, whichever comes first
+MAX_REASON_CHARS = 2000  # of a failure reason kept in the ledger (after redaction)
+_NOTHING: Any = object()  # "no new work arrived before the linger deadline"
+IN_DOUBT_EARLIER = (
+    "in doubt: an earlier run stopped while sending this event; it may or may not have been "
+    "delivered (--resend-in-doubt sends it again)"
+)
+IN_DOUBT_STOPPED = (
+    "in doubt: the run stopped while this event was being sent; it may or may not have been "
+    "delivered (--resume --resend-in-doubt sends it again)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    endpoint: str | None = None
+    requests_per_second: float | None = None  # None: the destination's rate limit
+    headroom: float = 0.0  # share of the rate left for live traffic
+    concurrency: int = 8
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    batching: bool = True
+    batch_size: int | None = None
+    resend_in_doubt: bool = False
+    force: bool = False
+    timeout: float = DEFAULT_DEADLINE  # seconds for one attempt, connect to the last byte
+
+
+class RunStopped(Exception):
+    """The run cannot go on safely (the dead-letter file or the ledger cannot be written, or
+    the sending machinery failed); what it had in flight is settled in doubt."""
+
+
+@dataclass(slots=True)
+class _Work:
+    sub: CompiledSubscription
+    payload: dict[str, Any]
+    record: Record
+    key: Key
+
+
+def subscription_identity(sub: CompiledSubscription) -> Subscription:
+    return Subscription.of(sub.name, sub.action.name, sub.trigger, sub.mapping)
+
+
+@dataclass(slots=True)
+class LiveRun:
+    """One live replay: the same verdicts as a dry run, and the `Ready` ones delivered."""
+
+    destination: Destination
+    options: LiveOptions
+    ledger: Ledger
+    dead_letters: DeadLetters
+    pacer: SharedPacer
+    stats: ReplayStats
+    redactor: Redactor
+    recorder: Callable[[dict[str, Any]], None] | None = None
+    on_progress: Callable[[ReplayStats], None] | None = None
+    plan: PlanGate | None = None
+    _identity: dict[str, str] = field(default_factory=dict)  # subscription name -> ledger id
+    #: accepted for sending, final outcome not yet in the ledger: an event repeated in the
+    #: archive is sent once (bounded by the lanes' queues and one flush of outcomes)
+    _accepted: set[Key] = field(default_factory=set)
+    _outcomes: list[Outcome] = field(default_factory=list)  # not yet written
+    _flushed_at: float = 0.0
+    _in_flight: dict[Key, _Work] = field(default_factory=dict)  # marked sending, unsettled
+
+    def bind(self) -> None:
+        """Match the mapping's subscriptions to the ledger's (ResumeAmbiguous when unsure)."""
+        enabled = [s for s in self.destination.subscriptions if s.enabled]
+        identities = self.ledger.bind(
+            self.destination.file.name, [subscription_identity(s) for s in enabled]
+        )
+        self._identity = {
+            sub.name: identity for sub, identity in zip(enabled, identities, strict=True)
+        }
+
+    async def run(self, records: Iterable[Record]) -> None:
+        import httpx
+
+        if not self._identity:
+            self.bind()
+        limits = httpx.Limits(
+            max_connections=self.options.concurrency * 2,
+            max_keepalive_connections=self.options.concurrency * 2,
+        )
+        timeout = httpx.Timeout(self.options.timeout)
+        async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+            transport = Transport(
+                client,
+                self.destination.provider.is_retryable,
+                pacer=self.pacer,
+                policy=self.options.policy,
+                endpoint=self.options.endpoint,
+                deadline=self.options.timeout,
+            )
+            ctx = self.destination.context(dry_run=False)
+            lanes = [
+                asyncio.Queue[_Work | None](maxsize=256) for _ in range(self.options.concurrency)
+            ]
+            tasks = [asyncio.create_task(self._lane(queue, transport, ctx)) for queue in lanes]
+            tasks.append(asyncio.create_task(self._produce(records, lanes)))
+            try:
+                await _supervise(tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                self._absorb(transport)
+                self._settle_in_flight()
+                self._flush(force=True)
+                self._learn_secrets(ctx)
+
+    def _absorb(self, transport: Transport) -> None:
+        counters = transport.counters
+        self.stats.requests += counters.requests
+        self.stats.retries += counters.retries
+        self.stats.throttled += counters.throttled
+        self.stats.network_errors += counters.network_errors
+        self.stats.bytes_sent += counters.bytes_sent
+        self.stats.throttle_wait += counters.throttle_wait
+
+    def malformed(self, record: Malformed) -> None:
+        """Dead-letter a malformed record once, however often the run is resumed."""
+        key = Key(self.destination.file.name, states.MALFORMED, raw_id(record))
+        if not self.options.force and self.ledger.state(key) is not None:
+            return
+        self._dead_letter(f"{record.where}: {record.error}", raw=record.raw, line=record.number)
+        self._outcome(Outcome(key, states.FAILED, reason=self._clip(record.error)))
+
+    async def _produce(self, records: Iterable[Record], lanes: list[asyncio.Queue[Any]]) -> None:
+        destination_name = self.destination.file.name
+        ctx = self.destination.context(dry_run=True)  # the verdict a dry run would give
+        subscriptions = [
+            (s, self.stats.sub(s.name), self._identity[s.name])
+            for s in self.destination.subscriptions
+            if s.enabled
+        ]
+        for count, record in enumerate(records, start=1):
+            if self.plan is not None and not self.plan.admits(record, self.stats):
+                self._block(record)
+                continue
+            event = record.event
+            for sub, counters, identity in subscriptions:
+                verdict = evaluate(sub, event, ctx)
+                self.stats.tally(counters, verdict, record)
+                if isinstance(verdict, Invalid):
+                    key = event_key(destination_name, identity, record)
+                    self._refuse(sub, record, verdict, key)
+                elif isinstance(verdict, Ready):
+                    key = event_key(destination_name, identity, record)
+                    if self._due(key, record, counters):
+                        self._accepted.add(key)
+                        self.stats.queued += 1
+                        lane = lanes[partition_of(event, len(lanes))]
+                        await lane.put(_Work(sub, verdict.payload, record, key))
+            if count % 64 == 0:
+                await asyncio.sleep(0)
+                self._flush()
+                self._progress()
+        for lane in lanes:
+            await lane.put(None)
+
+    def _progress(self) -> None:
+        if self.on_progress is not None:
+            self.stats.in_flight = len(self._in_flight)
+            self.on_progress(self.stats)
+
+    def _block(self, record: Record) -> None:
+        """An event the tracking plan blocks is dead-lettered, once, with its violations."""
+        key = Key(self.destination.file.name, states.BLOCKED, event_key("", "", record).message_id)
+        if not self.options.force and self.ledger.state(key) is not None:
+            return
+        assert self.plan is not None
+        problems = self.plan.checker.violations(record.event)
+        reason = "blocked by the tracking plan: " + "; ".join(
+            f"{p.code} {p.message}" for p in problems
+        )
+        self._dead_letter(reason, event=record.event, line=record.number)
+        self._outcome(Outcome(key, states.FAILED, reason=self._clip(reason)))
+
+    def _due(self, key: Key, record: Record, counters: SubscriptionStats) -> bool:
+        """Whether a Ready event is sent in this run, by what the ledger says of it."""
+        if key in self._accepted:  # the archive holds this event twice: once is enough
+            counters.already_done += 1
+            return False
+        if self.options.force:
+            return True
+        state = self.ledger.state(key)
+        if state is None:
+            return True
+        if state in states.FINAL_STATES:
+            counters.already_done += 1
+            return False
+        if self.options.resend_in_doubt:
+            return True
+        counters.in_doubt += 1
+        self.stats.note_in_doubt(key.message_id, record)
+        if state == states.SENDING:  # an earlier run stopped mid-send: say so once, in the ledger
+            self._outcome(Outcome(key, states.IN_DOUBT, reason=IN_DOUBT_EARLIER))
+        return False
+
+    def _refuse(
+        self, sub: CompiledSubscription, record: Record, verdict: Invalid, key: Key
+    ) -> None:
+        """An invalid payload is dead-lettered with its errors, once."""
+        if not self.options.force and self.ledger.state(key) is not None:
+            return
+        errors = [d for d in verdict.diagnostics if d.is_error]
+        reason = "invalid payload: " + "; ".join(f"{d.code} {d.message}" for d in errors)
+        self._dead_letter(reason, event=record.event, subscription=sub.name, line=record.number)
+        self._outcome(Outcome(key, states.FAILED, reason=self._clip(reason)))
+
+    async def _lane(
+        self, queue: asyncio.Queue[_Work | None], transport: Transport, ctx: ActionContext
+    ) -> None:
+        """One lane: its events in order; batches flush when full, when their oldest event has
+        waited BATCH_LINGER, or when the lane holds LANE_PENDING events (flat memory)."""
+        pending: dict[str, list[_Work]] = {}
+        started: dict[str, float] = {}
+        held = 0
+
+        async def flush(name: str) -> None:
+            nonlocal held
+            batch = pending.pop(name)
+            started.pop(name)
+            held -= len(batch)
+            await self._send(batch, transport, ctx, batched=True)
+
+        while True:
+            timeout = None
+            if pending:
+                timeout = max(0.0, min(started.values()) + BATCH_LINGER - time.monotonic())
+            try:
+                work = await asyncio.wait_for(queue.get(), timeout)
+            except (asyncio.TimeoutError, TimeoutError):
+                work = _NOTHING
+            if work is None:
+                for name in list(pending):
+                    await flush(name)
+                return
+            if work is not _NOTHING:
+                action = work.sub.action
+                if not (self.options.batching and action.batch is not None and action.plan_batch):
+                    await self._send([work], transport, ctx, batched=False)
+                    continue
+                if work.sub.name not in pending:
+                    pending[work.sub.name] = []
+                    started[work.sub.name] = time.monotonic()
+                pending[work.sub.name].append(work)
+                held += 1
+                limit = min(
+                    self.options.batch_size or action.batch.max_events, action.batch.max_events
+                )
+                if len(pending[work.sub.name]) >= limit:
+                    await flush(work.sub.name)
+            now = time.monotonic()
+            for name in [n for n, t in started.items() if now - t >= BATCH_LINGER]:
+                await flush(name)
+            while held > LANE_PENDING:
+                await flush(max(pending, key=lambda n: len(pending[n])))
+
+    async def _send(
+        self, batch: list[_Work], transport: Transport, ctx: ActionContext, *, batched: bool
+    ) -> None:
+        """Deliver one event, or a batch; items the provider marks retryable are resent on
+        their own, with backoff, until they succeed or run out of attempts."""
+        action = batch[0].sub.action
+        round_number = 0
+        while batch:
+            round_number += 1
+            marked = False
+
+            def on_wire(batch: list[_Work] = batch) -> None:
+                nonlocal marked
+                if not marked:
+                    marked = True
+                    self.ledger.mark_sending([work.key for work in batch])
+                    for work in batch:
+                        self._in_flight[work.key] = work
+
+            if batched and action.plan_batch is not None:
+                plan = action.plan_batch([work.payload for work in batch], ctx)
+            else:
+                plan = action.plan(batch[0].payload, ctx)
+            outcome = await deliver(
+                plan, transport, repeat=action.repeat, events=len(batch), on_wire=on_wire
+            )
+            self._learn_secrets(ctx)
+            for work in batch:
+                self._record_exchanges(work, outcome.exchanges)
+            again = []
+            for work, item in zip(batch, outcome.items, strict=True):
+                counters = self.stats.sub(work.sub.name)
+                if item.delivered:
+                    done = Outcome(work.key, states.DELIVERED, item.attempts, item.status)
+                    self._settle(work, done)
+                    counters.delivered += 1
+                elif item.in_doubt:
+                    reason = item.failure.message if item.failure else "in doubt"
+                    self._settle(
+                        work,
+                        Outcome(work.key, states.IN_DOUBT, item.attempts, None, self._clip(reason)),
+                    )
+                    counters.in_doubt += 1
+                    self.stats.note_in_doubt(work.key.message_id, work.record)
+                    self.stats.note_error(
+                        codes.DELIVERY_IN_DOUBT, _reason_shape(self._clip(reason)), work.record
+                    )
+                elif item.retryable and round_number < self.options.policy.max_attempts:
+                    again.append(work)
+                else:
+                    self._fail(work, item)
+            if again:
+                self.stats.retries += len(again)
+                await asyncio.sleep(self.options.policy.delay(round_number, transport.rng))
+            batch = again
+        self._flush()
+
+    def _learn_secrets(self, ctx: ActionContext) -> None:
+        while ctx.secrets_found:
+            self.redactor.add(ctx.secrets_found.pop())
+
+    def _fail(self, work: _Work, item: ItemOutcome) -> None:
+        """Dead-letter the event with why (durably), then record it as failed."""
+        failure = item.failure
+        reason = failure.message if failure is not None else "not delivered"
+        self._dead_letter(
+            reason,
+            event=work.record.event,
+            subscription=work.sub.name,
+            status=item.status,
+            response=item.response,
+            attempts=item.attempts,
+            line=work.record.number,
+        )
+        self._settle(
+            work,
+            Outcome(work.key, states.FAILED, item.attempts, item.status, self._clip(reason)),
+        )
+        self.stats.sub(work.sub.name).failed += 1
+        self.stats.note_error(codes.DELIVERY_FAILED, _reason_shape(self._clip(reason)), work.record)
+
+    def _settle(self, work: _Work, outcome: Outcome) -> None:
+        self._in_flight.pop(work.key, None)
+        self._outcome(outcome)
+
+    def _settle_in_flight(self) -> None:
+        """What was on the wire when the run stopped: in doubt, counted and recorded."""
+        for work in self._in_flight.values():
+            self.stats.sub(work.sub.name).in_doubt += 1
+            self.stats.note_in_doubt(work.key.message_id, work.record)
+            self._outcomes.append(Outcome(work.key, states.IN_DOUBT, reason=IN_DOUBT_STOPPED))
+        self._in_flight.clear()
+
+    def _outcome(self, outcome: Outcome) -> None:
+        self._outcomes.append(outcome)
+        if len(self._outcomes) >= FLUSH_OUTCOMES:
+            self._flush(force=True)
+
+    def _flush(self, *, force: bool = False) -> None:
+        """Write the settled outcomes in one transaction (grouped: the answers that decided
+        them are in; a crash before this leaves them `sending`, i.e. in doubt, never resent)."""
+        if not self._outcomes:
+            return
+        now = time.monotonic()
+        if not force and now - self._flushed_at < FLUSH_SECONDS:
+            return
+        outcomes, self._outcomes = self._outcomes, []
+        self._flushed_at = now
+        try:
+            self.ledger.record(outcomes)
+        except LedgerError as error:
+            raise RunStopped(str(error)) from None
+        for outcome in outcomes:
+            self._accepted.discard(outcome.key)
+
+    def _clip(self, reason: str) -> str:
+        """Redacted first, then cut: a secret straddling the cut cannot leave in part."""
+        text = self.redactor.text(reason)
+        return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS] + "…"
+
+    def _dead_letter(self, reason: str, **details: Any) -> None:
+        try:
+            self.dead_letters.write(reason=reason, **details)
+        except DeadLetterError as error:
+            raise RunStopped(str(error)) from None
+
+    def _record_exchanges(self, work: _Work, exchanges: tuple[Exchange, ...]) -> None:
+        if self.recorder is None:
+            return
+        for exchange in exchanges:
+            self.recorder(
+                {
+                    "subscription": work.sub.name,
+                    "messageId": work.key.message_id,
+                    "line": work.record.number,
+                    **exchange_view(exchange, self.redactor, headers=True),
+                }
+            )
+
+
+async def _supervise(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for every task; the first failure stops the run at once (no task is left waiting
+    for another that died), as RunStopped unless it already says why the run stops."""
+    pending = set(tasks)
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            error = task.exception()
+            if error is None:
+                continue
+            if isinstance(error, (RunStopped, KeyboardInterrupt)) or _is_source_error(error):
+                raise error
+            if isinstance(error, LedgerError):
+                raise RunStopped(str(error)) from None
+            raise RunStopped(
+                f"the sending machinery failed ({type(error).__name__}: {error}); what was "
+                "on the wire is recorded in doubt"
+            ) from error
+
+
+def _is_source_error(error: BaseException) -> bool:
+    from cdpctl.delivery.sources import SourceError
+
+    return isinstance(error, SourceError)
+
+
+def _reason_shape(reason: str) -> str:
+    """Group failures by their kind: `HTTP 400: …` → `HTTP 400`, `network error after 5
+    attempts: ConnectError: …` → up to the error's type; other reasons whole, or cut at a word
+    boundary (never mid-word) when long."""
+    if reason.startswith("HTTP "):
+        return reason.split(":", 1)[0]
+    if reason.startswith("network error"):
+        return ":".join(reason.split(":", 2)[:2])
+    if len(reason) <= 160:
+        return reason
+    return reason[:160].rsplit(" ", 1)[0] + " …"

@@ -199,16 +199,17 @@ def test_sigkill_mid_replay_then_resume_sends_nothing_twice_and_loses_nothing(
     acknowledged = set(state["messages"])
     dead = dead_letter_ids(tmp_path / "events.ndjson.dead-letter.ndjson")
 
-    assert state["duplicates"] == 0, "no event acknowledged twice"
     assert acknowledged | set(dead) == ids, "none missing"
-    both = acknowledged & set(dead)
-    assert all(dead[i].startswith("in doubt") for i in both), "only in-doubt events overlap"
+    assert not acknowledged & set(dead), "nothing acknowledged is dead-lettered"
     already = sum(s["already_done"] for s in report["subscriptions"].values())
     in_doubt = sum(s["in_doubt"] for s in report["subscriptions"].values())
     delivered_now = sum(s["delivered"] for s in report["subscriptions"].values())
-    assert already + in_doubt + delivered_now == len(ids)
+    assert already + delivered_now == len(ids)
     assert already <= before
-    assert in_doubt <= 8 + 1, "at most the requests in flight were in doubt"
+    # Segment deduplicates by messageId, so what the killed run left in doubt (in flight, or
+    # answered but not yet in the ledger) was sent again; Segment dropped the repeats.
+    assert in_doubt == 0
+    assert state["duplicates"] <= before - already
 
 
 @pytest.mark.slow

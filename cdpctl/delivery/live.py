@@ -28,7 +28,7 @@ from cdpctl.delivery.sources import Malformed, Record
 from cdpctl.delivery.stats import ReplayStats, SubscriptionStats
 from cdpctl.delivery.transport import DEFAULT_DEADLINE, Exchange, ItemOutcome, Transport, deliver
 from cdpctl.pipeline import CompiledSubscription, Destination, Invalid, Ready, evaluate
-from cdpctl.providers.base import ActionContext
+from cdpctl.providers.base import SAFE_METHODS, Action, ActionContext, Repeat
 from cdpctl.requestview import exchange_view
 from cdpctl.secrets import Redactor
 
@@ -36,6 +36,7 @@ BATCH_LINGER = 0.2  # seconds a lane waits for more events before sending a part
 LANE_PENDING = 1000  # events a lane may hold in unsent batches (bounds memory)
 FLUSH_OUTCOMES = 512  # outcomes written to the ledger in one transaction…
 FLUSH_SECONDS = 0.1  # …or after this long, whichever comes first
+PROGRESS_SECONDS = 0.5  # how often the progress view hears of the counters while sending
 MAX_REASON_CHARS = 2000  # of a failure reason kept in the ledger (after redaction)
 _NOTHING: Any = object()  # "no new work arrived before the linger deadline"
 IN_DOUBT_EARLIER = (
@@ -136,12 +137,13 @@ class LiveRun:
             ]
             tasks = [asyncio.create_task(self._lane(queue, transport, ctx)) for queue in lanes]
             tasks.append(asyncio.create_task(self._produce(records, lanes)))
+            ticker = asyncio.create_task(self._tick())
             try:
                 await _supervise(tasks)
             finally:
-                for task in tasks:
+                for task in [*tasks, ticker]:
                     task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*tasks, ticker, return_exceptions=True)
                 self._absorb(transport)
                 self._settle_in_flight()
                 self._flush(force=True)
@@ -185,7 +187,7 @@ class LiveRun:
                     self._refuse(sub, record, verdict, key)
                 elif isinstance(verdict, Ready):
                     key = event_key(destination_name, identity, record)
-                    if self._due(key, record, counters):
+                    if self._due(key, sub, record, counters, verdict):
                         self._accepted.add(key)
                         self.stats.queued += 1
                         lane = lanes[partition_of(event, len(lanes))]
@@ -196,6 +198,12 @@ class LiveRun:
                 self._progress()
         for lane in lanes:
             await lane.put(None)
+
+    async def _tick(self) -> None:
+        """Progress while the lanes send what was read (the producer may be long done)."""
+        while True:
+            await asyncio.sleep(PROGRESS_SECONDS)
+            self._progress()
 
     def _progress(self) -> None:
         if self.on_progress is not None:
@@ -215,8 +223,17 @@ class LiveRun:
         self._dead_letter(reason, event=record.event, line=record.number)
         self._outcome(Outcome(key, states.FAILED, reason=self._clip(reason)))
 
-    def _due(self, key: Key, record: Record, counters: SubscriptionStats) -> bool:
-        """Whether a Ready event is sent in this run, by what the ledger says of it."""
+    def _due(
+        self,
+        key: Key,
+        sub: CompiledSubscription,
+        record: Record,
+        counters: SubscriptionStats,
+        verdict: Ready,
+    ) -> bool:
+        """Whether a Ready event is sent in this run, by what the ledger says of it. An event
+        an earlier run left in doubt is sent again when a repeat is harmless (every request it
+        makes is a lookup, an upsert or keyed), else only with --resend-in-doubt."""
         if key in self._accepted:  # the archive holds this event twice: once is enough
             counters.already_done += 1
             return False
@@ -228,7 +245,7 @@ class LiveRun:
         if state in states.FINAL_STATES:
             counters.already_done += 1
             return False
-        if self.options.resend_in_doubt:
+        if self.options.resend_in_doubt or repeat_is_harmless(sub.action, verdict):
             return True
         counters.in_doubt += 1
         self.stats.note_in_doubt(key.message_id, record)
@@ -379,11 +396,13 @@ class LiveRun:
 
     def _settle(self, work: _Work, outcome: Outcome) -> None:
         self._in_flight.pop(work.key, None)
+        self.stats.settled_in_run += 1
         self._outcome(outcome)
 
     def _settle_in_flight(self) -> None:
         """What was on the wire when the run stopped: in doubt, counted and recorded."""
         for work in self._in_flight.values():
+            self.stats.settled_in_run += 1
             self.stats.sub(work.sub.name).in_doubt += 1
             self.stats.note_in_doubt(work.key.message_id, work.record)
             self._outcomes.append(Outcome(work.key, states.IN_DOUBT, reason=IN_DOUBT_STOPPED))
@@ -434,6 +453,15 @@ class LiveRun:
                     **exchange_view(exchange, self.redactor, headers=True),
                 }
             )
+
+
+def repeat_is_harmless(action: Action, verdict: Ready) -> bool:
+    """Whether sending this event's requests again cannot duplicate anything at the provider."""
+    return all(
+        request.method in SAFE_METHODS
+        or (request.repeat or action.repeat) is not Repeat.NOT_IDEMPOTENT
+        for request in verdict.requests
+    )
 
 
 async def _supervise(tasks: list[asyncio.Task[None]]) -> None:

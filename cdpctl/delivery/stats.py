@@ -63,6 +63,7 @@ _TOTALS = (
     "bytes_sent",
     "throttle_wait",
     "queued",
+    "settled_in_run",
     "identifies_merged",
     "plan_blocked",
 )
@@ -86,6 +87,7 @@ class ReplayStats:
     throttle_wait: float = 0.0  # live: seconds spent waiting out 429s and Retry-After
     queued: int = 0  # live: events accepted for sending (not already done, not in doubt)
     in_flight: int = 0  # live: events on the wire now (a gauge for progress; not merged)
+    settled_in_run: int = 0  # live: of `queued`, those delivered, failed or in doubt
     identifies_merged: int = 0  # --coalesce-identify: identifies folded into a later one
     plan_blocked: int = 0  # events that break the tracking plan, not judged (--plan-mode block)
     #: violating events by the event they claim to be: `"Order Completed"`, `identify`
@@ -158,11 +160,6 @@ class ReplayStats:
             listed.sort()
             del listed[IN_DOUBT_LISTED:]
 
-    @property
-    def settled(self) -> int:
-        """Live: accepted events whose outcome is known (delivered, failed, in doubt)."""
-        return sum(s.delivered + s.failed + s.in_doubt for s in self.subscriptions.values())
-
     def _keep_example(self, group: tuple[str, str], example: tuple[Location, str]) -> None:
         kept = self.error_examples.get(group)
         if kept is None or example[0] < kept[0]:
@@ -212,6 +209,7 @@ class ReplayStats:
     def as_dict(self) -> dict[str, Any]:
         return {
             **{name: getattr(self, name) for name in _REPORTED},
+            "throttle_wait": round(self.throttle_wait, 3),
             "plan_violating_events": dict(self.plan_violating_events.most_common()),
             "subscriptions": {k: v.as_dict() for k, v in self.subscriptions.items()},
             "errors": [

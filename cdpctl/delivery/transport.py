@@ -391,8 +391,11 @@ async def drive(
                     raise PlanFailed(str(failure), exchanges, status=None, retryable=True) from None
                 reply, log = Reply(0, text=str(failure)), failure.log
             except InDoubt as doubt:
-                plan.close()
-                raise InDoubt(doubt.reason, doubt.log, exchanges) from None
+                if not request.sees_failure:
+                    plan.close()
+                    raise InDoubt(doubt.reason, doubt.log, exchanges) from None
+                # one chunk of a batch: its events are in doubt, the plan goes on with the rest
+                reply, log = Reply(0, text=doubt.reason, in_doubt=True), doubt.log
             except Unsendable as problem:
                 plan.close()
                 raise PlanFailed(str(problem), exchanges, status=None, retryable=False) from None
@@ -460,9 +463,9 @@ async def deliver(
     on_wire: Callable[[], None] | None = None,
 ) -> Outcome:
     """Drive a plan (of one event, or a batch plan of `events`) for real: the one delivery
-    step of `send --live` and live replay. Failures become outcomes, never exceptions. A batch
-    plan in doubt is in doubt as a whole: which of its requests the provider acted on is
-    unknown."""
+    step of `send --live` and live replay. Failures become outcomes, never exceptions. A plan
+    in doubt is in doubt as a whole (which of its requests the provider acted on is
+    unknown), except a batch's chunk that sees its own failure: its events alone."""
 
     async def send(request: Request) -> tuple[Reply, tuple[Attempt, ...]]:
         return await transport.send(request, on_wire, repeat)
@@ -494,8 +497,11 @@ async def deliver(
                 False,
                 attempts,
                 result.status,
-                _failure(result.reason or "rejected in batch", result.status),
-                retryable=result.retryable,
+                Diagnostic(codes.DELIVERY_IN_DOUBT, result.reason)
+                if result.in_doubt
+                else _failure(result.reason or "rejected in batch", result.status),
+                retryable=result.retryable and not result.in_doubt,
+                in_doubt=result.in_doubt,
             )
             for result in value
         )

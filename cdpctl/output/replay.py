@@ -41,15 +41,15 @@ class PlainProgress:
         if not force and now - self._last < PLAIN_INTERVAL:
             return
         self._last = now
-        line = status_line(stats, now - self._started, self._fraction(), live=self._live)
+        line = status_line(stats, now - self._started, self._fraction(stats), live=self._live)
         where = self._describe() if self._describe else ""
         self._stream.write((f"{where} · {line}" if where else line) + "\n")
         self._stream.flush()
 
-    def _fraction(self) -> float | None:
+    def _fraction(self, stats: ReplayStats) -> float | None:
         if not self._total:
             return None
-        return min(1.0, self._position() / self._total)
+        return progress_fraction(stats, min(1.0, self._position() / self._total), live=self._live)
 
     def close(self, stats: ReplayStats) -> None:
         self.update(stats, force=True)
@@ -88,6 +88,7 @@ class RichProgress:
             console=Console(stderr=True),
             transient=True,  # the summary follows; no stale bar or blank line left behind
         )
+        self._total = total
         self._task = self._progress.add_task("replay", total=total or None, status="")
         self._started = time.monotonic()
         self._progress.start()
@@ -97,9 +98,13 @@ class RichProgress:
         elapsed = time.monotonic() - self._started
         status = status_line(stats, elapsed, None, live=self._live)
         where = self._describe() if self._describe else ""
+        completed = self._position()
+        if self._total:  # live: the bar counts settled events, not bytes read
+            read = min(1.0, completed / self._total)
+            completed = round(progress_fraction(stats, read, live=self._live) * self._total)
         self._progress.update(
             self._task,
-            completed=self._position(),
+            completed=completed,
             status=f"{where} · {status}" if where else status,
         )
 
@@ -108,15 +113,26 @@ class RichProgress:
         self._progress.stop()
 
 
+def progress_fraction(stats: ReplayStats, read: float, *, live: bool) -> float:
+    """How far a run is: the share of the input read; for a live run, times the share of the
+    events accepted for sending that are settled, so 100% means every event is settled."""
+    if not live or not stats.queued:
+        return read
+    return read * min(1.0, stats.settled_in_run / stats.queued)
+
+
 def status_line(stats: ReplayStats, elapsed: float, fraction: float | None, *, live: bool) -> str:
     """The counters a user watches, named as in the summary table."""
     rate = stats.events_read / elapsed if elapsed > 0 else 0.0
     totals = _totals(stats)
-    parts = [f"{stats.events_read:,} events", f"{rate:,.0f}/s"]
+    parts = [f"{stats.events_read:,} events read", f"{rate:,.0f}/s"]
     if live:
         parts += [
+            f"settled {stats.settled_in_run:,} of {stats.queued:,}",
+            f"in flight {stats.in_flight:,}",
             f"delivered {totals['delivered']:,}",
             f"failed {totals['failed']:,}",
+            f"in doubt {totals['in_doubt']:,}",
             f"invalid {totals['invalid']:,}",
             f"retries {stats.retries:,}",
             f"429s {stats.throttled:,}",
@@ -198,6 +214,19 @@ def summary_text(
             f"429s {stats.throttled:,} · network errors {stats.network_errors:,} · "
             f"{stats.bytes_sent:,} bytes sent"
         )
+        if stats.throttle_wait:
+            lines.append(
+                f"waited {duration_text(stats.throttle_wait)} in all for the provider's rate "
+                "limit (429 and Retry-After answers)"
+            )
+        unsent = stats.queued - stats.settled_in_run
+        if stopped and unsent > 0:
+            lines.append(
+                f"not sent yet: {unsent:,} event(s) (--resume sends them; nothing of them "
+                "reached the provider)"
+            )
+        if totals.get("in_doubt"):
+            lines.extend(_in_doubt_lines(stats, totals["in_doubt"]))
     else:
         lines.append(
             f"would send {stats.planned_requests:,} request(s) (one per event, before "
@@ -233,6 +262,18 @@ def summary_text(
     if estimate is not None:
         text += _estimate_text(estimate, color)
     return text
+
+
+def _in_doubt_lines(stats: ReplayStats, count: int) -> list[str]:
+    lines = [
+        f"in doubt: {count:,} event(s) were sent but never answered whole; the provider may "
+        "have acted on them, so they were not sent again (the ledger lists them all; "
+        "--resume --resend-in-doubt sends them again):"
+    ]
+    lines += [f"  {where} messageId {message_id}" for where, message_id in stats.in_doubt_events]
+    if count > len(stats.in_doubt_events):
+        lines.append(f"  … and {count - len(stats.in_doubt_events):,} more")
+    return lines
 
 
 def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:

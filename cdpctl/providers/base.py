@@ -237,6 +237,8 @@ class Reply:
     json: Any = None
     text: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: status 0 only: the request was sent and never answered whole, and must not be repeated
+    in_doubt: bool = False
 
     @property
     def ok(self) -> bool:
@@ -269,6 +271,15 @@ class ItemResult:
     status: int | None = None
     reason: str = ""
     retryable: bool = False  # the transport resends just this item (with backoff)
+    in_doubt: bool = False  # its request may have been processed (see `unanswered`)
+
+
+def unanswered(reply: Reply, provider: str) -> ItemResult:
+    """The result for each event of a request that got no answer at all (status 0): failed,
+    or in doubt when the request was sent and may have been processed."""
+    return ItemResult(
+        False, None, f"no answer from {provider}: {reply.text}", in_doubt=reply.in_doubt
+    )
 
 
 @dataclass(slots=True)

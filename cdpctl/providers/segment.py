@@ -34,6 +34,7 @@ from cdpctl.providers.base import (
     Reply,
     Request,
     Setting,
+    unanswered,
 )
 from cdpctl.providers.payload import is_iso8601
 from cdpctl.secrets import basic_credentials
@@ -728,7 +729,7 @@ def batch_failure(reply: Reply) -> ItemResult:
     Segment's words, another refusal, a transient status still there when the transport's
     attempts ran out, or no answer at all (status 0). Not retryable: the attempts are spent."""
     if reply.status == 0:
-        return ItemResult(False, reason=f"no answer from Segment: {reply.text}")
+        return unanswered(reply, "Segment")
     if reply.status in _CHECKED_STATUSES:
         return ItemResult(False, reply.status, failure_reason(reply))
     detail = _detail(reply)

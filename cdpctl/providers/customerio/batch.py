@@ -8,7 +8,15 @@ from functools import cache
 from typing import Any
 
 from cdpctl import jsonwire
-from cdpctl.providers.base import ActionContext, ItemResult, Plan, Reply, Request, is_retryable
+from cdpctl.providers.base import (
+    ActionContext,
+    ItemResult,
+    Plan,
+    Reply,
+    Request,
+    is_retryable,
+    unanswered,
+)
 from cdpctl.providers.customerio.api import (
     BATCH,
     DEFAULT_BATCH_EVENTS,
@@ -91,7 +99,7 @@ def _whole_failure(reply: Reply) -> ItemResult:
     attempts ran out, or never answered at all (status 0). Not retryable: the transport has
     already spent the attempts on it."""
     if reply.status == 0:
-        return ItemResult(False, None, f"no answer from Customer.io: {reply.text}")
+        return unanswered(reply, "Customer.io")
     if reply.status >= 400 and reply.status not in final_statuses():
         detail = error_detail(reply)
         suffix = f": {detail}" if detail else ""

@@ -28,6 +28,7 @@ from cdpctl.providers.base import (
     Reply,
     Request,
     is_retryable,
+    unanswered,
 )
 from cdpctl.providers.payload import E164_HINT
 from cdpctl.providers.sendgrid import api
@@ -420,7 +421,7 @@ def request_failure(reply: Reply, what: str) -> ItemResult:
     get here with any status, including a transient one still there when the transport's
     attempts ran out, or 0 when nothing answered. Not retryable: the attempts are spent."""
     if reply.status == 0:
-        return ItemResult(False, None, f"no answer from SendGrid to the {what}: {reply.text}")
+        return unanswered(reply, f"SendGrid to the {what}")
     detail = "; ".join(api.error_messages(reply.json)) or reply.text.strip()[:300]
     suffix = f": {detail}" if detail else ""
     if reply.status in REFUSED_KEY:

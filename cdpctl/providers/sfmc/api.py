@@ -19,6 +19,7 @@ from cdpctl.providers.base import (
     RateLimit,
     Reply,
     is_retryable,
+    unanswered,
 )
 
 DOCS_URL = (
@@ -158,7 +159,7 @@ def gave_up(reply: Reply) -> ItemResult | None:
     any other answer. Not retryable, unlike Segment's items for the same statuses (§2.9): the
     transport has already retried it, and `--max-attempts` bounds the attempts per request."""
     if reply.status == 0:
-        return ItemResult(False, None, f"no answer from SFMC: {reply.text}")
+        return unanswered(reply, "SFMC")
     if is_retryable(reply.status):
         return ItemResult(
             False,

@@ -115,7 +115,7 @@ def access_token(ctx: ActionContext, *, refresh: bool = False) -> Auth:
         raise _token_failure(reply)
     if not ctx.dry_run:
         ctx.add_secret(token)
-    if len(token) > MAX_TOKEN_CHARS or not BEARER_TOKEN.fullmatch(token):
+    if not ctx.dry_run and (len(token) > MAX_TOKEN_CHARS or not BEARER_TOKEN.fullmatch(token)):
         raise ActionFailed(
             f"SFMC answered the token request with an access_token of {len(token):,} "
             "character(s) that cannot be sent in an Authorization header (RFC 6750 allows "

@@ -69,12 +69,15 @@ def digest(value: Any) -> str:
     return hashlib.sha256(data).hexdigest()[:12]
 
 
-def request_receipts(request: SandboxRequest, response: SandboxResponse) -> Iterable[str]:
+def request_receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> Iterable[str]:
     """The default receipt: the method, the path and a digest of the body."""
-    return (f"{request.method} {request.path} {digest(request.body)}",)
+    return (f"{request.method} {request.path} #{digest(request.body)}",)
 
 
-Receipts = Callable[[SandboxRequest, SandboxResponse], Iterable[str]]
+# (request, the 2xx answer, the provider's state after the write) → one key per item received
+Receipts = Callable[[SandboxRequest, SandboxResponse, dict[str, Any]], Iterable[str]]
 
 
 def json_response(status: int, body: Any, *headers: tuple[str, str]) -> SandboxResponse:
@@ -91,6 +94,7 @@ class Route:
     endpoint: Endpoint
     handler: Handler
     acknowledges: bool = True  # counts as an accepted delivery when it answers 2xx
+    receipts: Receipts = request_receipts  # keys of what an acknowledged write delivered
     issues_token: bool = False  # an OAuth token endpoint: the `token` fault changes its answer
 
 
@@ -104,4 +108,3 @@ class Emulator:
     requests_per_second: float
     initial_state: Callable[[], dict[str, Any]] = dict
     credentials: Mapping[str, str] = field(default_factory=dict)  # what the sandbox accepts
-    receipts: Receipts = request_receipts  # keys of an acknowledged write (module docstring)

@@ -544,7 +544,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "at": time.time(),
                 }
             )
-            keys = list(emulator.receipts(request, response))
+            keys = list(route.receipts(request, response, state.providers[emulator.name]))
             state.count_receipts(emulator.name, keys)
             if response.status == 207:
                 state.stats["partial_refused"] += _refused_items(response)

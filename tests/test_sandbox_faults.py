@@ -186,7 +186,7 @@ VALUES = st.one_of(
 KEYS = st.one_of(st.sampled_from(FIELDS), st.text(max_size=8), st.integers())
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, database=None)
 @given(st.dictionaries(KEYS, VALUES, max_size=6))
 def test_from_dict_returns_faults_or_a_value_error_naming_the_field(data: dict[Any, Any]) -> None:
     try:

@@ -87,7 +87,7 @@ class Faults:
       so the sandbox has no per-item answer for them either;
     - `token` ("normal"): what a token endpoint (SFMC `/v2/token`) answers in place of a good
       `access_token`: "non-ascii" (the token holds "€"), "crlf" (it holds
-      "\r\nX-Injected: 1"), "empty" (""), "missing" (no `access_token` key), "huge" (a
+      "\\r\\nX-Injected: 1"), "empty" (""), "missing" (no `access_token` key), "huge" (a
       1,000,000-byte token), "not-json" (a 200 labelled application/json whose body is HTML).
 
     At most one post-processing fault per request: the five `*_rate` above (late to truncate)

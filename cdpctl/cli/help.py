@@ -42,6 +42,14 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "cdpctl sandbox --port 8765",
             "cdpctl sandbox --error-rate 0.1 --throttle-rate 0.05 --seed 7",
+            "cdpctl sandbox --late-rate 1 --late-ms 12000 --only-path /v1/batch --limit 1",
+        ),
+    ),
+    "sandbox show": (
+        "Show what a running sandbox received.",
+        (
+            "cdpctl sandbox show",
+            "cdpctl sandbox show --url http://127.0.0.1:8765 --json",
         ),
     ),
     "diff": (

@@ -41,7 +41,6 @@ app.command("validate", **command_help("validate"))(validate.command)
 app.command("test-event", **command_help("test-event"))(test_event.command)
 app.command("send", **command_help("send"))(send.command)
 app.command("replay", **command_help("replay"))(replay.command)
-app.command("sandbox", **command_help("sandbox"))(sandbox.command)
 app.command("diff", **command_help("diff"))(diff.command)
 app.command("providers", **command_help("providers"))(providers.providers_command)
 app.command("actions", **command_help("actions"))(providers.actions_command)
@@ -51,6 +50,7 @@ app.command("init", **command_help("init"))(init.command)
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(source.app, name="source")
 app.add_typer(plan.app, name="plan")
+app.add_typer(sandbox.app, name="sandbox", **command_help("sandbox"))
 
 
 def _version(value: bool) -> None:

@@ -1,8 +1,12 @@
 """The sandbox: one real HTTP server on 127.0.0.1 emulating every provider, with faults.
 
 Routes are matched by path (provider paths do not collide), so `--endpoint` can point every
-request at this one host. Faults are decided *before* a request is processed: a request that
-gets a 5xx, a 429 or a reset changed nothing, so a retry can never double-count.
+request at this one host. Faults (see `Faults`) are decided before a request is processed.
+Those that answer instead of the provider (5xx, 429, a reset) change nothing, so a retry can
+never double-count; those that come after processing (late, trickling, huge, reset or cut
+answers) do change state, as real providers do, and every write an emulator acknowledges
+counts a receipt under the key that identifies the event at the provider
+(`GET /_sandbox/receipts`), so a duplicate delivery is visible.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import contextlib
 import email.utils
 import random
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -43,9 +48,58 @@ def load_emulators(names: Iterable[str] = EMULATOR_MODULES) -> tuple[Emulator, .
     return tuple(emulators)
 
 
+POST_FAULTS = ("late", "trickle", "huge", "reset_after", "truncate")
+"""Faults decided before processing whose request is then processed: the write counts."""
+TOKEN_KINDS = ("normal", "non-ascii", "crlf", "empty", "missing", "huge", "not-json")
+HUGE_TOKEN_BYTES = 1_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class Faults:
-    """Injected misbehaviour; fractions are probabilities per request."""
+    """Injected misbehaviour; `*_rate` fields are probabilities per request.
+
+    Settable as JSON with `POST /_sandbox/faults` (every field optional; the answer is the
+    whole setting) and at start (`cdpctl sandbox --late-rate …`). Two kinds:
+
+    Before processing (the request changes nothing, so a retry can never double-count):
+    `latency_ms` (0, delay every answer), `error_rate` (0, answered 503), `throttle_rate` (0,
+    answered 429 with `Retry-After: retry_after`, "1" or "http-date"), `reset_rate` (0,
+    connection reset without an answer), `rate_limits` (true, each provider's documented
+    requests/second, answered 429).
+
+    After processing (the write is recorded as received, and its receipt counted — what real
+    providers do, and what makes a duplicate delivery visible):
+    - `late_rate` (0) + `late_ms` (12000): the answer comes late_ms after processing;
+    - `trickle_rate` (0) + `trickle_ms` (2000): status line and headers at once, then the
+      body one byte every trickle_ms;
+    - `huge_rate` (0) + `huge_bytes` (800000000): a 200 whose body (JSON, Content-Length set)
+      is huge_bytes long, generated in 64 KiB chunks as it is sent (constant memory), stopped
+      quietly when the client goes away;
+    - `reset_after_rate` (0): the connection is reset with no answer at all (no status line);
+    - `truncate_rate` (0): status and headers with the full Content-Length, then only the
+      first half of the body (a body-less answer is sent as a 200 with a short JSON body),
+      then the connection closes;
+    - `partial_rate` (0): in a Customer.io `/api/v2/batch`, the fraction of *valid* items
+      refused (not applied, no receipt) with a retryable per-item error in Customer.io's 207
+      shape: `{"errors": [{"batch_index": n, "reason": "temporarily_unavailable", "field":
+      "", "message": "…retry this item"}]}`. Segment's /v1/batch answers 200 for whole
+      batches and SendGrid reports contacts a job could not apply only in the job's status,
+      so the sandbox has no per-item answer for them either;
+    - `token` ("normal"): what a token endpoint (SFMC `/v2/token`) answers in place of a good
+      `access_token`: "non-ascii" (the token holds "€"), "crlf" (it holds
+      "\\r\\nX-Injected: 1"), "empty" (""), "missing" (no `access_token` key), "huge" (a
+      1,000,000-byte token), "not-json" (a 200 labelled application/json whose body is HTML).
+
+    At most one post-processing fault per request: the five `*_rate` above (late to truncate)
+    share one roll, so their sum may not exceed 1.
+
+    Scope: `only_path` (null) limits every fault, old and new, to requests whose path contains
+    it (e.g. "/v2/token" or "/v1/batch"); `limit` (null) applies the faults only to the first
+    `limit` such requests after the faults are set, then stops (fail once: rate 1, limit 1).
+    Provider rate limits are emulation, not faults: they stay on everywhere.
+
+    `seed` (null): every probability above is drawn from one random generator seeded with it,
+    in the order requests arrive, so a schedule is reproducible."""
 
     latency_ms: float = 0.0
     error_rate: float = 0.0  # answered 503
@@ -54,26 +108,49 @@ class Faults:
     retry_after: str = "1"  # seconds, or "http-date" for an HTTP-date one second ahead
     rate_limits: bool = True  # enforce each provider's documented requests/second
     seed: int | None = None
+    late_rate: float = 0.0
+    late_ms: float = 12_000.0
+    trickle_rate: float = 0.0
+    trickle_ms: float = 2_000.0
+    huge_rate: float = 0.0
+    huge_bytes: int = 800_000_000
+    reset_after_rate: float = 0.0
+    truncate_rate: float = 0.0
+    partial_rate: float = 0.0
+    token: str = "normal"
+    only_path: str | None = None
+    limit: int | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> Faults:
         """Faults from a JSON body; ValueError naming the field and what it takes."""
         if not isinstance(data, dict):
             raise ValueError('fault settings must be a JSON object, e.g. {"error_rate": 0.1}')
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(data) - known
+        known = set(cls.__dataclass_fields__)
+        unknown = [name for name in data if name not in known]
         if unknown:
-            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
-        for name in ("error_rate", "throttle_rate", "reset_rate"):
+            names = ", ".join(sorted(str(name) for name in unknown))
+            raise ValueError(f"unknown fault setting(s): {names}")
+        for name in _RATES:
             if name in data and not _number_between(data[name], 0, 1):
                 raise ValueError(f"{name} must be a number from 0 to 1 (got {data[name]!r})")
-        if "latency_ms" in data and not _number_between(data["latency_ms"], 0, 60_000):
+        for name, high in (("latency_ms", 60_000), ("late_ms", 600_000), ("trickle_ms", 60_000)):
+            if name in data and not _number_between(data[name], 0, high):
+                raise ValueError(f"{name} must be a number from 0 to {high} (got {data[name]!r})")
+        if "huge_bytes" in data and not _whole_between(data["huge_bytes"], 0, 2**40):
             raise ValueError(
-                f"latency_ms must be a number from 0 to 60000 (got {data['latency_ms']!r})"
+                f"huge_bytes must be a whole number of bytes from 0 to {2**40} "
+                f"(got {data['huge_bytes']!r})"
+            )
+        post = sum(data.get(f"{name}_rate", 0) for name in POST_FAULTS)
+        if post > 1:
+            raise ValueError(
+                "late_rate, trickle_rate, huge_rate, reset_after_rate and truncate_rate share "
+                f"one roll: they must add up to at most 1 (got {post:g})"
             )
         retry_after = data.get("retry_after", "1")
         if not isinstance(retry_after, str) or not (
-            retry_after == "http-date" or retry_after.isdigit()
+            retry_after == "http-date" or (retry_after.isascii() and retry_after.isdigit())
         ):
             raise ValueError(
                 f'retry_after must be whole seconds as text, or "http-date" (got {retry_after!r})'
@@ -83,11 +160,36 @@ class Faults:
         seed = data.get("seed")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ValueError(f"seed must be a whole number or null (got {seed!r})")
+        if data.get("token", "normal") not in TOKEN_KINDS:
+            kinds = ", ".join(f'"{kind}"' for kind in TOKEN_KINDS)
+            raise ValueError(f"token must be one of {kinds} (got {data['token']!r})")
+        only_path = data.get("only_path")
+        if only_path is not None and (not isinstance(only_path, str) or not only_path):
+            raise ValueError(f"only_path must be non-empty text or null (got {only_path!r})")
+        limit = data.get("limit")
+        if limit is not None and not _whole_between(limit, 0, 2**63):
+            raise ValueError(f"limit must be a whole number from 0, or null (got {limit!r})")
         return replace(cls(), **data)
+
+    def post_rates(self) -> tuple[tuple[str, float], ...]:
+        return tuple((name, getattr(self, f"{name}_rate")) for name in POST_FAULTS)
+
+
+_RATES = (
+    "error_rate",
+    "throttle_rate",
+    "reset_rate",
+    *(f"{name}_rate" for name in POST_FAULTS),
+    "partial_rate",
+)
 
 
 def _number_between(value: Any, low: float, high: float) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+
+def _whole_between(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 @dataclass(slots=True)
@@ -111,15 +213,18 @@ class SandboxState:
     emulators: tuple[Emulator, ...]
     faults: Faults = field(default_factory=Faults)
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    receipts: dict[str, dict[str, int]] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     random: random.Random = field(default_factory=random.Random)
     buckets: dict[str, _Bucket] = field(default_factory=dict)
+    faulted: int = 0  # requests the faults applied to since they were set (for `limit`)
 
     def reset(self) -> None:
         self.providers = {e.name: e.initial_state() for e in self.emulators}
         for emulator in self.emulators:
             self.providers[emulator.name].setdefault("received", [])
+        self.receipts = {e.name: {} for e in self.emulators}
         self.stats = {
             "requests": 0,
             "acknowledged": 0,
@@ -128,11 +233,38 @@ class SandboxState:
             "resets": 0,
             "rate_limited": 0,
             "rejected": 0,
+            "late": 0,
+            "trickled": 0,
+            "huge": 0,
+            "resets_after": 0,
+            "truncated": 0,
+            "partial_refused": 0,
+            "odd_tokens": 0,
         }
         self.buckets = {}
 
     def snapshot(self) -> dict[str, Any]:
-        return {"providers": self.providers, "stats": self.stats, "faults": asdict(self.faults)}
+        return {
+            "providers": self.providers,
+            "receipts": self.receipts,
+            "stats": self.stats,
+            "faults": asdict(self.faults),
+        }
+
+    def applies(self, faults: Faults, path: str) -> bool:
+        """Whether the faults apply to a request for `path` (under the lock: it counts)."""
+        if faults.only_path is not None and faults.only_path not in path:
+            return False
+        if faults.limit is not None:
+            if self.faulted >= faults.limit:
+                return False
+            self.faulted += 1
+        return True
+
+    def count_receipts(self, provider: str, keys: Iterable[str]) -> None:
+        counts = self.receipts.setdefault(provider, {})
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
 
 
 def _compile_routes(emulators: tuple[Emulator, ...]) -> list[tuple[Emulator, Route, Any]]:
@@ -165,6 +297,7 @@ class SandboxServer(ThreadingHTTPServer):
         if state_file is not None and state_file.exists():
             saved = jsonwire.loads(state_file.read_bytes())
             self.state.providers.update(saved.get("providers", {}))
+            self.state.receipts.update(saved.get("receipts", {}))
         self.set_faults(faults or Faults())
         self.routes = _compile_routes(self.state.emulators)
         super().__init__((host, port), _Handler)
@@ -179,16 +312,33 @@ class SandboxServer(ThreadingHTTPServer):
             self.state.faults = faults
             self.state.random = random.Random(faults.seed)
             self.state.buckets = {}
+            self.state.faulted = 0
 
     def note(self, line: str) -> None:
         """Tell whoever runs the sandbox (the `cdpctl sandbox` terminal) about a request."""
         if self.log is not None:
             self.log(line)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is nobody's error; anything else is one line, never a
+        traceback (the standard library prints one)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        line = f"sandbox: error serving {client_address}: {type(error).__name__}: {error}"
+        if self.log is not None:
+            self.log(line)
+        else:
+            sys.stderr.write(line + "\n")
+
     def save(self) -> None:
         if self.state_file is not None:
             with self.state.lock:
-                self.state_file.write_bytes(jsonwire.dumps({"providers": self.state.providers}))
+                self.state_file.write_bytes(
+                    jsonwire.dumps(
+                        {"providers": self.state.providers, "receipts": self.state.receipts}
+                    )
+                )
 
     def serve_forever(self, poll_interval: float = 0.01) -> None:
         """Serve until `shutdown()`, which then returns within milliseconds (the standard
@@ -216,6 +366,19 @@ class _BadRequest(Exception):
         self.message = message
 
 
+_CHUNK = 64 * 1024
+_FILLER = b"x" * _CHUNK
+_HUGE_HEAD = b'{"sandbox":"huge answer","padding":"'
+_HUGE_TAIL = b'"}'
+_STATS = {
+    "late": "late",
+    "trickle": "trickled",
+    "huge": "huge",
+    "reset_after": "resets_after",
+    "truncate": "truncated",
+}
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SandboxServer
@@ -230,24 +393,45 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         text = self.headers.get("Content-Length") or "0"
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise _BadRequest(400, f"Content-Length must be a whole number of bytes (got {text!r})")
         length = int(text)
         if length > MAX_BODY_BYTES:
             raise _BadRequest(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            raise _BadRequest(400, "the request body ended before its Content-Length")
+        return body
+
+    def _write(self, data: bytes | memoryview) -> bool:
+        """Write to the client; False (and the connection closes) when it went away."""
+        try:
+            self.wfile.write(data)
+        except OSError:
+            self.close_connection = True
+            return False
+        return True
+
+    def _head(self, response: SandboxResponse, length: int) -> bool:
+        """The status line and headers, with this Content-Length; False if the client left."""
+        try:
+            self.send_response(response.status)
+            names = {name.lower() for name, _ in response.headers}
+            for name, value in response.headers:
+                self.send_header(name, value)
+            if "content-type" not in names and length:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(length))
+            self.end_headers()
+        except OSError:
+            self.close_connection = True
+            return False
+        return True
 
     def _send(self, response: SandboxResponse) -> None:
         payload = response.encoded()
-        self.send_response(response.status)
-        names = {name.lower() for name, _ in response.headers}
-        for name, value in response.headers:
-            self.send_header(name, value)
-        if "content-type" not in names and payload:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        if self._head(response, len(payload)):
+            self._write(payload)
 
     def _with_hint(self, emulator: Emulator, response: SandboxResponse) -> SandboxResponse:
         """The provider's own refusal, plus which credentials the sandbox expects: their names
@@ -299,59 +483,146 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
             params=params,
         )
-        faults = state.faults
-        if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000)
         with state.lock:
             state.stats["requests"] += 1
-            injected = self._inject(emulator, faults)
+            faults = state.faults
+            active = state.applies(faults, parts.path)
+        if active and faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        post: str | None = None
+        with state.lock:
+            injected = self._inject(emulator, faults, active)
             if injected == "reset":
                 state.stats["resets"] += 1
             elif injected is None:
-                refusal = emulator.authenticate(request)
-                if refusal is None:
-                    response = route.handler(request, state.providers[emulator.name])
-                    if response.status < 300 and route.acknowledges:
-                        state.stats["acknowledged"] += 1
-                        state.providers[emulator.name]["received"].append(
-                            {
-                                "method": request.method,
-                                "path": request.path,
-                                "body": request.json(),
-                                "at": time.time(),
-                            }
-                        )
-                    elif response.status >= 400:
-                        state.stats["rejected"] += 1
-                else:
-                    response = self._with_hint(emulator, refusal)
-                    state.stats["rejected"] += 1
+                post = self._post_fault(faults) if active else None
+                response = self._process(emulator, route, request, faults if active else None)
         if injected == "reset":
             self._reset()
-            return
-        if isinstance(injected, SandboxResponse):
+        elif isinstance(injected, SandboxResponse):
             self._send(injected)
-            return
-        self._send(response)
+        elif post == "late":
+            time.sleep(faults.late_ms / 1000)
+            self._send(response)
+        elif post == "trickle":
+            self._trickle(response, faults.trickle_ms / 1000)
+        elif post == "huge":
+            self._huge(faults.huge_bytes)
+        elif post == "reset_after":
+            self._reset()
+        elif post == "truncate":
+            self._truncate(response)
+        else:
+            self._send(response)
 
-    def _inject(self, emulator: Emulator, faults: Faults) -> SandboxResponse | str | None:
+    def _process(
+        self, emulator: Emulator, route: Route, request: SandboxRequest, faults: Faults | None
+    ) -> SandboxResponse:
+        """Authenticate and run the route's handler (under the state lock); record what the
+        provider acknowledged and count its receipts."""
+        state = self.server.state
+        refusal = emulator.authenticate(request)
+        if refusal is not None:
+            state.stats["rejected"] += 1
+            return self._with_hint(emulator, refusal)
+        if faults is not None and faults.partial_rate:
+            rate, roll = faults.partial_rate, state.random.random
+            request = replace(request, fail_item=lambda: roll() < rate)
+        try:
+            response = route.handler(request, state.providers[emulator.name])
+        except Exception as error:  # a sandbox bug answers 500 with one log line
+            line = f"sandbox: {emulator.name} failed on {request.method} {request.path}: {error!r}"
+            self.server.note(line)
+            return SandboxResponse(500, {"error": line})
+        if response.status < 300 and route.acknowledges:
+            state.stats["acknowledged"] += 1
+            state.providers[emulator.name]["received"].append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "body": request.json(),
+                    "at": time.time(),
+                }
+            )
+            keys = list(route.receipts(request, response, state.providers[emulator.name]))
+            state.count_receipts(emulator.name, keys)
+            if response.status == 207:
+                state.stats["partial_refused"] += _refused_items(response)
+        elif response.status >= 400:
+            state.stats["rejected"] += 1
+        if route.issues_token and faults is not None and faults.token != "normal":
+            state.stats["odd_tokens"] += 1
+            response = odd_token(response, faults.token)
+        return response
+
+    def _post_fault(self, faults: Faults) -> str | None:
+        """The post-processing fault for this request (one roll, under the lock), or None."""
+        rates = faults.post_rates()
+        if not any(rate for _, rate in rates):
+            return None  # no roll: seeded schedules of the older faults stay as they were
+        roll = self.server.state.random.random()
+        for name, rate in rates:
+            if roll < rate:
+                self.server.state.stats[_STATS[name]] += 1
+                return name
+            roll -= rate
+        return None
+
+    def _trickle(self, response: SandboxResponse, pause: float) -> None:
+        payload = response.encoded()
+        if not self._head(response, len(payload)):
+            return
+        for at in range(len(payload)):
+            time.sleep(pause)
+            if not self._write(payload[at : at + 1]):
+                return
+
+    def _huge(self, size: int) -> None:
+        """A 200 of `size` bytes, generated chunk by chunk: memory stays flat at any size."""
+        head, tail = (_HUGE_HEAD, _HUGE_TAIL) if size >= len(_HUGE_HEAD) + 2 else (b"", b"")
+        if not self._head(SandboxResponse(200), size):
+            return
+        if head and not self._write(head):
+            return
+        left = size - len(head) - len(tail)
+        view = memoryview(_FILLER)
+        while left > 0:
+            step = min(left, _CHUNK)
+            if not self._write(view[:step]):
+                return
+            left -= step
+        if tail:
+            self._write(tail)
+
+    def _truncate(self, response: SandboxResponse) -> None:
+        payload = response.encoded()
+        if not payload or response.status in (204, 304):
+            response, payload = SandboxResponse(200), b'{"sandbox":"truncated answer"}'
+        self.close_connection = True
+        if self._head(response, len(payload)):
+            self._write(payload[: len(payload) // 2])
+
+    def _inject(
+        self, emulator: Emulator, faults: Faults, active: bool
+    ) -> SandboxResponse | str | None:
         """A fault decided under the state lock, or None to process the request."""
         state = self.server.state
-        roll = state.random.random()
-        if roll < faults.reset_rate:
-            return "reset"
-        roll -= faults.reset_rate
-        if roll < faults.error_rate:
-            state.stats["errors_injected"] += 1
-            return SandboxResponse(503, {"error": "sandbox: injected server error"})
-        roll -= faults.error_rate
-        if roll < faults.throttle_rate:
-            state.stats["throttled"] += 1
-            return SandboxResponse(
-                429,
-                {"error": "sandbox: injected throttle"},
-                (("Retry-After", _retry_after(faults.retry_after)),),
-            )
+        if active:
+            roll = state.random.random()
+            if roll < faults.reset_rate:
+                return "reset"
+            roll -= faults.reset_rate
+            if roll < faults.error_rate:
+                state.stats["errors_injected"] += 1
+                return SandboxResponse(503, {"error": "sandbox: injected server error"})
+            roll -= faults.error_rate
+            if roll < faults.throttle_rate:
+                state.stats["throttled"] += 1
+                return SandboxResponse(
+                    429,
+                    {"error": "sandbox: injected throttle"},
+                    (("Retry-After", _retry_after(faults.retry_after)),),
+                )
         if faults.rate_limits and emulator.requests_per_second:
             now = time.monotonic()
             bucket = state.buckets.get(emulator.name)
@@ -377,6 +648,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_sandbox/state" and self.command == "GET":
             with state.lock:
                 return SandboxResponse(200, state.snapshot())
+        if path == "/_sandbox/receipts" and self.command == "GET":
+            with state.lock:
+                return SandboxResponse(200, state.receipts)
         if path == "/_sandbox/reset" and self.command == "POST":
             with state.lock:
                 state.reset()
@@ -390,6 +664,34 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.set_faults(faults)
             return SandboxResponse(200, asdict(faults))
         return SandboxResponse(404, {"error": f"unknown sandbox control {self.command} {path}"})
+
+
+def _refused_items(response: SandboxResponse) -> int:
+    errors = response.body.get("errors") if isinstance(response.body, dict) else None
+    return len(errors) if isinstance(errors, list) else 0
+
+
+def odd_token(response: SandboxResponse, kind: str) -> SandboxResponse:
+    """A token endpoint's good answer, made odd the way `kind` (Faults.token) says."""
+    body = response.body
+    if response.status != 200 or not isinstance(body, dict) or "access_token" not in body:
+        return response
+    if kind == "not-json":
+        html = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        return SandboxResponse(200, html, (("Content-Type", "application/json"),))
+    body = dict(body)
+    token = str(body["access_token"])
+    if kind == "missing":
+        del body["access_token"]
+    elif kind == "empty":
+        body["access_token"] = ""
+    elif kind == "non-ascii":
+        body["access_token"] = token + "€"
+    elif kind == "crlf":
+        body["access_token"] = token + "\r\nX-Injected: 1"
+    elif kind == "huge":
+        body["access_token"] = (token + ".").ljust(HUGE_TOKEN_BYTES, "A")
+    return replace(response, body=body)
 
 
 def _retry_after(setting: str) -> str:

@@ -6,6 +6,18 @@ Credentials: Basic auth with siteId `sandbox-cio-site` and apiKey `sandbox-cio-k
 else gets Customer.io's 401 `{"meta":{"error":"Unauthorized request"}}`. Entities are checked
 the way the Track API does (identifiers, names, timestamps, attribute limits): `/api/v2/entity`
 answers 400 `{"errors":[…]}`, `/api/v2/batch` answers 207 with the failed `batch_index`es.
+With the `partial_rate` fault, valid batch items are also refused, unapplied, with the
+retryable error `TRANSIENT_ITEM_ERROR` in the same 207 shape.
+
+Receipts (`GET /_sandbox/receipts` → customerio), one per entity applied (a batch's refused
+items get none):
+- events, page and screen views and content clicks/views: `<action> <id>` when the entity
+  carries an event `id` (Customer.io de-duplicates on it), else
+  `<action> <identifier> <name> #<digest of the entity>`;
+- other person actions: `<action> <identifier>` (identifier as `id:…`, `email:…`, `cio_id:…`),
+  devices `<action> <identifier> <token>`, merges `merge <primary> <- <secondary>`;
+- objects: `object <action> <object_type_id>/<object_id>`;
+- delivery metrics: `metric <delivery_id> <metric>`.
 """
 
 from __future__ import annotations
@@ -28,7 +40,14 @@ from cdpctl.providers.customerio.api import (
     MAX_EVENT_NAME_BYTES,
     RATE_LIMIT,
 )
-from cdpctl.sandbox.emulator import Emulator, Route, SandboxRequest, SandboxResponse, json_response
+from cdpctl.sandbox.emulator import (
+    Emulator,
+    Route,
+    SandboxRequest,
+    SandboxResponse,
+    digest,
+    json_response,
+)
 
 SITE_ID = "sandbox-cio-site"
 API_KEY = "sandbox-cio-key"
@@ -74,6 +93,14 @@ METRICS = (
 )
 
 Problem = dict[str, str]
+
+# What the `partial_rate` fault answers for a refused valid batch item (Customer.io documents
+# the 207 shape, not its reasons; this one says to retry).
+TRANSIENT_ITEM_ERROR = {
+    "reason": "temporarily_unavailable",
+    "field": "",
+    "message": "sandbox: the item could not be processed now; retry this item",
+}
 
 
 def _initial_state() -> dict[str, Any]:
@@ -461,13 +488,36 @@ def _apply_object(state: dict[str, Any], entity: dict[str, Any]) -> None:
 def apply_entity(state: dict[str, Any], entity: Any) -> Problem | None:
     """Validate one entity and, when valid, apply it to the state."""
     problem = validate_entity(entity)
-    if problem is not None:
-        return problem
+    if problem is None:
+        _apply_valid(state, entity)
+    return problem
+
+
+def _apply_valid(state: dict[str, Any], entity: dict[str, Any]) -> None:
     if entity["type"] == "person":
         _apply_person(state, entity)
     else:
         _apply_object(state, entity)
-    return None
+
+
+def entity_key(entity: dict[str, Any]) -> str:
+    """The receipt key of a valid entity (the module docstring lists the forms)."""
+    action = entity["action"]
+    if entity["type"] == "object":
+        ids = entity["identifiers"]
+        return f"object {action} {ids['object_type_id']}/{ids['object_id']}"
+    if action == "merge":
+        primary, secondary = entity["primary"], entity["secondary"]
+        return f"merge {_identifier_key(primary)} <- {_identifier_key(secondary)}"
+    who = _identifier_key(entity["identifiers"])
+    if action in EVENT_LISTS:
+        event_id = entity.get("id")
+        if isinstance(event_id, str) and event_id:
+            return f"{action} {event_id}"
+        return f"{action} {who} {entity.get('name')} #{digest(entity)}"
+    if action in ("add_device", "delete_device"):
+        return f"{action} {who} {entity['device']['token']}"
+    return f"{action} {who}"
 
 
 # --- routes ---------------------------------------------------------------------------------
@@ -494,12 +544,41 @@ def _batch(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
         return json_response(400, {"errors": [_problem("batch", "batch is required", "required")]})
     errors = []
     for index, entity in enumerate(body["batch"]):
-        problem = apply_entity(state, entity)
+        problem = validate_entity(entity)
+        if problem is None and request.fail_item():
+            problem = TRANSIENT_ITEM_ERROR
         if problem is not None:
             errors.append({"batch_index": index, **problem})
+        else:
+            _apply_valid(state, entity)
     if errors:
         return json_response(207, {"errors": errors})
     return json_response(200, {})
+
+
+def _entity_receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> list[str]:
+    return [entity_key(request.json())]
+
+
+def _batch_receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> list[str]:
+    errors = response.body.get("errors", []) if isinstance(response.body, dict) else []
+    refused = {error.get("batch_index") for error in errors}
+    return [
+        entity_key(entity)
+        for index, entity in enumerate(request.json()["batch"])
+        if index not in refused
+    ]
+
+
+def _metric_receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> list[str]:
+    body = request.json()
+    return [f"metric {body['delivery_id']} {body['metric']}"]
 
 
 def _metrics(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
@@ -525,9 +604,9 @@ EMULATOR = Emulator(
     name="customerio",
     routes=(
         Route(AUTH, _auth, acknowledges=False),
-        Route(ENTITY, _entity),
-        Route(BATCH, _batch),
-        Route(DELIVERY_METRICS, _metrics),
+        Route(ENTITY, _entity, receipts=_entity_receipts),
+        Route(BATCH, _batch, receipts=_batch_receipts),
+        Route(DELIVERY_METRICS, _metrics, receipts=_metric_receipts),
     ),
     authenticate=_authenticate,
     requests_per_second=RATE_LIMIT.requests_per_second,

@@ -10,13 +10,19 @@ POSTCODE (String) plus BIRTHDAY (Date), AGE (Numeric), VIP (Boolean) and PLAN (S
 (Deactivated); campaigns 123456 "May newsletter" and 234567 "Order follow-up"; and the from
 address `news@example.com`. Error bodies follow Dotdigital's two styles: v2 answers
 `{"message": "... ERROR_CODE"}`, the v3 contacts API `{"errorCode", "description", "details"}`.
+
+Receipts (`GET /_sandbox/receipts` → dotdigital): contact upserts `contacts/patch
+<channel>=<value>`, list removals `lists/<listId>/remove <contactId>`; the writes that are not
+idempotent and carry no key end with a digest of the request body: `programs/enrol
+program=<id> contacts=<ids> #…`, `campaigns/send campaign=<id> contacts=<ids> #…`,
+`sms <number> #…`, `cpaas/sms <number> #…`, `email <first address> #…`.
 """
 
 from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
@@ -25,9 +31,11 @@ from cdpctl.providers.base import Endpoint
 from cdpctl.providers.dotdigital import api
 from cdpctl.sandbox.emulator import (
     Emulator,
+    Receipts,
     Route,
     SandboxRequest,
     SandboxResponse,
+    digest,
     json_response,
 )
 
@@ -487,6 +495,45 @@ def _now() -> str:
 
 # Served though cdpctl never calls them: the documented data-fields path (Segment adds the
 # slash), and the lists Segment's mapping UI offers for listId, programId and campaignId.
+def _receipt(
+    describe: Callable[[SandboxRequest, dict[str, Any]], str], *, keyed: bool = False
+) -> Receipts:
+    """Receipts of one write: `describe(request, body)`, plus a body digest unless `keyed`."""
+
+    def receipts(
+        request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+    ) -> list[str]:
+        body = request.json()
+        text = describe(request, body if isinstance(body, dict) else {})
+        return [text if keyed else f"{text} #{digest(request.body)}"]
+
+    return receipts
+
+
+def _ids(values: Any) -> str:
+    return ",".join(str(value) for value in values or ())
+
+
+_PATCH_RECEIPT = _receipt(
+    lambda r, b: f"contacts/patch {r.params['channel']}={unquote(r.params['value'])}", keyed=True
+)
+_REMOVE_RECEIPT = _receipt(
+    lambda r, b: f"lists/{r.params['listId']}/remove {unquote(r.params['contactId'])}",
+    keyed=True,
+)
+_ENROL_RECEIPT = _receipt(
+    lambda r, b: f"programs/enrol program={b.get('programId')} contacts={_ids(b.get('contacts'))}"
+)
+_CAMPAIGN_RECEIPT = _receipt(
+    lambda r, b: (
+        f"campaigns/send campaign={b.get('campaignID')} contacts={_ids(b.get('contactIDs'))}"
+    )
+)
+_SMS_RECEIPT = _receipt(lambda r, b: f"sms {unquote(r.params['number'])}")
+_CPAAS_RECEIPT = _receipt(lambda r, b: f"cpaas/sms {(b.get('to') or {}).get('phoneNumber')}")
+_EMAIL_RECEIPT = _receipt(lambda r, b: f"email {(b.get('ToAddresses') or ['?'])[0]}")
+
+
 _DATA_FIELDS_NO_SLASH = Endpoint("GET", "/v2/data-fields", api.DATA_FIELDS.doc_url)
 _ADDRESS_BOOKS = Endpoint("GET", "/v2/address-books", f"{api.REFERENCE_URL}/get-address-books")
 _PROGRAMS = Endpoint("GET", "/v2/programs", f"{api.REFERENCE_URL}/get-programs")
@@ -502,14 +549,14 @@ EMULATOR = Emulator(
         Route(_PROGRAMS, _list("programs"), acknowledges=False),
         Route(_CAMPAIGNS, _paged("campaigns"), acknowledges=False),
         Route(api.CONTACT, _get_contact, acknowledges=False),
-        Route(api.CONTACT_PATCH, _patch_contact),
-        Route(api.LIST_CONTACT_DELETE, _remove_from_list),
-        Route(api.ENROLMENTS, _enrol),
-        Route(api.CAMPAIGN_SEND, _send_campaign),
-        Route(api.CAMPAIGN_SEND_OPTIMISED, _send_campaign),
-        Route(api.SMS_SEND, _send_sms),
-        Route(api.TRANSACTIONAL_EMAIL, _send_email),
-        Route(api.CPAAS_MESSAGES, _send_cpaas),
+        Route(api.CONTACT_PATCH, _patch_contact, receipts=_PATCH_RECEIPT),
+        Route(api.LIST_CONTACT_DELETE, _remove_from_list, receipts=_REMOVE_RECEIPT),
+        Route(api.ENROLMENTS, _enrol, receipts=_ENROL_RECEIPT),
+        Route(api.CAMPAIGN_SEND, _send_campaign, receipts=_CAMPAIGN_RECEIPT),
+        Route(api.CAMPAIGN_SEND_OPTIMISED, _send_campaign, receipts=_CAMPAIGN_RECEIPT),
+        Route(api.SMS_SEND, _send_sms, receipts=_SMS_RECEIPT),
+        Route(api.TRANSACTIONAL_EMAIL, _send_email, receipts=_EMAIL_RECEIPT),
+        Route(api.CPAAS_MESSAGES, _send_cpaas, receipts=_CPAAS_RECEIPT),
     ),
     authenticate=_authenticate,
     requests_per_second=api.RATE_LIMIT.requests_per_second,

@@ -1,20 +1,35 @@
-"""Loops API emulation: contacts keyed by userId/email, mailing lists, events."""
+"""Loops API emulation: contacts keyed by userId/email, mailing lists, events.
+
+`POST /api/v1/events/send` honours Loops' `Idempotency-Key` header
+(https://loops.so/docs/api-reference/send-event): a key of at most 100 characters; a request
+repeating a key accepted in the last 24 hours is answered 409 and not processed again.
+
+Receipts (`GET /_sandbox/receipts` → loops): `contacts/update <identifier>` and
+`contacts/delete <identifier>` (identifier `userId=…`, else `email=…`); events
+`events/send key=<Idempotency-Key>` when the request carries one, else
+`events/send <identifier> <eventName> #<digest of the body>`.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from cdpctl.providers import loops
 from cdpctl.providers.base import Endpoint
 from cdpctl.sandbox.emulator import (
     Emulator,
+    Receipts,
     Route,
     SandboxRequest,
     SandboxResponse,
+    digest,
     json_response,
 )
 
 API_KEY = "sandbox-loops-key"
+IDEMPOTENCY_WINDOW = 24 * 60 * 60  # seconds a key is remembered
+MAX_IDEMPOTENCY_KEY = 100  # characters
 
 
 def _authenticate(request: SandboxRequest) -> SandboxResponse | None:
@@ -77,6 +92,18 @@ def _update_contact(request: SandboxRequest, state: dict[str, Any]) -> SandboxRe
 
 
 def _send_event(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
+    key = request.header("idempotency-key")
+    now = time.time()
+    if key is not None:
+        if len(key) > MAX_IDEMPOTENCY_KEY:
+            return _bad_request(
+                f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters."
+            )
+        seen = state["idempotency_keys"].get(key)
+        if seen is not None and now - seen < IDEMPOTENCY_WINDOW:
+            return json_response(
+                409, {"success": False, "message": "Idempotency key has already been used."}
+            )
     body = request.json()
     if not isinstance(body, dict) or not body.get("eventName"):
         return _bad_request("eventName is required.")
@@ -89,6 +116,8 @@ def _send_event(request: SandboxRequest, state: dict[str, Any]) -> SandboxRespon
             return _bad_request("Contact not found and cannot create one without an email.")
         _new_contact(state, email=email, userId=user_id)
     state["events"].append(body)
+    if key is not None:
+        state["idempotency_keys"][key] = now
     return json_response(200, {"success": True})
 
 
@@ -101,6 +130,31 @@ def _delete_contact(request: SandboxRequest, state: dict[str, Any]) -> SandboxRe
     return json_response(200, {"success": True, "message": "Contact deleted."})
 
 
+def _who(body: Any) -> str:
+    if not isinstance(body, dict):
+        return "?"
+    return f"userId={body['userId']}" if body.get("userId") else f"email={body.get('email')}"
+
+
+def _contact_receipts(operation: str) -> Receipts:
+    def receipts(
+        request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+    ) -> list[str]:
+        return [f"contacts/{operation} {_who(request.json())}"]
+
+    return receipts
+
+
+def _event_receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> list[str]:
+    key = request.header("idempotency-key")
+    if key is not None:
+        return [f"events/send key={key}"]
+    body = request.json()
+    return [f"events/send {_who(body)} {body.get('eventName')} #{digest(request.body)}"]
+
+
 # Loops' contact delete, served though no cdpctl action calls it (Segment's destination has none).
 _CONTACT_DELETE = Endpoint("POST", "/api/v1/contacts/delete", loops.DOCS_URL)
 
@@ -109,12 +163,12 @@ EMULATOR = Emulator(
     name="loops",
     routes=(
         Route(loops.API_KEY_CHECK, _api_key, acknowledges=False),
-        Route(loops.CONTACT_UPDATE, _update_contact),
-        Route(loops.EVENT_SEND, _send_event),
-        Route(_CONTACT_DELETE, _delete_contact),
+        Route(loops.CONTACT_UPDATE, _update_contact, receipts=_contact_receipts("update")),
+        Route(loops.EVENT_SEND, _send_event, receipts=_event_receipts),
+        Route(_CONTACT_DELETE, _delete_contact, receipts=_contact_receipts("delete")),
     ),
     authenticate=_authenticate,
     requests_per_second=loops.RATE_LIMIT.requests_per_second,
-    initial_state=lambda: {"contacts": {}, "events": [], "next_id": 0},
+    initial_state=lambda: {"contacts": {}, "events": [], "idempotency_keys": {}, "next_id": 0},
     credentials={"apiKey": API_KEY},
 )

@@ -12,6 +12,10 @@ and anonymousId, track calls without an event and batches of more than 2500 even
 200 but dropped. State: `messages` keyed by messageId (a generated `sandbox-<n>` when absent),
 `duplicates` (how many calls repeated a known messageId, which Segment drops), `duplicate_ids`,
 and `dropped` (each with its reason).
+
+Receipts (`GET /_sandbox/receipts` → segment): one per message received, single call or batch
+item, dropped or not, keyed by its `messageId` (Segment de-duplicates on it); a message without
+one is keyed `(no messageId) #<digest of the message>`.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from cdpctl.sandbox.emulator import (
     Route,
     SandboxRequest,
     SandboxResponse,
+    digest,
     json_response,
 )
 
@@ -160,6 +165,24 @@ def _batch(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
     return _ACCEPTED
 
 
+def message_key(message: dict[str, Any]) -> str:
+    """A message's receipt key: its messageId, else a digest of the message."""
+    message_id = message.get("messageId")
+    if isinstance(message_id, str) and message_id:
+        return message_id
+    return f"(no messageId) #{digest(message)}"
+
+
+def _receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> list[str]:
+    body = request.json()
+    if not isinstance(body, dict):
+        return []
+    items = body.get("batch") if request.path == BATCH.path else [body]
+    return [message_key(item) for item in items or () if isinstance(item, dict)]
+
+
 def _settings(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
     key = request.params["writeKey"]
     return json_response(200, {"integrations": {"Segment.io": {"apiKey": key}}, "plan": {}})
@@ -172,9 +195,9 @@ _ALIAS = Endpoint("POST", "/v1/alias", f"{DOCS_URL}#alias")
 EMULATOR = Emulator(
     name="segment",
     routes=(
-        *(Route(endpoint, _single(kind)) for kind, endpoint in SEND.items()),
-        Route(_ALIAS, _single("alias")),
-        Route(BATCH, _batch),
+        *(Route(endpoint, _single(kind), receipts=_receipts) for kind, endpoint in SEND.items()),
+        Route(_ALIAS, _single("alias"), receipts=_receipts),
+        Route(BATCH, _batch, receipts=_receipts),
         Route(SOURCE_SETTINGS, _settings, acknowledges=False),
     ),
     authenticate=_authenticate,

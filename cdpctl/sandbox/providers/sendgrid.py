@@ -18,6 +18,11 @@ the job cannot apply (it matches an existing contact without all of that contact
 identifiers) is counted in the job's `errored_count`, as SendGrid reports it only there.
 Validation messages follow SendGrid's documented errors where they are documented; the rest
 are modelled on them.
+
+Receipts (`GET /_sandbox/receipts` → sendgrid): `contacts/upsert <key>` per contact of an
+accepted upsert (key: the lower-case email, else `<identifier>:<value>`),
+`lists/<list_id>/remove <contact_id>` per contact removed from a list, and mail sends (not
+idempotent, no key) `mail/send <first recipient> #<digest of the body>`.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from cdpctl.sandbox.emulator import (
     Route,
     SandboxRequest,
     SandboxResponse,
+    digest,
     json_response,
 )
 
@@ -462,6 +468,32 @@ def _send_mail(request: SandboxRequest, state: dict[str, Any]) -> SandboxRespons
     return SandboxResponse(202, None, (("X-Message-Id", message_id),))
 
 
+def _upsert_receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> list[str]:
+    keys = []
+    for contact in request.json()["contacts"]:
+        email = contact.get("email")
+        key = email.lower() if isinstance(email, str) and email else _key_of(contact)
+        keys.append(f"contacts/upsert {key}")
+    return keys
+
+
+def _remove_receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> list[str]:
+    list_id = request.params["list_id"]
+    ids = [i for i in request.query.get("contact_ids", "").split(",") if i]
+    return [f"lists/{list_id}/remove {contact_id}" for contact_id in ids]
+
+
+def _mail_receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> list[str]:
+    first = request.json()["personalizations"][0]["to"][0]["email"]
+    return [f"mail/send {first} #{digest(request.body)}"]
+
+
 # Served though cdpctl never calls them: field and list set-up as in SendGrid's dashboard, and
 # the import status a test reads to see what an upsert job did.
 _FIELD_CREATE = Endpoint(
@@ -480,13 +512,13 @@ EMULATOR = Emulator(
         Route(api.ACCOUNT, _account, acknowledges=False),
         Route(api.FIELD_DEFINITIONS, _field_definitions, acknowledges=False),
         Route(_FIELD_CREATE, _create_field, acknowledges=False),
-        Route(api.CONTACTS_UPSERT, _upsert),
+        Route(api.CONTACTS_UPSERT, _upsert, receipts=_upsert_receipts),
         Route(_IMPORT_STATUS, _import_status, acknowledges=False),
         Route(api.CONTACTS_SEARCH, _search, acknowledges=False),
         Route(_LISTS, _lists, acknowledges=False),
         Route(_LIST_CREATE, _create_list, acknowledges=False),
-        Route(api.LIST_CONTACTS_REMOVE, _remove_from_list),
-        Route(api.MAIL_SEND, _send_mail),
+        Route(api.LIST_CONTACTS_REMOVE, _remove_from_list, receipts=_remove_receipts),
+        Route(api.MAIL_SEND, _send_mail, receipts=_mail_receipts),
     ),
     authenticate=_authenticate,
     requests_per_second=api.RATE_LIMIT.requests_per_second,

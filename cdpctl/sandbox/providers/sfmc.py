@@ -13,6 +13,14 @@ row's key columns as its primary keys; the async API answers `CustomObjectNotFou
 Rows are upserted by primary key (columns matched without regard to case, later values win).
 SFMC's rule that a Contact Key may not contain ':' is enforced for contacts, API events and
 `Contact Key`/`contactKey` columns.
+
+The token endpoint answers odd tokens under the sandbox's `token` fault.
+
+Receipts (`GET /_sandbox/receipts` → sfmc): contacts `contacts <contactKey>`; data-extension
+rows (sync, rowset and each async item applied) `rows <data extension> <primary key values>`,
+the data extension as the path names it (`key:…` or its id) and the key values as the JSON
+pairs rows are stored under; API events (not idempotent, no key)
+`events <eventDefinitionKey> <contactKey> #<digest of the body>`.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from cdpctl.sandbox.emulator import (
     Route,
     SandboxRequest,
     SandboxResponse,
+    digest,
     json_response,
 )
 
@@ -297,13 +306,17 @@ def _row_problem(
     return None
 
 
+def row_id(table: dict[str, Any], keys: dict[str, Any]) -> str:
+    """The identity a row is stored under: its primary-key values, names folded."""
+    folded = _folded(keys)
+    return jsonwire.dumps(
+        [[name.casefold(), folded.get(name.casefold())] for name in sorted(table["primary_keys"])]
+    ).decode()
+
+
 def upsert(table: dict[str, Any], keys: dict[str, Any], values: dict[str, Any]) -> None:
     """Insert or update the row with these primary-key values; given columns overwrite."""
-    folded = _folded(keys)
-    row_id = jsonwire.dumps(
-        [[name.casefold(), folded[name.casefold()]] for name in sorted(table["primary_keys"])]
-    ).decode()
-    row = table["rows"].setdefault(row_id, {})
+    row = table["rows"].setdefault(row_id(table, keys), {})
     existing = {name.casefold(): name for name in row}
     for name, value in {**keys, **values}.items():
         row[existing.setdefault(name.casefold(), name)] = value
@@ -491,17 +504,55 @@ def _fields(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
     return json_response(200, {"id": table["id"], "fields": fields})
 
 
+def _contact_receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> list[str]:
+    return [f"contacts {request.json()['contactKey']}"]
+
+
+def _event_receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> list[str]:
+    body = request.json()
+    key, definition = _field(body, "contactKey"), _field(body, "eventDefinitionKey")
+    return [f"events {definition} {key} #{digest(request.body)}"]
+
+
+def _row_receipts(
+    request: SandboxRequest, response: SandboxResponse, state: dict[str, Any]
+) -> list[str]:
+    reference = request.params["de"]
+    table = find_de(state, reference)
+    if table is None:
+        return []
+    where = unquote(reference)
+    if request.path.endswith("/rowset"):
+        rows = [row["keys"] for row in request.json()]
+    elif "keys" in request.params:
+        rows = [_path_keys(request.params["keys"]) or {}]
+    else:  # async: the items applied, which hold the keys among their columns
+        primary = {name.casefold() for name in table["primary_keys"]}
+        found = state["async_requests"][response.body["requestId"]]["items"]
+        items = request.json()["items"]
+        rows = [
+            {name: value for name, value in item.items() if name.casefold() in primary}
+            for item, result in zip(items, found, strict=True)
+            if result["status"] == "OK"
+        ]
+    return [f"rows {where} {row_id(table, keys)}" for keys in rows]
+
+
 EMULATOR = Emulator(
     name="sfmc",
     routes=(
-        Route(api.TOKEN, _token, acknowledges=False),
-        Route(api.CONTACTS, _contacts),
-        Route(api.ROWSET, _rowset),
-        Route(api.ROW, _row),
-        Route(api.ASYNC_ROWS, _async_rows),
+        Route(api.TOKEN, _token, acknowledges=False, issues_token=True),
+        Route(api.CONTACTS, _contacts, receipts=_contact_receipts),
+        Route(api.ROWSET, _rowset, receipts=_row_receipts),
+        Route(api.ROW, _row, receipts=_row_receipts),
+        Route(api.ASYNC_ROWS, _async_rows, receipts=_row_receipts),
         Route(api.ASYNC_STATUS, _async_status, acknowledges=False),
         Route(api.ASYNC_RESULTS, _async_results, acknowledges=False),
-        Route(api.API_EVENT, _api_event),
+        Route(api.API_EVENT, _api_event, receipts=_event_receipts),
         Route(api.DE_FIELDS, _fields, acknowledges=False),
     ),
     authenticate=_authenticate,

@@ -60,6 +60,15 @@ def exchange_view(exchange: Exchange, redactor: Redactor, *, headers: bool) -> d
             **reply_view(exchange.reply, redactor, headers=headers),
             "attempts": exchange.attempts,
             "elapsed_ms": round(exchange.elapsed * 1000, 1),
+            "tries": [
+                {
+                    "outcome": redactor.text(attempt.describe()),
+                    "elapsed_ms": round(attempt.elapsed * 1000, 1),
+                    "ambiguous": attempt.ambiguous,
+                    "waited_s": round(attempt.waited, 3),
+                }
+                for attempt in exchange.log
+            ],
         },
     }
 

@@ -52,8 +52,11 @@ class DeadLetters:
         ):
             if value is not None:
                 details[name] = value
-        if response:
-            details["response"] = self._redactor.text(response[:MAX_BODY_CHARS])
+        if response:  # redacted whole, then cut: no part of a secret survives the cut
+            text = self._redactor.text(response)
+            details["response"] = text[:MAX_BODY_CHARS] + (
+                "…" if len(text) > MAX_BODY_CHARS else ""
+            )
         record: dict[str, Any] = {"deadLetter": details}
         if event is not None:
             record["event"] = event

@@ -48,6 +48,7 @@ def render_json(
                 exchange_view(e, redactor, headers=verbose) for e in outcome.exchanges
             ]
             entry["delivered"] = outcome.delivered
+            entry["in_doubt"] = outcome.in_doubt
             failure = _failure(outcome)
             entry["error"] = redactor.text(failure) if failure else None
         else:
@@ -128,6 +129,8 @@ def render_text(
                 )
             )
             if verbose:
+                for number, attempt in enumerate(response["tries"], start=1):
+                    console.print(Text(f"    attempt {number}: {_try_text(attempt)}", style="dim"))
                 for name, value in response.get("headers", {}).items():
                     console.print(Text(f"    {name}: {value}", style="dim"))
             body = response["body"]
@@ -136,7 +139,15 @@ def render_text(
                     Text("    " + (body if isinstance(body, str) else jsonwire.dumps_text(body)))
                 )
         failure = _failure(outcome)
-        if failure:
+        if failure and outcome.in_doubt:
+            console.print(
+                Text(
+                    f"  ? in doubt: {redactor.text(failure)} — not sent again; check the "
+                    "provider before sending this event once more",
+                    style="yellow",
+                )
+            )
+        elif failure:
             console.print(Text(f"  ✗ not delivered: {redactor.text(failure)}", style="red"))
     if changes is not None:
         if changes:
@@ -150,6 +161,16 @@ def render_text(
         else:
             console.print(Text("✓ requests match the expected file", style="green"))
     return console.export_text(styles=color)
+
+
+def _try_text(attempt: dict[str, Any]) -> str:
+    """`HTTP 429 in 3.1 ms, waited 1.0 s` / `ReadTimeout: … (sent; may have been processed)`."""
+    text = f"{attempt['outcome']} in {attempt['elapsed_ms']} ms"
+    if attempt["ambiguous"]:
+        text += " (sent, no whole answer: the provider may have processed it)"
+    if attempt["waited_s"]:
+        text += f", waited {attempt['waited_s']:g} s"
+    return text
 
 
 def _print_request(console: Any, view: dict[str, Any], body: str) -> None:

@@ -53,9 +53,9 @@ class DeadLetters:
             if value is not None:
                 details[name] = value
         if response:  # redacted whole, then cut: no part of a secret survives the cut
-            text = self._redactor.text(response)
-            details["response"] = text[:MAX_BODY_CHARS] + (
-                "…" if len(text) > MAX_BODY_CHARS else ""
+            answer = self._redactor.text(response)
+            details["response"] = answer[:MAX_BODY_CHARS] + (
+                "…" if len(answer) > MAX_BODY_CHARS else ""
             )
         record: dict[str, Any] = {"deadLetter": details}
         if event is not None:

@@ -28,6 +28,7 @@ class SharedPacer:
         self._next_slot = mp.Value("d", 0.0, lock=False)
         self._paused_until = mp.Value("d", 0.0, lock=False)
         self._lock = mp.Lock()
+        self._turn: asyncio.Lock | None = None  # this process's tasks, one slot at a time
 
     def reserve(self, now: float) -> float:
         """Claim the next request slot; returns how long to wait before using it."""
@@ -46,9 +47,21 @@ class SharedPacer:
                 self._next_slot.value = deadline
 
     async def acquire(self, clock: Callable[[], float] = time.monotonic) -> None:
-        wait = self.reserve(clock())
-        if wait > 0:
-            await asyncio.sleep(wait)
+        """Wait for this task's slot. Slots are taken one task at a time and counted from when
+        the task really goes, so a task that wakes late pushes the next slot back instead of
+        letting two requests leave closer than the interval."""
+        if self._turn is None:
+            self._turn = asyncio.Lock()
+        async with self._turn:
+            wait = self.reserve(clock())
+            if wait > 0:
+                await asyncio.sleep(wait)
+                self._went(clock())
+
+    def _went(self, now: float) -> None:
+        with self._lock:
+            if self.interval and now + self.interval > self._next_slot.value:
+                self._next_slot.value = now + self.interval
 
 
 def parse_rate_limit_reset(value: str | None, now: float) -> float | None:

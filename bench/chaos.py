@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 
-from chaos import CASES, run_round  # noqa: E402
+from chaos import CASES, run_round
 
-from cdpctl.sandbox.server import Faults, SandboxServer  # noqa: E402
+from cdpctl.sandbox.server import Faults, SandboxServer
 
 
 def main() -> None:

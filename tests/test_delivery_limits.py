@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import random
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cdpctl.delivery.limits import RetryPolicy, SharedPacer, parse_retry_after
 from cdpctl.delivery.transport import provider_wait
@@ -27,12 +32,52 @@ def test_a_429_waits_for_the_larger_of_retry_after_and_rate_limit_reset(monkeypa
     assert provider_wait(Reply(503, headers={"x-ratelimit-reset": "9"})) is None
 
 
-def test_pacer_hands_out_slots_one_interval_apart_and_pauses_for_everyone() -> None:
+def test_pacer_spaces_departures_and_answers_and_pauses_for_everyone() -> None:
     pacer = SharedPacer(20)
-    waits = [pacer.reserve(100.0) for _ in range(5)]
-    assert [round(w, 3) for w in waits] == [0.0, 0.05, 0.1, 0.15, 0.2]
+    assert pacer.wait(100.0) <= 0
+    pacer.went(100.0)
+    assert round(pacer.wait(100.0), 3) == 0.05
+    pacer.answered(100.2)  # a slow answer pushes the next departure back
+    assert round(pacer.wait(100.2), 3) == 0.05
     pacer.pause_until(110.0)
-    assert pacer.reserve(100.0) == 10.0
+    assert pacer.wait(100.0) == 10.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.floats(min_value=0.0, max_value=0.03), min_size=2, max_size=8),
+    st.integers(min_value=1, max_value=6),
+)
+def test_departures_never_come_closer_than_the_interval_after_an_answer(
+    latencies: list[float], tasks: int
+) -> None:
+    """Whatever the answer times and the tasks in flight, a request leaves at least one
+    interval after every earlier departure and every answer that came before it."""
+    pacer = SharedPacer(50)  # 20 ms apart
+    events: list[tuple[str, float]] = []
+
+    async def task(latency: float) -> None:
+        await pacer.acquire()
+        events.append(("went", time.monotonic()))
+        await asyncio.sleep(latency)
+        pacer.answered(time.monotonic())
+        events.append(("answered", time.monotonic()))
+
+    async def main() -> None:
+        queue = list(latencies)
+
+        async def worker() -> None:
+            while queue:
+                await task(queue.pop())
+
+        await asyncio.gather(*(worker() for _ in range(tasks)))
+
+    asyncio.run(main())
+    for index, (kind, when) in enumerate(events):
+        if kind != "went":
+            continue
+        for earlier_kind, earlier in events[:index]:
+            assert when - earlier >= 0.02 - 0.002, (earlier_kind, when - earlier)
 
 
 def test_backoff_is_exponential_with_full_jitter_and_capped() -> None:

@@ -1,9 +1,5 @@
-"""Pacing shared by every worker of a destination: a request-rate schedule and Retry-After pauses.
-
-The schedule is GCRA-style (each request takes the next slot `1/rate` after the previous one),
-so a configured 20 rps really is 20 per second, without bursts. The state can live in shared
-memory so several worker processes pace against one limit.
-"""
+"""Pacing shared by every task of a destination: departures one interval apart (a configured
+20 rps really is 20 per second, without bursts) and Retry-After pauses; retry backoff."""
 
 from __future__ import annotations
 
@@ -20,48 +16,51 @@ MAX_RETRY_AFTER = 300.0  # never sleep longer than five minutes on one provider 
 
 
 class SharedPacer:
-    """Request slots and a pause deadline, shareable across processes (fork/spawn safe)."""
+    """Request departures at most one interval apart, and a pause deadline for every task.
+
+    Departures are counted from when a request really leaves, and pushed back by each answer
+    (`answered`): a provider counts *arrivals*, and a slow first connection or a busy machine
+    delays one request more than the next, so spacing from the client's schedule alone lets
+    two arrivals land closer than the limit. One task waits for a departure at a time. The
+    state lives in shared memory, so processes of one destination share one limit."""
 
     def __init__(self, requests_per_second: float | None, ctx: Any = None) -> None:
         mp = ctx or multiprocessing.get_context()
         self.interval = 1.0 / requests_per_second if requests_per_second else 0.0
-        self._next_slot = mp.Value("d", 0.0, lock=False)
+        self._next = mp.Value("d", 0.0, lock=False)  # the earliest next departure
         self._paused_until = mp.Value("d", 0.0, lock=False)
         self._lock = mp.Lock()
-        self._turn: asyncio.Lock | None = None  # this process's tasks, one slot at a time
+        self._turn: asyncio.Lock | None = None  # this process's tasks, one at a time
 
-    def reserve(self, now: float) -> float:
-        """Claim the next request slot; returns how long to wait before using it."""
+    def wait(self, now: float) -> float:
+        """Seconds until the next request may leave."""
         with self._lock:
-            start = max(now, self._next_slot.value, self._paused_until.value)
-            if self.interval:
-                self._next_slot.value = start + self.interval
-            return start - now
+            return max(self._next.value, self._paused_until.value) - now
+
+    def went(self, now: float) -> None:
+        """A request left at `now`: the next one leaves an interval later at the earliest."""
+        self.answered(now)
+
+    def answered(self, now: float) -> None:
+        """A request's answer (or failure) came back at `now`."""
+        with self._lock:
+            if now + self.interval > self._next.value:
+                self._next.value = now + self.interval
 
     def pause_until(self, deadline: float) -> None:
-        """Hold every worker of this destination until `deadline` (a provider's Retry-After)."""
+        """Hold every task of this destination until `deadline` (a provider's Retry-After)."""
         with self._lock:
             if deadline > self._paused_until.value:
                 self._paused_until.value = deadline
-            if self._next_slot.value < deadline:
-                self._next_slot.value = deadline
 
     async def acquire(self, clock: Callable[[], float] = time.monotonic) -> None:
-        """Wait for this task's slot. Slots are taken one task at a time and counted from when
-        the task really goes, so a task that wakes late pushes the next slot back instead of
-        letting two requests leave closer than the interval."""
+        """Wait until this task's request may leave, and take the departure."""
         if self._turn is None:
             self._turn = asyncio.Lock()
         async with self._turn:
-            wait = self.reserve(clock())
-            if wait > 0:
+            while (wait := self.wait(clock())) > 0:
                 await asyncio.sleep(wait)
-                self._went(clock())
-
-    def _went(self, now: float) -> None:
-        with self._lock:
-            if self.interval and now + self.interval > self._next_slot.value:
-                self._next_slot.value = now + self.interval
+            self.went(clock())
 
 
 def parse_rate_limit_reset(value: str | None, now: float) -> float | None:

@@ -211,6 +211,8 @@ class Transport:
             try:
                 reply = await self._attempt(target, headers, body)
             except _Failed as failed:
+                if self.pacer is not None:
+                    self.pacer.answered(self.clock())
                 self.counters.network_errors += 1
                 self.counters.ambiguous += failed.written
                 failures += 1
@@ -244,6 +246,8 @@ class Transport:
                 await asyncio.sleep(wait)
                 continue
             elapsed = self.clock() - started
+            if self.pacer is not None:
+                self.pacer.answered(self.clock())
             if reply.status == 429:
                 self.counters.throttled += 1
                 hint = provider_wait(reply)

@@ -299,12 +299,25 @@ def test_a_dead_letter_file_that_cannot_be_written_at_the_last_batch_stops_the_r
     write_tracks(events, 4)  # one batch, flushed when the input ends
     sandbox.set_faults(Faults(error_rate=1, rate_limits=False))
     result, report = replay(
-        events, mapping, sandbox, "--max-attempts", "1", "--dead-letter", "/dev/full"
+        events,
+        mapping,
+        sandbox,
+        "--max-attempts",
+        "1",
+        "--concurrency",
+        "1",  # one lane: the batch is the last thing sent, and nothing else is in flight
+        "--dead-letter",
+        "/dev/full",
     )
     assert result.returncode == 2
     assert "cannot write the dead-letter file /dev/full" in result.stderr
     assert report["stopped"] and report["resume"].endswith("--resume")
-    assert "failed" not in set(ledger(events).values()), "no failure recorded without its letter"
+    assert not set(ledger(events).values()) & {"failed", "in doubt", "sending"}, (
+        "refused, so never processed: nothing recorded that a resume would not send again"
+    )
+    resumed, _ = replay(events, mapping, sandbox, "--max-attempts", "1", "--resume")
+    assert resumed.returncode == 1
+    assert len(dead_letters(events)) == 4, "each refused event dead-lettered on the resume"
 
 
 def test_a_customerio_207_partial_failure_dead_letters_exactly_the_refused_items(

@@ -176,6 +176,15 @@ class Ledger:
                 [(k.destination, k.subscription, k.message_id, now) for k in keys],
             )
 
+    def forget(self, keys: Iterable[Key]) -> None:
+        """Drop events the provider refused but the run could not settle: never sent, as far
+        as a resumed run is concerned."""
+        with self._guard(), self._transaction():
+            self._db.executemany(
+                "DELETE FROM outcomes WHERE destination=? AND subscription=? AND message_id=?",
+                [(k.destination, k.subscription, k.message_id) for k in keys],
+            )
+
     def record(self, outcomes: Iterable[Outcome]) -> None:
         now = time.time()
         rows = [

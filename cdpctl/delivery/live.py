@@ -343,6 +343,7 @@ class LiveRun:
             for work in batch:
                 self._record_exchanges(work, outcome.exchanges)
             again = []
+            refused = []
             for work, item in zip(batch, outcome.items, strict=True):
                 counters = self.stats.sub(work.sub.name)
                 if item.delivered:
@@ -363,7 +364,18 @@ class LiveRun:
                 elif item.retryable and round_number < self.options.policy.max_attempts:
                     again.append(work)
                 else:
+                    refused.append((work, item))
+            for position, (work, item) in enumerate(refused):
+                try:
                     self._fail(work, item)
+                except RunStopped:
+                    # Refused, so never processed: forgotten, so a resumed run sends (and can
+                    # dead-letter) them again rather than leaving them in doubt.
+                    unsettled = [w.key for w, _ in refused[position:]]
+                    for key in unsettled:
+                        self._in_flight.pop(key, None)
+                    self.ledger.forget(unsettled)
+                    raise
             if again:
                 self.stats.retries += len(again)
                 await asyncio.sleep(self.options.policy.delay(round_number, transport.rng))

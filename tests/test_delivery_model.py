@@ -1,0 +1,47 @@
+"""The delivery model as declared: what a repeat does per action (docs/guarantees.md's table
+is the code's), and the requests that say otherwise for themselves."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from helpers import plan_requests
+
+from cdpctl.providers import get_provider, provider_names
+from cdpctl.providers.base import SAFE_METHODS, Repeat
+
+GUARANTEES = Path(__file__).parent.parent / "docs" / "guarantees.md"
+
+
+def test_the_guarantees_table_is_every_actions_declared_repeat() -> None:
+    documented = {
+        (provider, action): kind
+        for provider, action, kind in re.findall(
+            r"^\| (\w+) \| `(\w+)` \| ([a-z ]+) \|$", GUARANTEES.read_text(), re.M
+        )
+    }
+    declared = {
+        (name, action.name): action.repeat.value
+        for name in provider_names()
+        for action in get_provider(name).actions  # type: ignore[union-attr]
+    }
+    assert documented == declared
+
+
+def test_messages_and_sends_without_a_key_are_not_idempotent() -> None:
+    settings = {"source_write_key": "sandbox-write-key-1234"}
+    keyed = plan_requests(
+        "segment", "sendTrack", {"user_id": "u", "event_name": "E", "message_id": "m-1"}, settings
+    )
+    unkeyed = plan_requests("segment", "sendTrack", {"user_id": "u", "event_name": "E"}, settings)
+    assert [r.repeat for r in keyed] == [None]  # the action's: keyed
+    assert [r.repeat for r in unkeyed] == [Repeat.NOT_IDEMPOTENT]
+
+
+def test_token_requests_and_lookups_are_safe_to_repeat_in_every_plan() -> None:
+    from cdpctl.providers.sfmc.auth import token_request
+
+    token = token_request({"subdomain": "abc", "client_id": "id", "client_secret": "s"})
+    assert token.repeat is Repeat.IDEMPOTENT
+    assert "GET" in SAFE_METHODS and "POST" not in SAFE_METHODS

@@ -7,7 +7,11 @@ import re
 from pathlib import Path
 
 from helpers import plan_requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cdpctl.delivery.ledger import Key
+from cdpctl.delivery.live import SeenFilter
 from cdpctl.providers import get_provider, provider_names
 from cdpctl.providers.base import SAFE_METHODS, Repeat
 
@@ -45,3 +49,18 @@ def test_token_requests_and_lookups_are_safe_to_repeat_in_every_plan() -> None:
     token = token_request({"subdomain": "abc", "client_id": "id", "client_secret": "s"})
     assert token.repeat is Repeat.IDEMPOTENT
     assert "GET" in SAFE_METHODS and "POST" not in SAFE_METHODS
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(max_size=12), max_size=300), st.lists(st.text(max_size=12), max_size=50))
+def test_the_seen_filter_never_forgets_a_key_it_was_given(
+    added: list[str], others: list[str]
+) -> None:
+    """A run on an empty ledger skips look-ups only for keys the filter says it never wrote."""
+    seen = SeenFilter()
+    keys = [Key("d", "s", text) for text in added]
+    for key in keys:
+        seen.add(key)
+    assert all(seen.may_hold(key) for key in keys)
+    fresh = [Key("d", "s", "other:" + text) for text in others]
+    assert sum(seen.may_hold(key) for key in fresh) <= max(1, len(fresh) // 5)

@@ -98,6 +98,9 @@ class LiveRun:
     #: accepted for sending, final outcome not yet in the ledger: an event repeated in the
     #: archive is sent once (bounded by the lanes' queues and one flush of outcomes)
     _accepted: set[Key] = field(default_factory=set)
+    #: keys this run wrote, when the ledger held nothing of this destination at the start:
+    #: a key it never saw needs no look-up (see `_recorded_state`)
+    _written: SeenFilter | None = None
     _outcomes: list[Outcome] = field(default_factory=list)  # not yet written
     _flushed_at: float = 0.0
     _in_flight: dict[Key, _Work] = field(default_factory=dict)  # marked sending, unsettled
@@ -111,6 +114,8 @@ class LiveRun:
         self._identity = {
             sub.name: identity for sub, identity in zip(enabled, identities, strict=True)
         }
+        if not self.options.force and self.ledger.count() == 0:
+            self._written = SeenFilter()
 
     async def run(self, records: Iterable[Record]) -> None:
         import httpx
@@ -161,7 +166,7 @@ class LiveRun:
     def malformed(self, record: Malformed) -> None:
         """Dead-letter a malformed record once, however often the run is resumed."""
         key = Key(self.destination.file.name, states.MALFORMED, raw_id(record))
-        if not self.options.force and self.ledger.state(key) is not None:
+        if not self.options.force and self._recorded_state(key) is not None:
             return
         self._dead_letter(f"{record.where}: {record.error}", raw=record.raw, line=record.number)
         self._outcome(Outcome(key, states.FAILED, reason=self._clip(record.error)))
@@ -205,6 +210,12 @@ class LiveRun:
             await asyncio.sleep(PROGRESS_SECONDS)
             self._progress()
 
+    def _recorded_state(self, key: Key) -> str | None:
+        """What the ledger says of `key`, looked up only when it may say something."""
+        if self._written is not None and not self._written.may_hold(key):
+            return None
+        return self.ledger.state(key)
+
     def _progress(self) -> None:
         if self.on_progress is not None:
             self.stats.in_flight = len(self._in_flight)
@@ -213,7 +224,7 @@ class LiveRun:
     def _block(self, record: Record) -> None:
         """An event the tracking plan blocks is dead-lettered, once, with its violations."""
         key = Key(self.destination.file.name, states.BLOCKED, event_key("", "", record).message_id)
-        if not self.options.force and self.ledger.state(key) is not None:
+        if not self.options.force and self._recorded_state(key) is not None:
             return
         assert self.plan is not None
         problems = self.plan.checker.violations(record.event)
@@ -239,7 +250,7 @@ class LiveRun:
             return False
         if self.options.force:
             return True
-        state = self.ledger.state(key)
+        state = self._recorded_state(key)
         if state is None:
             return True
         if state in states.FINAL_STATES:
@@ -257,7 +268,7 @@ class LiveRun:
         self, sub: CompiledSubscription, record: Record, verdict: Invalid, key: Key
     ) -> None:
         """An invalid payload is dead-lettered with its errors, once."""
-        if not self.options.force and self.ledger.state(key) is not None:
+        if not self.options.force and self._recorded_state(key) is not None:
             return
         errors = [d for d in verdict.diagnostics if d.is_error]
         reason = "invalid payload: " + "; ".join(f"{d.code} {d.message}" for d in errors)
@@ -329,6 +340,9 @@ class LiveRun:
                 if not marked:
                     marked = True
                     self.ledger.mark_sending([work.key for work in batch])
+                    if self._written is not None:
+                        for work in batch:
+                            self._written.add(work.key)
                     for work in batch:
                         self._in_flight[work.key] = work
 
@@ -421,6 +435,8 @@ class LiveRun:
         self._in_flight.clear()
 
     def _outcome(self, outcome: Outcome) -> None:
+        if self._written is not None:
+            self._written.add(outcome.key)
         self._outcomes.append(outcome)
         if len(self._outcomes) >= FLUSH_OUTCOMES:
             self._flush(force=True)
@@ -465,6 +481,29 @@ class LiveRun:
                     **exchange_view(exchange, self.redactor, headers=True),
                 }
             )
+
+
+class SeenFilter:
+    """A Bloom filter of ledger keys (2 MiB, 3 probes): `may_hold` is never False for a key
+    that was added, and rarely True for one that was not (1.7% at a million keys), so a run
+    that started on an empty ledger looks up only the keys it may have written itself."""
+
+    BITS = 1 << 24
+
+    def __init__(self) -> None:
+        self._bits = bytearray(self.BITS // 8)
+
+    def _probes(self, key: Key) -> tuple[int, int, int]:
+        value = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
+        mask = self.BITS - 1
+        return value & mask, (value >> 24) & mask, (value >> 40 | value << 24) & mask
+
+    def add(self, key: Key) -> None:
+        for bit in self._probes(key):
+            self._bits[bit >> 3] |= 1 << (bit & 7)
+
+    def may_hold(self, key: Key) -> bool:
+        return all(self._bits[bit >> 3] & (1 << (bit & 7)) for bit in self._probes(key))
 
 
 def repeat_is_harmless(action: Action, verdict: Ready) -> bool:

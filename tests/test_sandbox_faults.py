@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdpctl.sandbox.providers import customerio, loops, segment, sendgrid, sfmc
+from cdpctl.sandbox.providers import customerio, dotdigital, loops, segment, sendgrid, sfmc
 from cdpctl.sandbox.server import HUGE_TOKEN_BYTES, Faults, SandboxServer
 from tests.helpers import run_cli
 
@@ -739,3 +739,57 @@ def test_concurrent_late_answers_do_not_block_each_other(sandbox: SandboxServer)
         thread.join(timeout=10)
     assert time.monotonic() - started < 1.2  # waited side by side, not one after another
     assert receipts(sandbox)["segment"] == {f"c-{n}": 1 for n in range(5)}
+
+
+def test_receipt_keys_of_entities_contacts_events_and_keyless_sends(
+    sandbox: SandboxServer,
+) -> None:
+    url = sandbox.url
+    identify = {
+        "type": "person",
+        "action": "identify",
+        "identifiers": {"email": "ann@example.com"},
+        "attributes": {"plan": "gold"},
+    }
+    event = {"type": "person", "action": "event", "identifiers": {"id": "u-1"}, "name": "Paid"}
+    for entity in (identify, identify, event):
+        assert HTTP.post(url + "/api/v2/entity", json=entity, headers=CIO_AUTH).status_code == 200
+    metric = {"delivery_id": "dlv-1", "metric": "opened"}
+    assert HTTP.post(url + "/api/v1/metrics", json=metric, headers=CIO_AUTH).status_code == 200
+    dotdigital_auth = {
+        "Authorization": "Basic "
+        + base64.b64encode(f"{dotdigital.USERNAME}:{dotdigital.PASSWORD}".encode()).decode()
+    }
+    patch = {"identifiers": {"email": "bo@example.com"}}
+    answer = HTTP.patch(
+        url + "/contacts/v3/email/bo@example.com", json=patch, headers=dotdigital_auth
+    )
+    assert answer.status_code == 200, answer.text
+    sms = {"message": "Your order shipped"}
+    answer = HTTP.post(
+        url + "/v2/sms-messages/send-to/447700900123", json=sms, headers=dotdigital_auth
+    )
+    assert answer.status_code == 204, answer.text
+    token = token_answer(sandbox).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    api_event = {"ContactKey": "c-1", "EventDefinitionKey": "APIEvent-1", "Data": {"n": 1}}
+    assert (
+        HTTP.post(url + "/interaction/v1/events", json=api_event, headers=bearer).status_code == 201
+    )
+    rows = {"items": [{"Order Id": "o-1", "Total": 5}, {"Total": 6}]}  # the second has no key
+    answer = HTTP.put(
+        url + "/data/v1/async/dataextensions/key:async_orders/rows", json=rows, headers=bearer
+    )
+    assert answer.status_code == 202, answer.text
+    got = receipts(sandbox)
+    cio = dict(got["customerio"])
+    assert cio.pop("identify email:ann@example.com") == 2  # an upsert repeated: visible, harmless
+    assert cio.pop("metric dlv-1 opened") == 1
+    ((key, count),) = cio.items()
+    assert key.startswith("event id:u-1 Paid #") and count == 1
+    patched, texted = got["dotdigital"]
+    assert patched == "contacts/patch email=bo@example.com"
+    assert texted.startswith("sms 447700900123 #")
+    sfmc_keys = list(got["sfmc"])
+    assert sfmc_keys[0].startswith("events APIEvent-1 c-1 #")
+    assert sfmc_keys[1:] == ['rows key:async_orders [["order id","o-1"]]']

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, fail
+from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, emit, fail
 from cdpctl.cli.help import command_help
 
 app = typer.Typer(
@@ -63,7 +63,7 @@ def segment(
     for item in result.not_converted:
         typer.echo(f"{source}: not converted: {item}", err=True)
     if output is None:
-        typer.echo(result.text, nl=False)
+        emit(result.text, "yaml")
     else:
         try:
             output.write_text(result.text, encoding="utf-8")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cdpctl.cli.common import fail
+from cdpctl.cli.common import emit, fail
 from cdpctl.cli.providers import PROVIDER_ARGUMENT, complete_action
 
 
@@ -42,7 +42,7 @@ def command(
     except catalog.LookupFailed as error:
         fail(str(error))
     if output is None:
-        typer.echo(text, nl=False)
+        emit(text, "yaml")
         return
     if output.is_dir():
         fail(f"{output} is a folder; give a file name, e.g. {output / (spec.name + '.yaml')}")

@@ -7,6 +7,7 @@ import typer
 from cdpctl.cli.common import (
     COLOR_OPTION,
     color_choice,
+    emit,
     format_option,
     load_plan_or_exit,
     output_format,
@@ -43,7 +44,7 @@ def show(
     chosen = output_format(format_flag, FORMATS)
     loaded = load_plan_or_exit(plan)
     if chosen == "json":
-        typer.echo(jsonwire.dumps_text(plan_row(loaded)))
+        emit(jsonwire.dumps_text(plan_row(loaded)) + "\n", chosen)
         return
     colored = color_choice(color)
     heading, _, rest = plan_text(loaded).partition("\n")

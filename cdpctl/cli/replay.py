@@ -21,6 +21,7 @@ from cdpctl.cli.common import (
     check_endpoint,
     check_writable,
     color_choice,
+    emit,
     fail,
     format_option,
     load_destination,
@@ -225,7 +226,7 @@ def command(
         )
     colored = color_choice(color)
     resume_command = _resume_command() if live and result.stopped else None
-    typer.echo(
+    emit(
         view.VIEWS[chosen](
             result.stats,
             live=live,
@@ -237,7 +238,7 @@ def command(
             estimate=estimate,
             coalesced=coalesce_identify,
         ),
-        nl=False,
+        chosen,
         color=colored,
     )
     if result.stopped == INTERRUPTED:

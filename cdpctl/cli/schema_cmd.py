@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cdpctl.cli.common import fail
+from cdpctl.cli.common import emit, fail
 
 
 def command(
@@ -54,4 +54,4 @@ def command(
         text = schema.schema_text(schema.action_payload_schema(ref.provider, ref.action))
     else:
         text = schema.schema_text(schema.mapping_file_schema())
-    typer.echo(text, nl=False)
+    emit(text, "json")

@@ -16,6 +16,7 @@ from cdpctl.cli.common import (
     check_endpoint,
     check_writable,
     color_choice,
+    emit,
     fail,
     format_option,
     load_destination,
@@ -91,7 +92,7 @@ def command(
         )
     changes = compare_requests(golden, actual) if golden is not None else None
     colored = color_choice(color)
-    typer.echo(
+    emit(
         VIEWS[chosen](
             event,
             verdicts,
@@ -102,7 +103,7 @@ def command(
             color=colored,
             endpoint=endpoint,
         ),
-        nl=False,
+        chosen,
         color=colored,
     )
     if save_expect is not None:

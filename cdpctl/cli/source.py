@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, fail
+from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, emit, fail
 from cdpctl.cli.help import command_help
 
 app = typer.Typer(
@@ -59,7 +59,7 @@ def sendgrid(
             for event in converter.convert(converter.records(lines, source), stats):
                 text = jsonwire.dumps_text(event)
                 if sink is None:
-                    typer.echo(text)
+                    emit(text + "\n", "ndjson")
                 else:
                     sink.write(text + "\n")
     except converter.SourceError as error:

@@ -14,6 +14,7 @@ from cdpctl.cli.common import (
     COLOR_OPTION,
     EXIT_FINDINGS,
     EXIT_OK,
+    emit,
     fail,
     load_plan_or_exit,
     project_config,
@@ -127,8 +128,7 @@ def command(
     reports += [check(str(path)) for path in found.files]
     render = RENDERERS[chosen]
     colored = use_color(color, configured=config.color)
-    # click strips ANSI codes from output that is not a terminal unless told otherwise.
-    typer.echo(render(reports, color=colored), nl=False, color=colored)
+    emit(render(reports, color=colored), chosen, color=colored)
     if chosen == "github":
         _write_step_summary(reports)
     strict = strict or config.strict

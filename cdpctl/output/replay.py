@@ -12,6 +12,8 @@ from typing import IO, Any
 from cdpctl import jsonwire
 from cdpctl.delivery.estimate import BackfillEstimate
 from cdpctl.delivery.stats import ReplayStats
+from cdpctl.output import terminal
+from cdpctl.output.terminal import escape
 
 PLAIN_INTERVAL = 5.0
 
@@ -42,7 +44,7 @@ class PlainProgress:
             return
         self._last = now
         line = status_line(stats, now - self._started, self._fraction(), live=self._live)
-        where = self._describe() if self._describe else ""
+        where = escape(self._describe()) if self._describe else ""
         self._stream.write((f"{where} · {line}" if where else line) + "\n")
         self._stream.flush()
 
@@ -67,7 +69,6 @@ class RichProgress:
         live: bool,
         describe: Callable[[], str] | None = None,
     ) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             Progress,
@@ -84,8 +85,8 @@ class RichProgress:
             BarColumn(bar_width=20),
             TaskProgressColumn(),
             TimeRemainingColumn(),
-            TextColumn("{task.fields[status]}"),
-            console=Console(stderr=True),
+            TextColumn("{task.fields[status]}", markup=False),
+            console=terminal.console(stderr=True),
             transient=True,  # the summary follows; no stale bar or blank line left behind
         )
         self._task = self._progress.add_task("replay", total=total or None, status="")
@@ -96,7 +97,7 @@ class RichProgress:
         del force
         elapsed = time.monotonic() - self._started
         status = status_line(stats, elapsed, None, live=self._live)
-        where = self._describe() if self._describe else ""
+        where = escape(self._describe()) if self._describe else ""
         self._progress.update(
             self._task,
             completed=self._position(),
@@ -186,7 +187,7 @@ def summary_text(
         table.add_column(column.replace("_", " "), justify="right", no_wrap=True)
     for name, counters in stats.subscriptions.items():
         values = counters.as_dict()
-        table.add_row(name, *(f"{values[c]:,}" for c in columns))
+        table.add_row(escape(name), *(f"{values[c]:,}" for c in columns))
     rate = stats.events_read / elapsed if elapsed > 0 else 0
     lines = [
         f"events read {stats.events_read:,} · malformed {stats.malformed:,} · "
@@ -222,13 +223,13 @@ def summary_text(
     if stats.error_groups:
         lines.append("first errors, by rule:")
         for code, message, count, example in stats.errors()[:10]:
-            lines.append(f"  {code} ×{count:,} {message} (first at {example})")
+            lines.append(f"  {code} ×{count:,} {escape(message)} (first at {escape(str(example))})")
     if dead_letter:
-        lines.append(f"dead letters: {dead_letter}")
+        lines.append(f"dead letters: {escape(dead_letter)}")
     if stopped:
-        lines.append(f"stopped: {stopped}")
+        lines.append(f"stopped: {escape(stopped)}")
     if resume:
-        lines.append(f"resume with: {resume}")
+        lines.append(f"resume with: {escape(resume)}")
     text = _table_text(table, color) + "\n" + "\n".join(lines) + "\n"
     if estimate is not None:
         text += _estimate_text(estimate, color)
@@ -249,7 +250,7 @@ def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
         table.add_column(column, justify="right", no_wrap=True)
     for sub in estimate.subscriptions:
         table.add_row(
-            sub.name,
+            escape(sub.name),
             f"{sub.events:,}",
             f"{sub.requests:,}",
             f"≤ {sub.batch:,}" if sub.batch else "1 event",
@@ -264,9 +265,7 @@ def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
 
 def _table_text(table: Any, color: bool) -> str:
     """A rich table as text at most SUMMARY_WIDTH wide, without trailing spaces."""
-    from rich.console import Console
-
-    console = Console(
+    console = terminal.console(
         record=True,
         force_terminal=color,
         no_color=not color,

@@ -8,6 +8,7 @@ from typing import Any
 from cdpctl import jsonwire
 from cdpctl.delivery.transport import Outcome
 from cdpctl.diffing import Change
+from cdpctl.output.terminal import escape
 from cdpctl.output.test_event import (
     Verdicts,
     diagnostic_view,
@@ -91,23 +92,27 @@ def render_text(
     console = text_console(color)
     mode = "dry run — nothing sent (add --live to send)"
     if outcomes is not None:
-        mode = f"live, every request sent to {endpoint}" if endpoint else "live"
+        mode = f"live, every request sent to {escape(endpoint)}" if endpoint else "live"
     console.print(Text(mode, style="bold"))
     for sub, verdict in verdicts:
         if not matched(verdict):
-            console.print(Text(f"○ {sub.name}: not matched — {reason(verdict) or ''}", style="dim"))
+            why = escape(f"{sub.name}: not matched — {reason(verdict) or ''}")
+            console.print(Text(f"○ {why}", style="dim"))
             continue
         if isinstance(verdict, Invalid):
-            console.print(Text(f"✗ {sub.name}: not sent, the payload is invalid", style="red"))
+            console.print(
+                Text(f"✗ {escape(sub.name)}: not sent, the payload is invalid", style="red")
+            )
             for problem in verdict.diagnostics:
                 if problem.is_error:
-                    console.print(Text(f"  {problem.code} {problem.message}", style="red"))
+                    console.print(Text(f"  {problem.code} {escape(problem.message)}", style="red"))
             continue
         if isinstance(verdict, Skipped):
-            console.print(Text(f"○ {sub.name}: nothing to send — {verdict.reason}", style="yellow"))
+            skipped = escape(f"{sub.name}: nothing to send — {verdict.reason}")
+            console.print(Text(f"○ {skipped}", style="yellow"))
             continue
         assert isinstance(verdict, Ready)
-        console.print(Text(f"● {sub.name} → {sub.action.name}", style="bold"))
+        console.print(Text(escape(f"● {sub.name} → {sub.action.name}"), style="bold"))
         outcome = (outcomes or {}).get(sub.name)
         if outcome is None:
             for request in verdict.requests:
@@ -129,15 +134,14 @@ def render_text(
             )
             if verbose:
                 for name, value in response.get("headers", {}).items():
-                    console.print(Text(f"    {name}: {value}", style="dim"))
+                    console.print(Text(escape(f"    {name}: {value}"), style="dim"))
             body = response["body"]
             if body not in (None, ""):
-                console.print(
-                    Text("    " + (body if isinstance(body, str) else jsonwire.dumps_text(body)))
-                )
+                text = body if isinstance(body, str) else jsonwire.dumps_text(body)
+                console.print(Text("    " + escape(redactor.text(text))))
         failure = _failure(outcome)
         if failure:
-            console.print(Text(f"  ✗ not delivered: {redactor.text(failure)}", style="red"))
+            console.print(Text(f"  ✗ not delivered: {escape(redactor.text(failure))}", style="red"))
     if changes is not None:
         if changes:
             console.print(
@@ -146,7 +150,7 @@ def render_text(
                 )
             )
             for change in changes:
-                console.print(Text(f"  {change.describe()}", style="red"))
+                console.print(Text(f"  {escape(change.describe())}", style="red"))
         else:
             console.print(Text("✓ requests match the expected file", style="green"))
     return console.export_text(styles=color)
@@ -155,11 +159,11 @@ def render_text(
 def _print_request(console: Any, view: dict[str, Any], body: str) -> None:
     from rich.text import Text
 
-    console.print(Text(f"  → {view['method']} {view['url']}", style="magenta"))
+    console.print(Text(escape(f"  → {view['method']} {view['url']}"), style="magenta"))
     for name, value in view["headers"].items():
-        console.print(Text(f"    {name}: {value}", style="dim"))
+        console.print(Text(escape(f"    {name}: {value}"), style="dim"))
     if body:
-        console.print(Text(f"    {body}"))
+        console.print(Text(f"    {escape(body)}"))
 
 
 VIEWS: dict[str, Callable[..., str]] = {"text": render_text, "json": render_json}

@@ -40,6 +40,7 @@ def command(
     Point `send`/`replay --live` at it with `--endpoint http://127.0.0.1:PORT`. Inspect state
     with GET /_sandbox/state, clear it with POST /_sandbox/reset, change faults with
     POST /_sandbox/faults."""
+    from cdpctl import jsonwire
     from cdpctl.sandbox.server import Faults, SandboxServer
 
     faults = Faults(
@@ -55,7 +56,11 @@ def command(
         server = SandboxServer(
             port, faults=faults, state_file=state, log=lambda line: typer.echo(line, err=True)
         )
+    except jsonwire.JSONInputError as error:
+        fail(f"--state: {error}")
     except OSError as error:
+        if error.filename is not None:
+            fail(f"--state: cannot read {error.filename}: {error.strerror or error}")
         fail(f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}")
     typer.echo(f"cdpctl sandbox listening on {server.url}")
     typer.echo("credentials it accepts (use them in the environment of your mapping files):")

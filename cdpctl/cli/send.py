@@ -117,9 +117,15 @@ def command(
 
 
 def _read_golden(path: Path) -> object:
+    from cdpctl import jsonwire
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return jsonwire.read(path.read_bytes(), str(path))
     except FileNotFoundError:
         fail(f"no such expect file: {path}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        fail(f"{path}: not valid JSON: {error}")
+    except IsADirectoryError:
+        fail(f"--expect: {path} is a folder; give a file")
+    except OSError as error:
+        fail(f"cannot read {path}: {error.strerror or error}")
+    except jsonwire.JSONInputError as error:
+        fail(str(error))

@@ -16,13 +16,12 @@ mapping as it is — defaults only pre-fill the editor — so every subscription
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdpctl import mapping, triggers, yamltext
+from cdpctl import jsonwire, mapping, triggers, yamltext
 from cdpctl.providers import (
     get_provider,
     provider_for_segment_slug,
@@ -81,10 +80,9 @@ class ImportResult:
 def parse_export(text: str, source: str) -> SegmentExport:
     """Read an export; raises ExportError for anything that is not one."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        where = f"{source}:{error.lineno}:{error.colno}"
-        raise ExportError(f"{where}: invalid JSON: {error.msg}") from None
+        data = jsonwire.read(text, source)
+    except jsonwire.JSONInputError as error:
+        raise ExportError(str(error)) from None
     items, destination = _unwrap(data, source)
     if not items:
         raise ExportError(f"{source}: the export holds no subscriptions")

@@ -237,6 +237,7 @@ def command(
             resume=resume_command,
             estimate=estimate,
             coalesced=coalesce_identify,
+            inputs=source.names(),
         ),
         chosen,
         color=colored,

@@ -6,7 +6,7 @@ import io
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from cdpctl import jsonwire
@@ -166,6 +166,7 @@ def summary_text(
     resume: str | None = None,
     estimate: BackfillEstimate | None = None,
     coalesced: bool = False,
+    inputs: Sequence[str] = (),
 ) -> str:
     """The summary table (at most 80 columns: names wrap, empty columns are left out) and the
     totals, first errors, dead letters, the backfill estimate of a dry run and, for a stopped
@@ -189,7 +190,8 @@ def summary_text(
         values = counters.as_dict()
         table.add_row(escape(name), *(f"{values[c]:,}" for c in columns))
     rate = stats.events_read / elapsed if elapsed > 0 else 0
-    lines = [
+    lines = [read_line(inputs)] if inputs else []
+    lines += [
         f"events read {stats.events_read:,} · malformed {stats.malformed:,} · "
         f"filtered out {stats.filtered_out:,} · {elapsed:,.1f}s · {rate:,.0f} events/s",
     ]
@@ -234,6 +236,20 @@ def summary_text(
     if estimate is not None:
         text += _estimate_text(estimate, color)
     return text
+
+
+MAX_NAMED_INPUTS = 5
+
+
+def read_line(inputs: Sequence[str]) -> str:
+    """`read ev[1].ndjson` / `read 12 files: a.gz, b.gz, … and 7 more`: which files the run read,
+    so a name taken for a pattern would show."""
+    names = [escape(name) for name in inputs]
+    if len(names) == 1:
+        return f"read {names[0]}"
+    shown = ", ".join(names[:MAX_NAMED_INPUTS])
+    more = len(names) - MAX_NAMED_INPUTS
+    return f"read {len(names):,} files: {shown}" + (f" … and {more:,} more" if more > 0 else "")
 
 
 def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
@@ -302,10 +318,12 @@ def summary_json(
     resume: str | None = None,
     estimate: BackfillEstimate | None = None,
     coalesced: bool = False,
+    inputs: Sequence[str] = (),
 ) -> str:
     del color, coalesced  # identifies_merged is always in the document
     document: dict[str, Any] = {
         "live": live,
+        "inputs": list(inputs),
         "elapsed_seconds": round(elapsed, 3),
         **stats.as_dict(),
         "failed": stats.failed,

@@ -69,6 +69,13 @@ def segment(
             output.write_text(result.text, encoding="utf-8")
         except OSError as error:
             fail(f"cannot write {output}: {error.strerror or error}")
+    if result.variables:
+        typer.echo(
+            f"{source}: credentials are written as references; set "
+            + ", ".join(result.variables)
+            + " in the environment before sending",
+            err=True,
+        )
     typer.echo(
         f"{source}: {result.converted} of {result.total} subscription(s) converted to "
         f"{result.provider}; {len(result.not_converted)} item(s) not converted"

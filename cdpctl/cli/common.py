@@ -32,6 +32,15 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise SystemExit(code)
 
 
+def note(message: str) -> None:
+    """One line of information on stderr (what was written, what was not converted): one line
+    whatever the file names or values it quotes hold (cdpctl.output.terminal.escape)."""
+    from cdpctl.output.terminal import escape
+
+    sys.stderr.write(escape(message) + "\n")
+    sys.stderr.flush()
+
+
 def use_color(choice: str | None, stream: object = None, configured: str | None = None) -> bool:
     """--color beats CDPCTL_COLOR, which beats NO_COLOR/FORCE_COLOR, which beat the project
     config (`configured`), which beats terminal detection. "auto" hands over to detection.

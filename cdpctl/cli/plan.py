@@ -39,6 +39,7 @@ def show(
     """Print the plan's events and their declared properties: type, required, format and
     allowed values. An unreadable plan is one located error and exit 2."""
     from cdpctl import jsonwire
+    from cdpctl.output.terminal import escape
     from cdpctl.plans.show import plan_row, plan_text
 
     chosen = output_format(format_flag, FORMATS)
@@ -47,7 +48,7 @@ def show(
         emit(jsonwire.dumps_text(plan_row(loaded)) + "\n", chosen)
         return
     colored = color_choice(color)
-    heading, _, rest = plan_text(loaded).partition("\n")
+    heading, _, rest = plan_text(loaded, escape).partition("\n")
     if colored:
         heading = typer.style(heading, bold=True)
     typer.echo(f"{heading}\n{rest}", nl=False, color=colored)

@@ -238,6 +238,7 @@ def command(
             estimate=estimate,
             coalesced=coalesce_identify,
             inputs=source.names(),
+            redactor=destination.redactor(),
         ),
         chosen,
         color=colored,

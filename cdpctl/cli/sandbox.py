@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cdpctl.cli.common import fail
+from cdpctl.cli.common import fail, note
 
 
 def command(
@@ -53,9 +53,7 @@ def command(
         seed=seed,
     )
     try:
-        server = SandboxServer(
-            port, faults=faults, state_file=state, log=lambda line: typer.echo(line, err=True)
-        )
+        server = SandboxServer(port, faults=faults, state_file=state, log=note)
     except jsonwire.JSONInputError as error:
         fail(f"--state: {error}")
     except OSError as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import typer
@@ -20,6 +19,7 @@ from cdpctl.cli.common import (
     fail,
     format_option,
     load_destination,
+    note,
     output_format,
 )
 
@@ -107,7 +107,7 @@ def command(
         color=colored,
     )
     if save_expect is not None:
-        sys.stderr.write(f"wrote {len(actual)} request(s) to {save_expect}\n")
+        note(f"wrote {len(actual)} request(s) to {save_expect}")
     failed = (
         any(isinstance(v, Invalid) for _, v in verdicts)
         or any(not o.delivered for o in (outcomes or {}).values())

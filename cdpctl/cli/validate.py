@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from cdpctl.cli.common import (
     emit,
     fail,
     load_plan_or_exit,
+    note,
     project_config,
     resolve_format,
     use_color,
@@ -48,7 +48,7 @@ def _write_step_summary(reports: list) -> None:
         with open(target, "a", encoding="utf-8") as handle:
             handle.write(render_step_summary(reports))
     except OSError as error:
-        sys.stderr.write(f"cdpctl: cannot write the job summary to {target}: {error.strerror}\n")
+        note(f"cdpctl: cannot write the job summary to {target}: {error.strerror}")
 
 
 def _plan_check(flag: Path | None, config: ProjectConfig) -> Callable[[str], Any] | None:

@@ -14,6 +14,7 @@ from cdpctl.delivery.estimate import BackfillEstimate
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.output import terminal
 from cdpctl.output.terminal import escape
+from cdpctl.secrets import Redactor
 
 PLAIN_INTERVAL = 5.0
 
@@ -167,10 +168,12 @@ def summary_text(
     estimate: BackfillEstimate | None = None,
     coalesced: bool = False,
     inputs: Sequence[str] = (),
+    redactor: Redactor | None = None,
 ) -> str:
     """The summary table (at most 80 columns: names wrap, empty columns are left out) and the
     totals, first errors, dead letters, the backfill estimate of a dry run and, for a stopped
-    live run, how to resume it."""
+    live run, how to resume it. The last step is the redactor, over the whole text: a provider
+    error quoting a credential shows its ${NAME}, whatever the delivery layer did to it."""
     from rich.table import Table
 
     totals = _totals(stats)
@@ -235,7 +238,7 @@ def summary_text(
     text = _table_text(table, color) + "\n" + "\n".join(lines) + "\n"
     if estimate is not None:
         text += _estimate_text(estimate, color)
-    return text
+    return redactor.text(text) if redactor is not None else text
 
 
 MAX_NAMED_INPUTS = 5
@@ -319,7 +322,9 @@ def summary_json(
     estimate: BackfillEstimate | None = None,
     coalesced: bool = False,
     inputs: Sequence[str] = (),
+    redactor: Redactor | None = None,
 ) -> str:
+    """The summary as one JSON document; every string in it redacted (the last step)."""
     del color, coalesced  # identifies_merged is always in the document
     document: dict[str, Any] = {
         "live": live,
@@ -349,6 +354,8 @@ def summary_json(
                 for sub in estimate.subscriptions
             },
         }
+    if redactor is not None:
+        document = redactor.value(document)
     return jsonwire.dumps_text(document) + "\n"
 
 

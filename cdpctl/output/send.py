@@ -65,7 +65,7 @@ def render_json(
             "matches": not changes,
             "differences": [c.describe() for c in changes],
         }
-    return jsonwire.dumps_text(document) + "\n"
+    return jsonwire.dumps_text(redactor.value(document)) + "\n"  # the last step, over everything
 
 
 def _failure(outcome: Outcome) -> str | None:
@@ -153,7 +153,7 @@ def render_text(
                 console.print(Text(f"  {escape(change.describe())}", style="red"))
         else:
             console.print(Text("✓ requests match the expected file", style="green"))
-    return console.export_text(styles=color)
+    return redactor.text(console.export_text(styles=color))  # the last step, over everything
 
 
 def _print_request(console: Any, view: dict[str, Any], body: str) -> None:

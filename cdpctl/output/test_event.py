@@ -190,7 +190,7 @@ def render_text(
     console.print()
     count = sum(1 for _, verdict in verdicts if matched(verdict))
     console.print(Text(f"{count} of {len(verdicts)} subscription(s) matched", style="bold"))
-    return console.export_text(styles=color)
+    return redactor.text(console.export_text(styles=color))  # the last step, over everything
 
 
 def print_diagnostic(console: Any, problem: Diagnostic) -> None:

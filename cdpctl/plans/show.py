@@ -63,11 +63,11 @@ def plan_text(plan: TrackingPlan, cell: Callable[[str], str] = str) -> str:
                     _constraints(prop),
                 )
             )
-    rows = [tuple(cell(text) for text in row) for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    shown = [[cell(text) for text in row] for row in rows]
+    widths = [max(len(row[i]) for row in shown) for i in range(len(shown[0]))]
     lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
+        "  ".join(text.ljust(w) for text, w in zip(row, widths, strict=True)).rstrip()
+        for row in shown
     ]
     count = len(plan.events)
     title = f' "{cell(plan.name)}"' if plan.name else ""

@@ -370,3 +370,38 @@ def test_github_annotations_keep_one_line_per_finding(tmp_path: Path) -> None:
     annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
     assert annotations and len(annotations) == result.stdout.count("\n") - 1
     assert all("%0A" in line for line in annotations if "forged" in line)
+
+
+def test_the_sandbox_log_escapes_request_paths(tmp_path: Path) -> None:
+    """`cdpctl sandbox` logs refused requests with their path: a path carrying control
+    sequences is shown escaped."""
+    import socket
+
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cdpctl", "sandbox", "--port", "0", "--no-rate-limits"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        port = int(first.rsplit(":", 1)[1])
+        # not every sequence: http.server splits a request line at any Unicode whitespace
+        seq = SEQUENCES["title"] + SEQUENCES["clear"] + "\u202eevil\x9b2J"
+        path = "/api/v1/events/send?x=" + seq.encode("utf-8").decode("latin-1")
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n"
+                "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".encode("latin-1")
+            )
+            assert connection.recv(65536).startswith(b"HTTP/1.")
+    finally:
+        process.terminate()  # the sandbox this test started, by its own handle
+        out, err = process.communicate(timeout=60)
+    assert "401 for POST /api/v1/events/send?x=" in err, err
+    assert "\\x1b]0;PWNED" in err
+    for name, text in (("stdout", first + out), ("stderr", err)):
+        assert not unsafe(text), f"raw control characters on the sandbox's {name}: {text!r}"

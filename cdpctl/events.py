@@ -73,14 +73,9 @@ def load_event(spec: str) -> Any:
 
 def parse_event(text: str, name: str) -> dict[str, Any]:
     try:
-        event = jsonwire.loads(text)
-    except jsonwire.JSONDecodeError as error:
-        line, column = _json_error_position(text, error.pos)
-        raise LoadError(
-            Diagnostic(
-                codes.JSON_SYNTAX, f"invalid JSON: {error.msg}", path=name, line=line, column=column
-            )
-        ) from None
+        event = jsonwire.read(text, name)
+    except jsonwire.JSONInputError as error:
+        raise LoadError(error.diagnostic) from None
     if not isinstance(event, dict):
         raise LoadError(
             Diagnostic(
@@ -95,9 +90,3 @@ def parse_event(text: str, name: str) -> dict[str, Any]:
     if problem is not None:
         raise LoadError(Diagnostic(codes.INVALID_EVENT, problem, path=name, line=1, column=1))
     return event
-
-
-def _json_error_position(text: str, position: int) -> tuple[int, int]:
-    line = text.count("\n", 0, position) + 1
-    column = position - (text.rfind("\n", 0, position) + 1) + 1
-    return line, column

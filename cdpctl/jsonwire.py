@@ -14,6 +14,9 @@ from typing import Any
 
 import orjson
 
+from cdpctl import codes
+from cdpctl.diagnostics import Diagnostic
+
 _MAX_SAFE_INTEGER = 2**53
 
 
@@ -95,9 +98,16 @@ def loads(data: bytes | str) -> Any:
     """Parse JSON as JavaScript's `JSON.parse` does: every number is a double. `25.0` is the
     number 25 (an int here; orjson gives a float) and `9007199254740993`, beyond 2^53, is the
     nearest double, 9007199254740992 (orjson keeps it exact). Only texts that may hold such a
-    number are walked: a `.0`, or a run of 16 digits."""
+    number are walked: a `.0`, or a run of 16 digits.
+
+    Bounded for hostile input: nesting deeper than MAX_DEPTH, NaN/Infinity and numbers that are
+    Infinity as a double (a 5,000-digit integer) raise JSONDecodeError, never RecursionError or
+    ValueError. `read` is the same with a located one-line error for a named input."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    deep = _too_deep(raw)
+    if deep is not None:
+        raise JSONDecodeError(f"nested deeper than {MAX_DEPTH} levels", _text(data), deep)
     value = orjson.loads(data)
-    raw = data.encode() if isinstance(data, str) else data
     if _integral_float_hint(raw) or _SIXTEEN_ZEROS in raw.translate(_DIGITS_AS_ZERO):
         return _js_numbers(value)
     return value
@@ -127,3 +137,84 @@ def dumps_text(value: Any) -> str:
 
 
 JSONDecodeError = orjson.JSONDecodeError
+
+# --- reading JSON from outside: the one reader ------------------------------------------------
+
+MAX_DEPTH = 100  # nesting levels; real events, exports, plans and golden files use a handful
+_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[{]|[\]}]', re.DOTALL)
+
+
+def _text(data: bytes | str) -> str:
+    return data if isinstance(data, str) else data.decode("utf-8", "replace")
+
+
+def _too_deep(raw: bytes) -> int | None:
+    """Where nesting first goes deeper than MAX_DEPTH (a character offset), or None. Cheap for
+    ordinary texts: only one with that many brackets at all is scanned (outside strings)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return None
+    depth = 0
+    for found in _STRUCTURE.finditer(raw):
+        char = raw[found.start()]
+        if char in b"[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return len(raw[: found.start()].decode("utf-8", "replace"))
+        elif char in b"]}":
+            depth -= 1
+    return None
+
+
+class JSONInputError(ValueError):
+    """Input that is not JSON cdpctl can read, located: `file:line:column: CDP109 message`."""
+
+    def __init__(self, name: str, line: int, column: int, message: str) -> None:
+        super().__init__(f"{name}:{line}:{column}: {codes.JSON_SYNTAX} {message}")
+        self.name = name
+        self.line = line
+        self.column = column
+        self.message = message
+
+    @property
+    def diagnostic(self) -> Diagnostic:
+        return Diagnostic(
+            codes.JSON_SYNTAX, self.message, path=self.name, line=self.line, column=self.column
+        )
+
+
+_ORJSON_POSITION = re.compile(r": line \d+ column \d+ \(char \d+\)$")
+
+
+def read(data: bytes | str, name: str, *, line: int = 1, column: int = 1) -> Any:
+    """Every JSON cdpctl reads from outside (events, exports, webhooks, golden files, plans,
+    sandbox bodies and state) goes through here: `loads` (JavaScript's numbers, bounded depth)
+    with a located one-line error. `name` names the input; `line`/`column` say where `data`
+    starts in it (a line of an NDJSON file)."""
+    try:
+        return loads(data)
+    except JSONDecodeError as error:
+        text = _text(data)
+        position = min(max(error.pos, 0), len(text))
+        at_line = text.count("\n", 0, position)
+        start = text.rfind("\n", 0, position) + 1
+        at_column = position - start + 1 + (column - 1 if at_line == 0 else 0)
+        raise JSONInputError(
+            name, line + at_line, at_column, _reason(error.msg, text, position)
+        ) from None
+
+
+def _reason(message: str, text: str, position: int) -> str:
+    message = _ORJSON_POSITION.sub("", message)
+    if message.startswith("number is infinity"):
+        return (
+            "number too large: JavaScript reads it as Infinity, which JSON cannot hold; "
+            "write it as a string"
+        )
+    for word in ("NaN", "Infinity", "-Infinity"):
+        if text.startswith(word, position):
+            return f"{word} is not JSON; write null or a string"
+    if message.startswith("nested deeper"):
+        return message
+    if message.startswith("recursion limit") or message.startswith("depth limit"):
+        return f"nested deeper than {MAX_DEPTH} levels"
+    return f"invalid JSON: {message}"

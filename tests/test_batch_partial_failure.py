@@ -487,8 +487,7 @@ def test_replay_dead_letters_only_events_the_sandbox_did_not_acknowledge(
     # deduplicates by, so those chunks' events are in doubt (in the ledger), not resent.
     ledger = sqlite3.connect(tmp_path / "events.ndjson.cdpctl-state.sqlite")
     in_doubt = {
-        row[0]
-        for row in ledger.execute("SELECT message_id FROM outcomes WHERE state = 'in doubt'")
+        row[0] for row in ledger.execute("SELECT message_id FROM outcomes WHERE state = 'in doubt'")
     }
     ledger.close()
 

@@ -233,7 +233,7 @@ def test_duplicate_names_are_made_unique_and_missing_required_fields_filled(
 @pytest.mark.parametrize(
     ("content", "args", "message"),
     [
-        ("{not json", [], "bad.json:1:2: invalid JSON"),
+        ("{not json", [], "bad.json:1:2: CDP109 invalid JSON"),
         ('{"data": {}}', [], "not a Segment subscriptions export"),
         ("[1]", [], "bad.json: subscriptions[0] is not an object"),
         ('[{"actionSlug": "x", "settings": []}]', [], "subscriptions[0].settings"),

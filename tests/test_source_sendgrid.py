@@ -164,8 +164,8 @@ GOOD = {
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('[\n  {"event": "delivered",\n  oops}\n]\n', "in.json:3:3: invalid JSON"),
-        ('{"event": "open"\n', "in.json:1:17: invalid JSON"),
+        ('[\n  {"event": "delivered",\n  oops}\n]\n', "in.json:3:3: CDP109 invalid JSON"),
+        ('{"event": "open"\n', "in.json:1:17: CDP109 invalid JSON"),
         ("[\n  1\n]\n", "in.json:2: expected a SendGrid webhook event (a JSON object), got int"),
         (
             json.dumps({**GOOD, "sg_event_id": None}) + "\n",
@@ -180,10 +180,13 @@ GOOD = {
             'in.json:2: "email" is not a non-empty string ("")',
         ),
         (json.dumps({**GOOD, "event": 5}) + "\n", 'in.json:1: "event" is not a non-empty string'),
-        ("[" + json.dumps(GOOD) + "] trailing\n", "in.json:1:99: invalid JSON: unexpected text"),
+        (
+            "[" + json.dumps(GOOD) + "] trailing\n",
+            "in.json:1:99: CDP109 invalid JSON: unexpected content",
+        ),
         (
             "[\n" + json.dumps(GOOD) + "\n" + json.dumps(GOOD) + "\n]\n",
-            "in.json:3:1: invalid JSON: expected ',' or ']'",
+            "in.json:3:1: CDP109 invalid JSON: unexpected character, expected ',' or ']'",
         ),
     ],
 )

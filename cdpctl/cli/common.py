@@ -24,16 +24,36 @@ COLORS = ("auto", "always", "never")
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """One line on stderr, then exit with `code`."""
-    sys.stderr.write(f"cdpctl: {message}\n")
+    """One line on stderr, then exit with `code`. The message is one line whatever it quotes:
+    control characters and newlines in it (a file name, a provider's answer) are escaped."""
+    from cdpctl.output.terminal import escape
+
+    sys.stderr.write(f"cdpctl: {escape(message)}\n")
     raise SystemExit(code)
 
 
-def use_color(
-    choice: str | None, stream: object = sys.stdout, configured: str | None = None
-) -> bool:
+def note(message: str) -> None:
+    """One line of information on stderr (what was written, what was not converted): one line
+    whatever the file names or values it quotes hold (cdpctl.output.terminal.escape)."""
+    from cdpctl.output.terminal import escape
+
+    sys.stderr.write(escape(message) + "\n")
+    sys.stderr.flush()
+
+
+def use_color(choice: str | None, stream: object = None, configured: str | None = None) -> bool:
     """--color beats CDPCTL_COLOR, which beats NO_COLOR/FORCE_COLOR, which beat the project
-    config (`configured`), which beats terminal detection. "auto" hands over to detection."""
+    config (`configured`), which beats terminal detection. "auto" hands over to detection.
+    The answer is also what the stream's terminal guard lets through (colour codes or none)."""
+    from cdpctl.output.terminal import set_colour
+
+    stream = sys.stdout if stream is None else stream
+    colour = _use_color(choice, stream, configured)
+    set_colour(stream, colour)
+    return colour
+
+
+def _use_color(choice: str | None, stream: object, configured: str | None) -> bool:
     explicit = choice or os.environ.get("CDPCTL_COLOR") or None
     if explicit is not None and explicit not in COLORS:
         source = "--color" if choice else "CDPCTL_COLOR"
@@ -48,6 +68,18 @@ def use_color(
         return configured == "always"
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def emit(text: str, chosen: str = "text", *, color: bool = False) -> None:
+    """Write a command's output on stdout: a text view through the terminal guard (colour codes
+    only with `color`), any other format exactly as it is (cdpctl.output.terminal)."""
+    from cdpctl.output.terminal import write_data
+
+    if chosen == "text":
+        # click strips ANSI codes from output that is not a terminal unless told otherwise.
+        typer.echo(text, nl=False, color=color)
+    else:
+        write_data(text)
 
 
 def project_config() -> ProjectConfig:

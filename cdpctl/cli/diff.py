@@ -9,6 +9,7 @@ import typer
 from cdpctl.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
+    emit,
     fail,
     format_option,
     load_destination,
@@ -81,5 +82,5 @@ def command(
                     shown.append(event_diff)
     except SourceError as error:
         fail(str(error))
-    typer.echo(view.VIEWS[chosen](summary, shown), nl=False)
+    emit(view.VIEWS[chosen](summary, shown), chosen)
     raise typer.Exit(EXIT_FINDINGS if fail_on_change and summary.changed else EXIT_OK)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, fail
+from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, emit, fail, note
 from cdpctl.cli.help import command_help
 
 app = typer.Typer(
@@ -61,18 +61,23 @@ def segment(
     except importer.ExportError as error:
         fail(str(error))
     for item in result.not_converted:
-        typer.echo(f"{source}: not converted: {item}", err=True)
+        note(f"{source}: not converted: {item}")
     if output is None:
-        typer.echo(result.text, nl=False)
+        emit(result.text, "yaml")
     else:
         try:
             output.write_text(result.text, encoding="utf-8")
         except OSError as error:
             fail(f"cannot write {output}: {error.strerror or error}")
-    typer.echo(
+    if result.variables:
+        note(
+            f"{source}: credentials are written as references; set "
+            + ", ".join(result.variables)
+            + " in the environment before sending"
+        )
+    note(
         f"{source}: {result.converted} of {result.total} subscription(s) converted to "
         f"{result.provider}; {len(result.not_converted)} item(s) not converted"
-        + (f"; wrote {output}" if output is not None else ""),
-        err=True,
+        + (f"; wrote {output}" if output is not None else "")
     )
     raise typer.Exit(EXIT_FINDINGS if result.not_converted else EXIT_OK)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cdpctl.cli.common import fail
+from cdpctl.cli.common import emit, fail, note
 from cdpctl.cli.providers import PROVIDER_ARGUMENT, complete_action
 
 
@@ -42,7 +42,7 @@ def command(
     except catalog.LookupFailed as error:
         fail(str(error))
     if output is None:
-        typer.echo(text, nl=False)
+        emit(text, "yaml")
         return
     if output.is_dir():
         fail(f"{output} is a folder; give a file name, e.g. {output / (spec.name + '.yaml')}")
@@ -55,7 +55,4 @@ def command(
     except OSError as error:
         fail(f"cannot write {output}: {error.strerror or error}")
     count = len(dict.fromkeys(actions)) if actions else len(spec.actions)
-    typer.echo(
-        f"wrote {output} ({spec.name}: {count} subscription(s)); next: cdpctl validate {output}",
-        err=True,
-    )
+    note(f"wrote {output} ({spec.name}: {count} subscription(s)); next: cdpctl validate {output}")

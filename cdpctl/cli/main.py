@@ -25,6 +25,7 @@ from cdpctl.cli import (
 from cdpctl.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, fail
 from cdpctl.cli.help import command_help
 from cdpctl.cli.helpfmt import install as conventional_help
+from cdpctl.output import terminal
 
 conventional_help()
 
@@ -68,10 +69,13 @@ def main(
 ) -> None:
     if debug:
         os.environ["CDPCTL_DEBUG"] = "1"
+    terminal.install()  # run() guards already; this covers in-process runs (tests, embedding)
 
 
 def run() -> None:
-    """Console-script entry: never a traceback unless --debug; 130 on Ctrl-C."""
+    """Console-script entry: never a traceback unless --debug; 130 on Ctrl-C; no raw control
+    character from any input on the terminal (cdpctl.output.terminal)."""
+    terminal.install()
     try:
         app(prog_name="cdpctl")
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ import typer
 from cdpctl.cli.common import (
     COLOR_OPTION,
     color_choice,
+    emit,
     format_option,
     load_plan_or_exit,
     output_format,
@@ -38,15 +39,16 @@ def show(
     """Print the plan's events and their declared properties: type, required, format and
     allowed values. An unreadable plan is one located error and exit 2."""
     from cdpctl import jsonwire
+    from cdpctl.output.terminal import escape
     from cdpctl.plans.show import plan_row, plan_text
 
     chosen = output_format(format_flag, FORMATS)
     loaded = load_plan_or_exit(plan)
     if chosen == "json":
-        typer.echo(jsonwire.dumps_text(plan_row(loaded)))
+        emit(jsonwire.dumps_text(plan_row(loaded)) + "\n", chosen)
         return
     colored = color_choice(color)
-    heading, _, rest = plan_text(loaded).partition("\n")
+    heading, _, rest = plan_text(loaded, escape).partition("\n")
     if colored:
         heading = typer.style(heading, bold=True)
     typer.echo(f"{heading}\n{rest}", nl=False, color=colored)

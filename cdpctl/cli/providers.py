@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import typer
 
-from cdpctl.cli.common import COLOR_OPTION, color_choice, fail, format_option, output_format
+from cdpctl.cli.common import (
+    COLOR_OPTION,
+    color_choice,
+    emit,
+    fail,
+    format_option,
+    output_format,
+)
 
 FORMATS = ("text", "json")
 FORMAT_OPTION = format_option(FORMATS)
@@ -37,7 +44,7 @@ PROVIDER_ARGUMENT = typer.Argument(
 def _echo_json(value: object) -> None:
     from cdpctl import jsonwire
 
-    typer.echo(jsonwire.dumps_text(value))
+    emit(jsonwire.dumps_text(value) + "\n", "json")
 
 
 def _echo_text(text: str, color: str | None) -> None:

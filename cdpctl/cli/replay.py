@@ -21,6 +21,7 @@ from cdpctl.cli.common import (
     check_endpoint,
     check_writable,
     color_choice,
+    emit,
     fail,
     format_option,
     load_destination,
@@ -241,7 +242,7 @@ def command(
         )
     colored = color_choice(color)
     resume_command = _resume_command() if live and result.stopped else None
-    typer.echo(
+    emit(
         view.VIEWS[chosen](
             result.stats,
             live=live,
@@ -252,8 +253,10 @@ def command(
             resume=resume_command,
             estimate=estimate,
             coalesced=coalesce_identify,
+            inputs=source.names(),
+            redactor=result.redactor,
         ),
-        nl=False,
+        chosen,
         color=colored,
     )
     if result.stopped == INTERRUPTED:

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from cdpctl.cli.common import fail
+from cdpctl.cli.common import fail, note
 from cdpctl.cli.help import command_help
 
 DEFAULT_URL = "http://127.0.0.1:8765"
@@ -89,6 +89,7 @@ def command(
     POST /_sandbox/faults."""
     if ctx.invoked_subcommand is not None:
         return
+    from cdpctl import jsonwire
     from cdpctl.sandbox.server import Faults, SandboxServer
 
     settings: dict[str, Any] = {
@@ -117,10 +118,12 @@ def command(
     except ValueError as error:
         fail(f"invalid fault setting: {error}")
     try:
-        server = SandboxServer(
-            port, faults=faults, state_file=state, log=lambda line: typer.echo(line, err=True)
-        )
+        server = SandboxServer(port, faults=faults, state_file=state, log=note)
+    except jsonwire.JSONInputError as error:
+        fail(f"--state: {error}")
     except OSError as error:
+        if error.filename is not None:
+            fail(f"--state: cannot read {error.filename}: {error.strerror or error}")
         fail(f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}")
     typer.echo(f"cdpctl sandbox listening on {server.url}")
     typer.echo("credentials it accepts (use them in the environment of your mapping files):")

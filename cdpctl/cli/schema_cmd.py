@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cdpctl.cli.common import fail
+from cdpctl.cli.common import emit, fail, note
 
 
 def command(
@@ -42,9 +42,7 @@ def command(
             f"{write}: {len(result.written)} schema(s) written, {len(result.unchanged)} unchanged"
         )
         for relative in result.stale:
-            typer.echo(
-                f"{write / relative}: stale (no such provider action any more); delete it", err=True
-            )
+            note(f"{write / relative}: stale (no such provider action any more); delete it")
         return
     if action is not None:
         try:
@@ -54,4 +52,4 @@ def command(
         text = schema.schema_text(schema.action_payload_schema(ref.provider, ref.action))
     else:
         text = schema.schema_text(schema.mapping_file_schema())
-    typer.echo(text, nl=False)
+    emit(text, "json")

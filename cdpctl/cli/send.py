@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import typer
@@ -16,9 +15,11 @@ from cdpctl.cli.common import (
     check_endpoint,
     check_writable,
     color_choice,
+    emit,
     fail,
     format_option,
     load_destination,
+    note,
     output_format,
 )
 
@@ -91,7 +92,7 @@ def command(
         )
     changes = compare_requests(golden, actual) if golden is not None else None
     colored = color_choice(color)
-    typer.echo(
+    emit(
         VIEWS[chosen](
             event,
             verdicts,
@@ -102,11 +103,11 @@ def command(
             color=colored,
             endpoint=endpoint,
         ),
-        nl=False,
+        chosen,
         color=colored,
     )
     if save_expect is not None:
-        sys.stderr.write(f"wrote {len(actual)} request(s) to {save_expect}\n")
+        note(f"wrote {len(actual)} request(s) to {save_expect}")
     failed = (
         any(isinstance(v, Invalid) for _, v in verdicts)
         or any(not o.delivered for o in (outcomes or {}).values())
@@ -116,9 +117,15 @@ def command(
 
 
 def _read_golden(path: Path) -> object:
+    from cdpctl import jsonwire
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return jsonwire.read(path.read_bytes(), str(path))
     except FileNotFoundError:
         fail(f"no such expect file: {path}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        fail(f"{path}: not valid JSON: {error}")
+    except IsADirectoryError:
+        fail(f"--expect: {path} is a folder; give a file")
+    except OSError as error:
+        fail(f"cannot read {path}: {error.strerror or error}")
+    except jsonwire.JSONInputError as error:
+        fail(str(error))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, fail
+from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, emit, fail, note
 from cdpctl.cli.help import command_help
 
 app = typer.Typer(
@@ -59,7 +59,7 @@ def sendgrid(
             for event in converter.convert(converter.records(lines, source), stats):
                 text = jsonwire.dumps_text(event)
                 if sink is None:
-                    typer.echo(text)
+                    emit(text + "\n", "ndjson")
                 else:
                     sink.write(text + "\n")
     except converter.SourceError as error:
@@ -74,20 +74,15 @@ def sendgrid(
     if partial is not None and output is not None:
         os.replace(partial, output)
     for line in stats.unknown_at:
-        typer.echo(f"{line}: not converted", err=True)
+        note(f"{line}: not converted")
     if stats.total_unknown > len(stats.unknown_at):
-        typer.echo(f"… and {stats.total_unknown - len(stats.unknown_at)} more", err=True)
+        note(f"… and {stats.total_unknown - len(stats.unknown_at)} more")
     converted = sum(stats.converted.values())
     summary = ", ".join(f"{name} {count}" for name, count in sorted(stats.converted.items()))
-    typer.echo(
-        f"{source}: {converted} event(s) converted" + (f" ({summary})" if summary else ""), err=True
-    )
+    note(f"{source}: {converted} event(s) converted" + (f" ({summary})" if summary else ""))
     if stats.unknown:
         skipped = ", ".join(f"{kind} {count}" for kind, count in sorted(stats.unknown.items()))
-        typer.echo(
-            f"{source}: {stats.total_unknown} event(s) of unknown type not converted ({skipped})",
-            err=True,
-        )
+        note(f"{source}: {stats.total_unknown} event(s) of unknown type not converted ({skipped})")
     raise typer.Exit(EXIT_FINDINGS if stats.unknown else EXIT_OK)
 
 

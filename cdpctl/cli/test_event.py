@@ -12,6 +12,7 @@ from cdpctl.cli.common import (
     EXIT_OK,
     PLAN_OPTION,
     color_choice,
+    emit,
     fail,
     format_option,
     load_destination,
@@ -54,9 +55,9 @@ def command(
     violations = gate.checker.violations(event) if gate is not None else ()
     verdicts = evaluate_all(destination, event, destination.context(dry_run=True), explain=True)
     colored = color_choice(color)
-    typer.echo(
+    emit(
         VIEWS[chosen](event, verdicts, destination.redactor(), color=colored, plan=violations),
-        nl=False,
+        chosen,
         color=colored,
     )
     failed = bool(violations) or any(isinstance(verdict, Invalid) for _, verdict in verdicts)

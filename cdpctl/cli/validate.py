@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,8 +13,10 @@ from cdpctl.cli.common import (
     COLOR_OPTION,
     EXIT_FINDINGS,
     EXIT_OK,
+    emit,
     fail,
     load_plan_or_exit,
+    note,
     project_config,
     resolve_format,
     use_color,
@@ -47,7 +48,7 @@ def _write_step_summary(reports: list) -> None:
         with open(target, "a", encoding="utf-8") as handle:
             handle.write(render_step_summary(reports))
     except OSError as error:
-        sys.stderr.write(f"cdpctl: cannot write the job summary to {target}: {error.strerror}\n")
+        note(f"cdpctl: cannot write the job summary to {target}: {error.strerror}")
 
 
 def _plan_check(flag: Path | None, config: ProjectConfig) -> Callable[[str], Any] | None:
@@ -127,8 +128,7 @@ def command(
     reports += [check(str(path)) for path in found.files]
     render = RENDERERS[chosen]
     colored = use_color(color, configured=config.color)
-    # click strips ANSI codes from output that is not a terminal unless told otherwise.
-    typer.echo(render(reports, color=colored), nl=False, color=colored)
+    emit(render(reports, color=colored), chosen, color=colored)
     if chosen == "github":
         _write_step_summary(reports)
     strict = strict or config.strict

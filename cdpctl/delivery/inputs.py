@@ -2,10 +2,13 @@
 
 `expand` turns the command-line arguments into an ordered list of inputs: each argument in
 the order given; a folder or a glob as the files it holds, sorted by name; the same file named
-twice is read once. A folder means the files under it (recursively) whose names end in .gz,
-.ndjson, .jsonl or .json — not hidden files, nor dead-letter files a live replay wrote next
-to its archive (pass those by name to replay them). URLs (`s3://…`, `gs://…`, `file://…`) go
-through fsspec, imported only when one is given; `s3://` needs the `s3` extra.
+twice is read once. Literal before pattern: an argument that names an existing file or folder
+is that file or folder, even when its name holds glob characters (`ev[1].ndjson`); it is a
+pattern only when nothing of that name exists. A folder means the files under it
+(recursively) whose names end in .gz, .ndjson, .jsonl or .json — not hidden files, nor
+dead-letter files a live replay wrote next to its archive (pass those by name to replay them).
+URLs (`s3://…`, `gs://…`, `file://…`) go through fsspec, imported only when one is given;
+`s3://` needs the `s3` extra.
 
 Each input is streamed on its own (gzip detected by its magic bytes, not its name), and every
 record carries the input's name and position, so errors read "events-2024-05-01.gz line 17".
@@ -89,7 +92,7 @@ def _wanted(name: str) -> bool:
 
 
 def _local(argument: str) -> list[tuple[str, int]]:
-    if _GLOB_CHARS & set(argument):
+    if _GLOB_CHARS & set(argument) and not os.path.exists(argument):
         names = sorted(n for n in glob.glob(argument, recursive=True) if os.path.isfile(n))
         if not names:
             raise InputError(f"no file matches {argument}")
@@ -129,7 +132,7 @@ def _filesystem(url: str) -> tuple[Any, str]:
 def _remote(argument: str) -> list[tuple[str, int | None]]:
     fs, path = _filesystem(argument)
     try:
-        if _GLOB_CHARS & set(path):
+        if _GLOB_CHARS & set(path) and not fs.exists(path):
             entries = fs.glob(path, detail=True)
             if not entries:
                 raise InputError(f"no file matches {argument}")
@@ -201,6 +204,10 @@ class Archive:
     def position(self) -> int:
         current = self._current
         return self._done + (current.position() if current is not None else 0)
+
+    def names(self) -> tuple[str, ...]:
+        """The inputs' names, in the order they are read (what a summary says was read)."""
+        return tuple(item.name for item in self.inputs)
 
     def describe(self) -> str:
         """Which file the run is in, for progress lines ("" for a single input)."""

@@ -36,6 +36,7 @@ from cdpctl.delivery.sources import RawRecord, Record, SourceError
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.delivery.workers import WorkerJob, fork_context, run_parallel
 from cdpctl.pipeline import Destination
+from cdpctl.secrets import Redactor
 
 if TYPE_CHECKING:
     from cdpctl.delivery.dask_engine import DaskOptions
@@ -70,6 +71,8 @@ class ReplayResult:
     elapsed: float
     dead_letter: Path | None  # set when the run wrote dead letters
     stopped: str | None = None  # why the run ended early: INTERRUPTED, or what failed
+    #: the run's redactor: the destination's secrets and those learnt while sending (tokens)
+    redactor: Redactor | None = None
 
 
 def check_ledger(plan: ReplayPlan, ledger: Ledger) -> None:
@@ -89,12 +92,13 @@ def run_replay(
     destination: Destination, plan: ReplayPlan, progress: Any | None = None
 ) -> ReplayResult:
     stats = ReplayStats()
+    redactor = destination.redactor()
     started = time.monotonic()
     on_progress: Callable[[ReplayStats], None] | None = progress.update if progress else None
     stopped = None
     try:
         if plan.live:
-            _live(destination, plan, stats, on_progress)
+            _live(destination, plan, stats, on_progress, redactor)
         elif plan.dask is not None:
             from cdpctl.delivery import dask_engine
 
@@ -122,7 +126,8 @@ def run_replay(
             progress.close(stats)
     dead = plan.dead_letter_path
     has_dead = dead is not None and dead.exists() and dead.stat().st_size > 0
-    return ReplayResult(stats, time.monotonic() - started, dead if has_dead else None, stopped)
+    elapsed = time.monotonic() - started
+    return ReplayResult(stats, elapsed, dead if has_dead else None, stopped, redactor)
 
 
 def _dry(
@@ -167,6 +172,7 @@ def _live(
     plan: ReplayPlan,
     stats: ReplayStats,
     on_progress: Callable[[ReplayStats], None] | None,
+    redactor: Redactor,
 ) -> None:
     assert plan.dead_letter_path is not None
     try:
@@ -174,7 +180,6 @@ def _live(
     except (LedgerBusy, LedgerError) as busy:
         raise ReplayRefused(str(busy)) from None
     try:
-        redactor = destination.redactor()
         try:
             ledger = Ledger(plan.state_path)
         except LedgerError as error:

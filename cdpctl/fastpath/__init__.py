@@ -82,7 +82,8 @@ def compile_subscription(
     writer = _Writer(source, sub, shape, ctx, bodies)
     text = writer.write(trigger_expression(root, source, "e"))
     namespace = dict(source.namespace)
-    exec(compile(text, f"<fastpath {sub.name}>", "exec"), namespace)
+    label = sub.name.replace("\x00", "\\x00")  # a code object's name cannot hold NUL
+    exec(compile(text, f"<fastpath {label}>", "exec"), namespace)
     return FastSubscription(sub, namespace["judge"], required_type(root), text)
 
 

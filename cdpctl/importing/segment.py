@@ -16,13 +16,12 @@ mapping as it is — defaults only pre-fill the editor — so every subscription
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdpctl import mapping, triggers, yamltext
+from cdpctl import jsonwire, mapping, triggers, yamltext
 from cdpctl.providers import (
     get_provider,
     provider_for_segment_slug,
@@ -73,6 +72,7 @@ class ImportResult:
     converted: int
     total: int
     not_converted: tuple[str, ...]
+    variables: tuple[str, ...] = ()  # environment variables the settings refer to
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -81,10 +81,9 @@ class ImportResult:
 def parse_export(text: str, source: str) -> SegmentExport:
     """Read an export; raises ExportError for anything that is not one."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        where = f"{source}:{error.lineno}:{error.colno}"
-        raise ExportError(f"{where}: invalid JSON: {error.msg}") from None
+        data = jsonwire.read(text, source)
+    except jsonwire.JSONInputError as error:
+        raise ExportError(str(error)) from None
     items, destination = _unwrap(data, source)
     if not items:
         raise ExportError(f"{source}: the export holds no subscriptions")
@@ -289,7 +288,8 @@ def _destination_settings(
         spec = provider.setting(key)
         if spec is None:
             not_converted.append(f'destination setting "{key}" has no cdpctl equivalent; left out')
-        elif spec.secret:
+        elif spec.secret or spec.credential:
+            # never the literal: a credential written in the file is never redacted afterwards
             settings[key] = "${" + env_name(provider, key) + "}"
         elif spec.enum is not None and value not in spec.enum:
             not_converted.append(
@@ -329,8 +329,27 @@ def convert(
         not_converted.extend(problems)
         text = _render(export, provider, converted, settings, not_converted, source, schema_ref)
     return ImportResult(
-        provider.name, text, len(converted), len(export.subscriptions), tuple(not_converted)
+        provider.name,
+        text,
+        len(converted),
+        len(export.subscriptions),
+        tuple(not_converted),
+        _variables(settings),
     )
+
+
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _variables(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The environment variables the file's settings refer to, in order: what to set."""
+    names = (
+        found.group(1)
+        for value in settings.values()
+        if isinstance(value, str)
+        for found in _REFERENCE.finditer(value)
+    )
+    return tuple(dict.fromkeys(names))
 
 
 def _validation_errors(text: str, source: str, converted: list[_Converted]) -> list[str]:

@@ -9,6 +9,7 @@ from cdpctl import jsonwire
 from cdpctl.diagnostics import Report, Severity
 from cdpctl.output.junit import render_junit
 from cdpctl.output.sarif import render_sarif
+from cdpctl.output.terminal import escape
 
 
 def summary_line(reports: Sequence[Report]) -> str:
@@ -29,7 +30,7 @@ def render_text(reports: Sequence[Report], *, color: bool = False) -> str:
             severity = d.severity.value
             if color:
                 severity = f"{styles[d.severity]}{severity}\x1b[0m"
-            lines.append(f"{d.location()}: {severity} {d.code} {d.full_message()}")
+            lines.append(f"{escape(d.location())}: {severity} {d.code} {escape(d.full_message())}")
     lines.append(summary_line(reports))
     return "\n".join(lines) + "\n"
 

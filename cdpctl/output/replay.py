@@ -6,12 +6,15 @@ import io
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from cdpctl import jsonwire
 from cdpctl.delivery.estimate import BackfillEstimate
 from cdpctl.delivery.stats import ReplayStats
+from cdpctl.output import terminal
+from cdpctl.output.terminal import escape
+from cdpctl.secrets import Redactor
 
 PLAIN_INTERVAL = 5.0
 
@@ -42,7 +45,7 @@ class PlainProgress:
             return
         self._last = now
         line = status_line(stats, now - self._started, self._fraction(stats), live=self._live)
-        where = self._describe() if self._describe else ""
+        where = escape(self._describe()) if self._describe else ""
         self._stream.write((f"{where} · {line}" if where else line) + "\n")
         self._stream.flush()
 
@@ -67,7 +70,6 @@ class RichProgress:
         live: bool,
         describe: Callable[[], str] | None = None,
     ) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             Progress,
@@ -84,8 +86,8 @@ class RichProgress:
             BarColumn(bar_width=20),
             TaskProgressColumn(),
             TimeRemainingColumn(),
-            TextColumn("{task.fields[status]}"),
-            console=Console(stderr=True),
+            TextColumn("{task.fields[status]}", markup=False),
+            console=terminal.console(stderr=True),
             transient=True,  # the summary follows; no stale bar or blank line left behind
         )
         self._total = total
@@ -97,7 +99,7 @@ class RichProgress:
         del force
         elapsed = time.monotonic() - self._started
         status = status_line(stats, elapsed, None, live=self._live)
-        where = self._describe() if self._describe else ""
+        where = escape(self._describe()) if self._describe else ""
         completed = self._position()
         if self._total:  # live: the bar counts settled events, not bytes read
             read = min(1.0, completed / self._total)
@@ -181,10 +183,13 @@ def summary_text(
     resume: str | None = None,
     estimate: BackfillEstimate | None = None,
     coalesced: bool = False,
+    inputs: Sequence[str] = (),
+    redactor: Redactor | None = None,
 ) -> str:
     """The summary table (at most 80 columns: names wrap, empty columns are left out) and the
     totals, first errors, dead letters, the backfill estimate of a dry run and, for a stopped
-    live run, how to resume it."""
+    live run, how to resume it. The last step is the redactor, over the whole text: a provider
+    error quoting a credential shows its ${NAME}, whatever the delivery layer did to it."""
     from rich.table import Table
 
     totals = _totals(stats)
@@ -202,9 +207,10 @@ def summary_text(
         table.add_column(column.replace("_", " "), justify="right", no_wrap=True)
     for name, counters in stats.subscriptions.items():
         values = counters.as_dict()
-        table.add_row(name, *(f"{values[c]:,}" for c in columns))
+        table.add_row(escape(name), *(f"{values[c]:,}" for c in columns))
     rate = stats.events_read / elapsed if elapsed > 0 else 0
-    lines = [
+    lines = [read_line(inputs)] if inputs else []
+    lines += [
         f"events read {stats.events_read:,} · malformed {stats.malformed:,} · "
         f"filtered out {stats.filtered_out:,} · {elapsed:,.1f}s · {rate:,.0f} events/s",
     ]
@@ -251,17 +257,31 @@ def summary_text(
     if stats.error_groups:
         lines.append("first errors, by rule:")
         for code, message, count, example in stats.errors()[:10]:
-            lines.append(f"  {code} ×{count:,} {message} (first at {example})")
+            lines.append(f"  {code} ×{count:,} {escape(message)} (first at {escape(str(example))})")
     if dead_letter:
-        lines.append(f"dead letters: {dead_letter}")
+        lines.append(f"dead letters: {escape(dead_letter)}")
     if stopped:
-        lines.append(f"stopped: {stopped}")
+        lines.append(f"stopped: {escape(stopped)}")
     if resume:
-        lines.append(f"resume with: {resume}")
+        lines.append(f"resume with: {escape(resume)}")
     text = _table_text(table, color) + "\n" + "\n".join(lines) + "\n"
     if estimate is not None:
         text += _estimate_text(estimate, color)
-    return text
+    return redactor.text(text) if redactor is not None else text
+
+
+MAX_NAMED_INPUTS = 5
+
+
+def read_line(inputs: Sequence[str]) -> str:
+    """`read ev[1].ndjson` / `read 12 files: a.gz, b.gz, … and 7 more`: which files the run read,
+    so a name taken for a pattern would show."""
+    names = [escape(name) for name in inputs]
+    if len(names) == 1:
+        return f"read {names[0]}"
+    shown = ", ".join(names[:MAX_NAMED_INPUTS])
+    more = len(names) - MAX_NAMED_INPUTS
+    return f"read {len(names):,} files: {shown}" + (f" … and {more:,} more" if more > 0 else "")
 
 
 def _in_doubt_lines(stats: ReplayStats, count: int) -> list[str]:
@@ -270,7 +290,10 @@ def _in_doubt_lines(stats: ReplayStats, count: int) -> list[str]:
         "have acted on them, so they were not sent again (the ledger lists them all; "
         "--resume --resend-in-doubt sends them again):"
     ]
-    lines += [f"  {where} messageId {message_id}" for where, message_id in stats.in_doubt_events]
+    lines += [
+        f"  {escape(str(where))} messageId {escape(message_id)}"
+        for where, message_id in stats.in_doubt_events
+    ]
     if count > len(stats.in_doubt_events):
         lines.append(f"  … and {count - len(stats.in_doubt_events):,} more")
     return lines
@@ -290,7 +313,7 @@ def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
         table.add_column(column, justify="right", no_wrap=True)
     for sub in estimate.subscriptions:
         table.add_row(
-            sub.name,
+            escape(sub.name),
             f"{sub.events:,}",
             f"{sub.requests:,}",
             f"≤ {sub.batch:,}" if sub.batch else "1 event",
@@ -305,9 +328,7 @@ def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
 
 def _table_text(table: Any, color: bool) -> str:
     """A rich table as text at most SUMMARY_WIDTH wide, without trailing spaces."""
-    from rich.console import Console
-
-    console = Console(
+    console = terminal.console(
         record=True,
         force_terminal=color,
         no_color=not color,
@@ -344,10 +365,14 @@ def summary_json(
     resume: str | None = None,
     estimate: BackfillEstimate | None = None,
     coalesced: bool = False,
+    inputs: Sequence[str] = (),
+    redactor: Redactor | None = None,
 ) -> str:
+    """The summary as one JSON document; every string in it redacted (the last step)."""
     del color, coalesced  # identifies_merged is always in the document
     document: dict[str, Any] = {
         "live": live,
+        "inputs": list(inputs),
         "elapsed_seconds": round(elapsed, 3),
         **stats.as_dict(),
         "failed": stats.failed,
@@ -373,6 +398,8 @@ def summary_json(
                 for sub in estimate.subscriptions
             },
         }
+    if redactor is not None:
+        document = redactor.value(document)
     return jsonwire.dumps_text(document) + "\n"
 
 

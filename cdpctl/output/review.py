@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cdpctl import jsonwire
+from cdpctl.output.terminal import escape
 from cdpctl.review import UNCHANGED, VERDICTS, EventDiff, ReviewSummary
 
 
@@ -41,12 +42,12 @@ def render_text(summary: ReviewSummary, shown: Sequence[EventDiff]) -> str:
     lines = []
     for event in shown:
         label = f" ({event.message_id})" if event.message_id else ""
-        lines.append(f"{event.location}{label}")
+        lines.append(escape(f"{event.location}{label}"))
         for sub in event.subscriptions:
             if sub.verdict == UNCHANGED:
                 continue
-            lines.append(f"  {sub.subscription}: {sub.verdict}")
-            lines.extend(f"    {change.describe('was', 'now')}" for change in sub.changes)
+            lines.append(f"  {escape(sub.subscription)}: {sub.verdict}")
+            lines.extend(f"    {escape(change.describe('was', 'now'))}" for change in sub.changes)
     hidden = summary.changed_events - len(shown)
     if hidden > 0:
         lines.append(f"… {hidden:,} more changed event(s) not shown (see them with --show N)")
@@ -55,7 +56,7 @@ def render_text(summary: ReviewSummary, shown: Sequence[EventDiff]) -> str:
         + ", ".join(f"{summary.count(verdict)} {verdict}" for verdict in VERDICTS)
     )
     for name, counts in summary.by_subscription().items():
-        lines.append(f"  {name}: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS))
+        lines.append(f"  {escape(name)}: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS))
     return "\n".join(lines) + "\n"
 
 

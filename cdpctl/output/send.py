@@ -8,6 +8,7 @@ from typing import Any
 from cdpctl import jsonwire
 from cdpctl.delivery.transport import Outcome
 from cdpctl.diffing import Change
+from cdpctl.output.terminal import escape
 from cdpctl.output.test_event import (
     Verdicts,
     diagnostic_view,
@@ -65,7 +66,7 @@ def render_json(
             "matches": not changes,
             "differences": [c.describe() for c in changes],
         }
-    return jsonwire.dumps_text(document) + "\n"
+    return jsonwire.dumps_text(redactor.value(document)) + "\n"  # the last step, over everything
 
 
 def _failure(outcome: Outcome) -> str | None:
@@ -92,23 +93,27 @@ def render_text(
     console = text_console(color)
     mode = "dry run — nothing sent (add --live to send)"
     if outcomes is not None:
-        mode = f"live, every request sent to {endpoint}" if endpoint else "live"
+        mode = f"live, every request sent to {escape(endpoint)}" if endpoint else "live"
     console.print(Text(mode, style="bold"))
     for sub, verdict in verdicts:
         if not matched(verdict):
-            console.print(Text(f"○ {sub.name}: not matched — {reason(verdict) or ''}", style="dim"))
+            why = escape(f"{sub.name}: not matched — {reason(verdict) or ''}")
+            console.print(Text(f"○ {why}", style="dim"))
             continue
         if isinstance(verdict, Invalid):
-            console.print(Text(f"✗ {sub.name}: not sent, the payload is invalid", style="red"))
+            console.print(
+                Text(f"✗ {escape(sub.name)}: not sent, the payload is invalid", style="red")
+            )
             for problem in verdict.diagnostics:
                 if problem.is_error:
-                    console.print(Text(f"  {problem.code} {problem.message}", style="red"))
+                    console.print(Text(f"  {problem.code} {escape(problem.message)}", style="red"))
             continue
         if isinstance(verdict, Skipped):
-            console.print(Text(f"○ {sub.name}: nothing to send — {verdict.reason}", style="yellow"))
+            skipped = escape(f"{sub.name}: nothing to send — {verdict.reason}")
+            console.print(Text(f"○ {skipped}", style="yellow"))
             continue
         assert isinstance(verdict, Ready)
-        console.print(Text(f"● {sub.name} → {sub.action.name}", style="bold"))
+        console.print(Text(escape(f"● {sub.name} → {sub.action.name}"), style="bold"))
         outcome = (outcomes or {}).get(sub.name)
         if outcome is None:
             for request in verdict.requests:
@@ -130,25 +135,25 @@ def render_text(
             )
             if verbose:
                 for number, attempt in enumerate(response["tries"], start=1):
-                    console.print(Text(f"    attempt {number}: {_try_text(attempt)}", style="dim"))
+                    line = f"    attempt {number}: {_try_text(attempt)}"
+                    console.print(Text(escape(line), style="dim"))
                 for name, value in response.get("headers", {}).items():
-                    console.print(Text(f"    {name}: {value}", style="dim"))
+                    console.print(Text(escape(f"    {name}: {value}"), style="dim"))
             body = response["body"]
             if body not in (None, ""):
-                console.print(
-                    Text("    " + (body if isinstance(body, str) else jsonwire.dumps_text(body)))
-                )
+                text = body if isinstance(body, str) else jsonwire.dumps_text(body)
+                console.print(Text("    " + escape(redactor.text(text))))
         failure = _failure(outcome)
         if failure and outcome.in_doubt:
             console.print(
                 Text(
-                    f"  ? in doubt: {redactor.text(failure)} — not sent again; check the "
-                    "provider before sending this event once more",
+                    f"  ? in doubt: {escape(redactor.text(failure))} — not sent again; check "
+                    "the provider before sending this event once more",
                     style="yellow",
                 )
             )
         elif failure:
-            console.print(Text(f"  ✗ not delivered: {redactor.text(failure)}", style="red"))
+            console.print(Text(f"  ✗ not delivered: {escape(redactor.text(failure))}", style="red"))
     if changes is not None:
         if changes:
             console.print(
@@ -157,10 +162,10 @@ def render_text(
                 )
             )
             for change in changes:
-                console.print(Text(f"  {change.describe()}", style="red"))
+                console.print(Text(f"  {escape(change.describe())}", style="red"))
         else:
             console.print(Text("✓ requests match the expected file", style="green"))
-    return console.export_text(styles=color)
+    return redactor.text(console.export_text(styles=color))  # the last step, over everything
 
 
 def _try_text(attempt: dict[str, Any]) -> str:
@@ -176,11 +181,11 @@ def _try_text(attempt: dict[str, Any]) -> str:
 def _print_request(console: Any, view: dict[str, Any], body: str) -> None:
     from rich.text import Text
 
-    console.print(Text(f"  → {view['method']} {view['url']}", style="magenta"))
+    console.print(Text(escape(f"  → {view['method']} {view['url']}"), style="magenta"))
     for name, value in view["headers"].items():
-        console.print(Text(f"    {name}: {value}", style="dim"))
+        console.print(Text(escape(f"    {name}: {value}"), style="dim"))
     if body:
-        console.print(Text(f"    {body}"))
+        console.print(Text(f"    {escape(body)}"))
 
 
 VIEWS: dict[str, Callable[..., str]] = {"text": render_text, "json": render_json}

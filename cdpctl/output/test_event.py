@@ -8,6 +8,8 @@ from typing import Any
 
 from cdpctl import jsonwire
 from cdpctl.diagnostics import Diagnostic, format_json_path
+from cdpctl.output import terminal
+from cdpctl.output.terminal import escape
 from cdpctl.pipeline import (
     CompiledSubscription,
     Disabled,
@@ -104,15 +106,13 @@ def render_json(
 
 
 def text_console(color: bool, width: int = 100) -> Any:
-    """A rich console that records what is printed, for `export_text` (never writes itself)."""
-    from rich.console import Console
-
-    return Console(
+    """A rich console that records what is printed, for `export_text` (never writes itself);
+    every piece of text it renders is terminal-safe (cdpctl.output.terminal)."""
+    return terminal.console(
         record=True,
         force_terminal=color,
         no_color=not color,
         width=width,
-        highlight=False,
         soft_wrap=True,
         file=io.StringIO(),
     )
@@ -134,7 +134,9 @@ def render_text(
     label = event.get("event") or event.get("name") or "" if isinstance(event, dict) else ""
     console.print(
         Text.assemble(
-            ("event ", "bold"), (f"{event_type}", "cyan"), (f" {label!r}" if label else "", "cyan")
+            ("event ", "bold"),
+            (escape(f"{event_type}"), "cyan"),
+            (escape(f" {label!r}") if label else "", "cyan"),
         )
     )
     if plan:
@@ -146,19 +148,22 @@ def render_text(
         return Syntax(_indent(value), "json", theme="ansi_dark", background_color="default")
 
     for sub, verdict in verdicts:
-        heading = f"{sub.name} → {sub.action.name}"
+        heading = escape(f"{sub.name} → {sub.action.name}")
         console.print()
         for warning in sub.trigger_warnings:
             what = "Segment drops a condition" if warning.drops_condition else "trigger"
             console.print(
-                Text(f"⚠ {what} (column {warning.column}): {warning.message}", style="yellow")
+                Text(
+                    escape(f"⚠ {what} (column {warning.column}): {warning.message}"),
+                    style="yellow",
+                )
             )
         if not matched(verdict):
             state = "disabled" if isinstance(verdict, Disabled) else "not matched"
             console.print(Text.assemble(("○ ", "dim"), (heading, "bold"), (f"  {state}", "dim")))
             why = reason(verdict)
             if why and not isinstance(verdict, Disabled):
-                console.print(Text(f"  {why}", style="dim"))
+                console.print(Text(f"  {escape(why)}", style="dim"))
             continue
         invalid = isinstance(verdict, Invalid)
         mark, style = ("✗ ", "red") if invalid else ("✓ ", "green")
@@ -169,11 +174,11 @@ def render_text(
             console.print(json_block(redactor.value(mapped)))
             defaulted = [n for n in sub.defaulted if n in mapped]
             if defaulted:
-                console.print(Text("  from defaults: " + ", ".join(defaulted), style="dim"))
+                console.print(Text("  from defaults: " + escape(", ".join(defaulted)), style="dim"))
         for problem in diagnostics(verdict):
             print_diagnostic(console, problem)
         if isinstance(verdict, Skipped):
-            console.print(Text(f"  nothing to send: {verdict.reason}", style="yellow"))
+            console.print(Text(f"  nothing to send: {escape(verdict.reason)}", style="yellow"))
         if isinstance(verdict, Ready):
             for request in verdict.requests:
                 print_request(
@@ -185,7 +190,7 @@ def render_text(
     console.print()
     count = sum(1 for _, verdict in verdicts if matched(verdict))
     console.print(Text(f"{count} of {len(verdicts)} subscription(s) matched", style="bold"))
-    return console.export_text(styles=color)
+    return redactor.text(console.export_text(styles=color))  # the last step, over everything
 
 
 def print_diagnostic(console: Any, problem: Diagnostic) -> None:
@@ -196,8 +201,8 @@ def print_diagnostic(console: Any, problem: Diagnostic) -> None:
     console.print(
         Text.assemble(
             (f"  {problem.severity.value} {problem.code} ", severity_style),
-            (f"{where} " if where else "", "bold"),
-            problem.full_message(),
+            (escape(f"{where} ") if where else "", "bold"),
+            escape(problem.full_message()),
         )
     )
 
@@ -210,16 +215,16 @@ def print_request(
     console.print(
         Text.assemble(
             ("  " + view["method"] + " ", "bold magenta"),
-            (view["url"], "magenta"),
-            (f"  ({view['purpose']})" if view.get("purpose") else "", "dim"),
+            (escape(view["url"]), "magenta"),
+            (escape(f"  ({view['purpose']})") if view.get("purpose") else "", "dim"),
         )
     )
     for name, value in view["headers"].items():
-        console.print(Text(f"  {name}: {value}", style="dim"))
+        console.print(Text(escape(f"  {name}: {value}"), style="dim"))
     if view.get("json") is not None:
         console.print(json_block(jsonwire.loads(body)))
     elif body:
-        console.print(Text(f"  {body}"))
+        console.print(Text(f"  {escape(body)}"))
 
 
 def _indent(value: Any) -> str:

@@ -113,19 +113,9 @@ def _read(path: Path) -> Document:
         text = read_text(path, limit=MAX_PLAN_BYTES)
         if text.lstrip()[:1] in ("{", "["):
             try:
-                jsonwire.loads(text)
-            except jsonwire.JSONDecodeError as error:
-                line = text.count("\n", 0, error.pos) + 1
-                column = error.pos - (text.rfind("\n", 0, error.pos) + 1) + 1
-                raise PlanError(
-                    Diagnostic(
-                        codes.JSON_SYNTAX,
-                        f"invalid JSON: {error.msg}",
-                        path=str(path),
-                        line=line,
-                        column=column,
-                    )
-                ) from None
+                jsonwire.read(text, str(path))
+            except jsonwire.JSONInputError as error:
+                raise PlanError(error.diagnostic) from None
         return parse_yaml(text, str(path))
     except LoadError as error:
         raise PlanError(error.diagnostic) from None

@@ -3,6 +3,7 @@ see what cdpctl understood of their plan."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cdpctl.plans.formats import FORMATS
@@ -42,9 +43,9 @@ def _property_row(prop: PlanProperty) -> dict[str, Any]:
     }
 
 
-def plan_text(plan: TrackingPlan) -> str:
+def plan_text(plan: TrackingPlan, cell: Callable[[str], str] = str) -> str:
     """A heading line, then one row per declared property (REQUIRED: present whenever its
-    parent is)."""
+    parent is). `cell` shows one value from the plan (the terminal view escapes it)."""
     rows = [("EVENT", "CALL", "PROPERTY", "TYPE", "REQUIRED", "FORMAT / VALUES")]
     for event in plan.events:
         name = event.name if event.name is not None else "(every event)"
@@ -62,13 +63,14 @@ def plan_text(plan: TrackingPlan) -> str:
                     _constraints(prop),
                 )
             )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    shown = [[cell(text) for text in row] for row in rows]
+    widths = [max(len(row[i]) for row in shown) for i in range(len(shown[0]))]
     lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
+        "  ".join(text.ljust(w) for text, w in zip(row, widths, strict=True)).rstrip()
+        for row in shown
     ]
     count = len(plan.events)
-    title = f' "{plan.name}"' if plan.name else ""
+    title = f' "{cell(plan.name)}"' if plan.name else ""
     heading = f"{FORMATS[plan.format]}{title}: {count} event{'s' if count != 1 else ''}"
     return heading + "\n\n" + "\n".join(lines) + "\n"
 

@@ -295,9 +295,15 @@ class SandboxServer(ThreadingHTTPServer):
         self.state.reset()
         self.state_file = state_file
         if state_file is not None and state_file.exists():
-            saved = jsonwire.loads(state_file.read_bytes())
-            self.state.providers.update(saved.get("providers", {}))
-            self.state.receipts.update(saved.get("receipts", {}))
+            saved = jsonwire.read(state_file.read_bytes(), str(state_file))
+            providers = saved.get("providers", {}) if isinstance(saved, dict) else None
+            receipts = saved.get("receipts", {}) if isinstance(saved, dict) else None
+            if not isinstance(providers, dict) or not isinstance(receipts, dict):
+                raise jsonwire.JSONInputError(
+                    str(state_file), 1, 1, 'not a sandbox state file (no "providers" object)'
+                )
+            self.state.providers.update(providers)
+            self.state.receipts.update(receipts)
         self.set_faults(faults or Faults())
         self.routes = _compile_routes(self.state.emulators)
         super().__init__((host, port), _Handler)

@@ -18,12 +18,14 @@ hashing, and `properties` also keep every webhook field exactly as SendGrid sent
 from __future__ import annotations
 
 import hashlib
-import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from cdpctl import codes, jsonwire
 
 # SendGrid webhook `event` → Segment event name.
 EVENT_NAMES: dict[str, str] = {
@@ -96,26 +98,27 @@ def records(lines: Iterable[str], source: str) -> Iterator[tuple[str, Any]]:
         text = first + "".join(iterator)
         yield from _array(text, source, number)
         return
-    yield from _line_values(head, f"{source}:{number}")
+    yield from _line_values(head, source, number, len(first) - len(first.lstrip()))
     for line in iterator:
         number += 1
         if line.strip():
-            yield from _line_values(line.strip(), f"{source}:{number}")
+            yield from _line_values(line.strip(), source, number, len(line) - len(line.lstrip()))
 
 
 def _complete(text: str) -> bool:
     try:
-        json.loads(text)
-    except json.JSONDecodeError:
+        jsonwire.loads(text)
+    except jsonwire.JSONDecodeError:
         return False
     return True
 
 
-def _line_values(text: str, where: str) -> Iterator[tuple[str, Any]]:
+def _line_values(text: str, source: str, number: int, indent: int) -> Iterator[tuple[str, Any]]:
+    where = f"{source}:{number}"
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SourceError(f"{where}:{error.colno}: invalid JSON: {error.msg}") from None
+        value = jsonwire.read(text, source, line=number, column=indent + 1)
+    except jsonwire.JSONInputError as error:
+        raise SourceError(str(error)) from None
     if isinstance(value, list):
         for index, item in enumerate(value, start=1):
             yield f"{where} (item {index})", item
@@ -123,45 +126,48 @@ def _line_values(text: str, where: str) -> Iterator[tuple[str, Any]]:
         yield where, value
 
 
+# A string (closed or not), one structural character, or a run of a scalar (number, literal).
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{},]|[^\s\[\]{},"]+', re.DOTALL)
+
+
 def _array(text: str, source: str, first_line: int) -> Iterator[tuple[str, Any]]:
-    """Elements of one JSON array spread over lines, each located by its starting line."""
-    decoder = json.JSONDecoder()
+    """Elements of one JSON array spread over lines, each located by its starting line. The
+    whole array is read by the one reader (located errors, JavaScript numbers); a scan of its
+    structure outside strings finds the line each element starts on."""
     offset = first_line - 1  # blank lines before the array
-
-    def fail(error: json.JSONDecodeError | None, position: int, message: str) -> SourceError:
-        if error is not None:
-            line, column, message = error.lineno, error.colno, error.msg
-        else:
-            line = text.count("\n", 0, position) + 1
-            column = position - (text.rfind("\n", 0, position) + 1) + 1
-        return SourceError(f"{source}:{line + offset}:{column}: invalid JSON: {message}")
-
-    position = _skip(text, text.index("[") + 1)
-    if position < len(text) and text[position] == "]":
-        position = _skip(text, position + 1)
-    else:
-        while True:
-            try:
-                value, end = decoder.raw_decode(text, position)
-            except json.JSONDecodeError as error:
-                raise fail(error, position, "") from None
-            yield f"{source}:{text.count(chr(10), 0, position) + 1 + offset}", value
-            position = _skip(text, end)
-            if position < len(text) and text[position] == ",":
-                position = _skip(text, position + 1)
-                continue
-            if position < len(text) and text[position] == "]":
-                position = _skip(text, position + 1)
-                break
-            raise fail(None, position, "expected ',' or ']' after an array element")
-    if position < len(text):
-        raise fail(None, position, "unexpected text after the array")
+    try:
+        value = jsonwire.read(text, source, line=first_line)
+    except jsonwire.JSONInputError as error:
+        raise SourceError(str(error)) from None
+    if not isinstance(value, list):  # the first line opened an array the text does not hold
+        raise SourceError(f"{source}:{first_line}:1: {codes.JSON_SYNTAX} expected a JSON array")
+    lines = _element_lines(text)
+    for index, item in enumerate(value):
+        line = lines[index] if index < len(lines) else 1
+        yield f"{source}:{line + offset}", item
 
 
-def _skip(text: str, position: int) -> int:
-    while position < len(text) and text[position] in " \t\r\n":
-        position += 1
-    return position
+def _element_lines(text: str) -> list[int]:
+    """The line (1-based, within `text`) where each element of the top-level array starts."""
+    starts: list[int] = []
+    depth = 0
+    expect = False  # the next token at depth 1 starts an element
+    line, counted = 1, 0
+    for found in _TOKEN.finditer(text):
+        token = found.group()
+        if depth == 1 and expect and token not in ("]", ","):
+            line += text.count("\n", counted, found.start())
+            counted = found.start()
+            starts.append(line)
+            expect = False
+        if token in ("[", "{"):
+            depth += 1
+            expect = depth == 1
+        elif token in ("]", "}"):
+            depth -= 1
+        elif token == "," and depth == 1:
+            expect = True
+    return starts
 
 
 # --- converting ------------------------------------------------------------------------------
@@ -172,15 +178,25 @@ def anonymous_id(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
+# Unix seconds of 9999-12-31T23:59:59Z: ISO-8601 (and Python's datetime) end there.
+MAX_TIMESTAMP = 253402300799
+
+
 def iso_timestamp(seconds: int | float) -> str:
     moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _shown(value: Any) -> str:
+    """A value as it is written in JSON, at most 60 characters of it, for a message."""
+    text = jsonwire.dumps_text(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 def _require_text(item: dict[str, Any], key: str, where: str, what: str) -> str:
     value = item.get(key)
     if not isinstance(value, str) or not value.strip():
-        found = "missing" if value is None else f"not a non-empty string ({json.dumps(value)})"
+        found = "missing" if value is None else f"not a non-empty string ({_shown(value)})"
         raise SourceError(f'{where}: "{key}" is {found}; it is {what}')
     return value
 
@@ -197,9 +213,13 @@ def convert_event(item: Any, where: str) -> dict[str, Any] | None:
     email = _require_text(item, "email", where, "the recipient, the event's identity")
     event_id = _require_text(item, "sg_event_id", where, "SendGrid's event ID, kept as messageId")
     seconds = item.get("timestamp")
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        shown = "missing" if seconds is None else f"not Unix seconds ({json.dumps(seconds)})"
-        raise SourceError(f'{where}: "timestamp" is {shown}')
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not 0 <= seconds <= MAX_TIMESTAMP
+    ):
+        shown = "missing" if seconds is None else f"not Unix seconds ({_shown(seconds)})"
+        raise SourceError(f'{where}: "timestamp" is {shown}; expected 0 to {MAX_TIMESTAMP}')
     name = EVENT_NAMES[kind]
     if kind == "open" and item.get("sg_machine_open") is True:
         name = MACHINE_OPEN

@@ -27,7 +27,15 @@ from cdpctl.sandbox.emulator import Emulator, Route, SandboxRequest, SandboxResp
 MAX_BODY_BYTES = 64 * 1024 * 1024  # above every provider's own request limit
 HINT_HEADER = "X-Cdpctl-Sandbox-Hint"
 
-EMULATOR_MODULES = ("customerio", "dotdigital", "loops", "segment", "sendgrid", "sfmc")
+EMULATOR_MODULES = (
+    "customerio",
+    "dotdigital",
+    "loops",
+    "segment",
+    "segment_public_api",
+    "sendgrid",
+    "sfmc",
+)
 
 
 def load_emulators(names: Iterable[str] = EMULATOR_MODULES) -> tuple[Emulator, ...]:
@@ -326,7 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     response = self._with_hint(emulator, refusal)
                     state.stats["rejected"] += 1
-        if injected == "reset":
+        if injected == "reset" or (injected is None and response.lost):
             self._reset()
             return
         if isinstance(injected, SandboxResponse):

@@ -147,7 +147,8 @@ def _limit_headers(state: dict[str, Any], now: float) -> tuple[tuple[str, str], 
     return (
         ("X-RateLimit-Consumed", str(len(recent))),
         ("X-RateLimit-Remaining", str(max(0, writes - len(recent)))),
-        ("X-RateLimit-Reset", email.utils.formatdate(reset, usegmt=True)),
+        # an RFC 5322 date has whole seconds: round up, never announce a reset too early
+        ("X-RateLimit-Reset", email.utils.formatdate(math.ceil(reset), usegmt=True)),
     )
 
 

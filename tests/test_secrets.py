@@ -140,9 +140,8 @@ def _echo_server():
 
     class Echo(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = (
-                '{"errors": [{"message": "bad token: %s"}]}' % self.headers.get("Authorization")
-            ).encode()
+            told = self.headers.get("Authorization")
+            body = json.dumps({"errors": [{"message": f"bad token: {told}"}]}).encode()
             self.send_response(403)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -251,7 +251,7 @@ def _events_view(destination: Destination, remote: Any, events: list[str], fmt: 
 
 @app.command("status", **command_help("workspace status"))
 def status(
-    mappings: list[str] = typer.Argument(..., metavar="MAPPING...", help="Mapping files."),
+    mappings: list[str] = typer.Argument(..., metavar="MAPPING", help="Mapping files."),
     destination_id: str | None = DESTINATION_OPTION,
     region: str | None = REGION_OPTION,
     api_url: str | None = API_URL_OPTION,
@@ -293,7 +293,7 @@ def status(
 
 @app.command("push", **command_help("workspace push"))
 def push(
-    mappings: list[str] = typer.Argument(..., metavar="MAPPING...", help="Mapping files."),
+    mappings: list[str] = typer.Argument(..., metavar="MAPPING", help="Mapping files."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking (CI)."),
     prune: bool = typer.Option(
         False, "--prune", help="Also delete subscriptions that exist only in the workspace."

@@ -488,3 +488,32 @@ def test_requests_are_data_with_the_documented_shapes() -> None:
     }
     patch = api.update_subscription(base, "d", "s", {"enabled": False}, "A")
     assert (patch.method, patch.json) == ("PATCH", {"input": {"enabled": False}})
+
+
+def test_a_subscription_cdpctl_cannot_hold_is_listed_never_pruned(sandbox, tmp_path) -> None:
+    with sandbox.state.lock:
+        workspace_state(sandbox)["subscriptions"][DEMO_DESTINATION].append(
+            {
+                "id": "sub-other",
+                "name": "Made in Segment",
+                "actionId": "act-x",
+                "actionSlug": "actionCdpctlDoesNotHave",
+                "destinationId": DEMO_DESTINATION,
+                "enabled": True,
+                "trigger": 'type = "page"',
+                "settings": {},
+            }
+        )
+    path = tmp_path / "loops.yaml"
+    pulled = pull(sandbox, path)
+    assert pulled.exit_code == 1  # listed as not converted
+    assert "actionCdpctlDoesNotHave" in pulled.stderr
+    status = cli(["workspace", "status", str(path), "-f", "json"], sandbox)
+    assert status.exit_code == 0, status.stdout
+    kinds = {s["name"]: s["status"] for s in json.loads(status.stdout)["files"][0]["subscriptions"]}
+    assert kinds["Made in Segment"] == "unmanaged"
+    pushed = cli(
+        ["workspace", "push", str(path), "--yes", "--prune", "--writes-per-minute", "600"], sandbox
+    )
+    assert pushed.exit_code == 0, pushed.stderr
+    assert "sub-other" in [s["id"] for s in remote_subscriptions(sandbox)]

@@ -283,10 +283,8 @@ def status(
                 fail(f"{path}: {error}")
             seen = _events_view(destination, remote, events, chosen) if events else None
             statuses.append(FileStatus(path, target.destination_id, comparison, seen))
-        redactor = client.redactor
-        for status_ in statuses:
-            redactor.extend(_load(status_.path).settings.secrets)
-    typer.echo(RENDERERS[chosen](statuses, redactor), nl=False)
+            client.redactor.extend(destination.settings.secrets)
+    typer.echo(RENDERERS[chosen](statuses, client.redactor), nl=False)
     in_sync = all(s.comparison.in_sync for s in statuses)
     raise typer.Exit(EXIT_OK if in_sync else EXIT_FINDINGS)
 

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdpctl.secrets import Redactor
-from cdpctl.workspace.compare import DELETE, IN_SYNC, KINDS, Comparison, SubscriptionChange
+from cdpctl.workspace.compare import (
+    DELETE,
+    IN_SYNC,
+    KINDS,
+    UNMANAGED,
+    Comparison,
+    SubscriptionChange,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +76,7 @@ def change_lines(comparison: Comparison, *, prune: bool | None = None) -> list[s
         lines.append(f"  {_label(change)}{suffix}")
         if change.note and change.note != "id":
             lines.append(f"      note: {change.note}")
-        if change.kind != DELETE:
+        if change.kind not in (DELETE, UNMANAGED):
             lines.extend(f"      {f.describe()}" for f in change.fields)
     return lines
 
@@ -78,7 +85,7 @@ def render_text(statuses: Sequence[FileStatus], redactor: Redactor) -> str:
     out = []
     for status in statuses:
         comparison = status.comparison
-        pending = [c for c in comparison.changes if c.kind != IN_SYNC]
+        pending = [c for c in comparison.changes if c.kind not in (IN_SYNC, UNMANAGED)]
         counts = ", ".join(
             f"{comparison.count(k)} {k}" for k in KINDS if comparison.count(k) or k == IN_SYNC
         )

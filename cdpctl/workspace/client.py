@@ -22,7 +22,7 @@ from cdpctl.workspace.api import ApiRequest
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
-MAX_WAIT = 300.0  # the longest a single Retry-After is honoured before giving up
+MAX_WAIT = 300.0  # the longest one wait lasts, whatever an answer asks (then it is retried)
 MAX_THROTTLED = 20  # 429 answers to one request before giving up
 MAX_READ_ATTEMPTS = 4  # reads retried on 5xx and connection failures
 
@@ -52,13 +52,15 @@ class Pacer:
     sleep: Callable[[float], None] = time.sleep
     on_wait: Callable[[float, str], None] = lambda seconds, why: None
     _next: float = field(default=0.0)
+    _why: str = ""
 
     def before_write(self) -> None:
         delay = self._next - self.clock()
         if delay > 0:
-            self.on_wait(delay, f"{self.writes_per_minute:g} writes a minute")
+            self.on_wait(delay, self._why or f"{self.writes_per_minute:g} writes a minute")
             self.sleep(delay)
         self._next = self.clock() + 60.0 / self.writes_per_minute
+        self._why = ""
 
     def hold(self, seconds: float, why: str) -> None:
         """Nothing goes out for `seconds` (the API said so)."""
@@ -70,7 +72,10 @@ class Pacer:
 
     def defer(self, seconds: float) -> None:
         """The next write waits at least `seconds` from now (a spent window)."""
-        self._next = max(self._next, self.clock() + min(max(seconds, 0.0), MAX_WAIT))
+        until = self.clock() + min(max(seconds, 0.0), MAX_WAIT)
+        if until > self._next:
+            self._next = until
+            self._why = "the write window is spent (X-RateLimit-Remaining: 0)"
 
 
 def _seconds_until(value: str, now: float) -> float | None:

@@ -21,7 +21,10 @@ CREATE = "create"
 UPDATE = "update"
 DELETE = "delete"
 IN_SYNC = "in sync"
-KINDS = (CREATE, UPDATE, DELETE, IN_SYNC)
+# In the workspace only, with an action cdpctl does not know: a file cannot hold it, so it is
+# listed but is no drift, and push never deletes it.
+UNMANAGED = "unmanaged"
+KINDS = (CREATE, UPDATE, DELETE, IN_SYNC, UNMANAGED)
 INTERNAL_PREFIX = "__segment_internal"
 
 
@@ -80,7 +83,7 @@ class Comparison:
 
     @property
     def in_sync(self) -> bool:
-        return all(c.kind == IN_SYNC for c in self.changes)
+        return all(c.kind in (IN_SYNC, UNMANAGED) for c in self.changes)
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.changes if c.kind == kind)
@@ -130,8 +133,10 @@ def compare(
     file_subscriptions: Sequence[tuple[Desired, str | None]],
     remote: Iterable[Subscription],
     where: str,
+    known_actions: frozenset[str] | None = None,
 ) -> Comparison:
-    """Line the file's subscriptions up with the workspace's; `where` names the file."""
+    """Line the file's subscriptions up with the workspace's; `where` names the file, and
+    `known_actions` the actions cdpctl has for its provider (None: all)."""
     remaining = list(remote)
     by_id = {sub.id: sub for sub in remaining}
     claimed: set[str] = set()
@@ -198,6 +203,20 @@ def compare(
             )
         )
     for sub in remaining:
+        unknown = known_actions is not None and sub.action_slug not in known_actions
+        if sub.id not in claimed and unknown:
+            changes.append(
+                SubscriptionChange(
+                    UNMANAGED,
+                    sub.name,
+                    sub.action_slug,
+                    sub.id,
+                    None,
+                    remote=sub,
+                    note=f"action {sub.action_slug!r} is not in cdpctl; push leaves it alone",
+                )
+            )
+            continue
         if sub.id not in claimed:
             changes.append(
                 SubscriptionChange(

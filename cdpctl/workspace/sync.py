@@ -479,6 +479,11 @@ def comparison_for(destination: Destination, remote: Remote) -> Comparison:
     from cdpctl.workspace.compare import CompareError
 
     try:
-        return compare(wanted(destination), remote.subscriptions, destination.file.path)
+        return compare(
+            wanted(destination),
+            remote.subscriptions,
+            destination.file.path,
+            frozenset(a.name for a in destination.provider.actions),
+        )
     except CompareError as error:
         raise WorkspaceError(str(error)) from None

@@ -246,6 +246,7 @@ def test_push_yes_prune_makes_the_workspace_hold_exactly_the_file(sandbox, tmp_p
     )
     assert result.exit_code == 0, result.stderr
     assert "[1/3] update" in result.stderr and "[3/3] delete" in result.stderr
+    assert "3 write(s) applied; the workspace matches the file" in result.stderr
     status = cli(["workspace", "status", str(path)], sandbox)
     assert status.exit_code == 0, status.stdout
     from cdpctl.pipeline import load_destination

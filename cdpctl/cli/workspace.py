@@ -378,10 +378,17 @@ def push(
             for line in pushed.not_written_back:
                 typer.echo(f"{path}: could not write the id back; add it by hand: {line}", err=True)
             skipped = comparison.count("delete") if not prune else 0
+            try:  # read back: what `status` will say
+                after = comparison_for(destination, read_remote(client, target, page_size))
+            except WorkspaceError as error:
+                fail(f"{path}: reading the workspace back: {error}")
+            left = len(after.pending(prune=prune))
             typer.echo(
                 f"{path}: {len(pushed.applied)} write(s) applied"
                 + (f", {pushed.adopted} create(s) found already made" if pushed.adopted else "")
-                + (f"; {skipped} left in the workspace (no --prune)" if skipped else ""),
+                + (f"; {skipped} left in the workspace (no --prune)" if skipped else "")
+                + ("; the workspace matches the file" if not left else f"; {left} still differ"),
                 err=True,
             )
+            failed = failed or bool(left)
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)

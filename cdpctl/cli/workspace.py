@@ -227,10 +227,14 @@ def _events_view(destination: Destination, remote: Any, events: list[str], fmt: 
     from cdpctl.cli.scale import archive
     from cdpctl.delivery.sources import SourceError
     from cdpctl.output import review as view
+    from cdpctl.pipeline import DestinationError
     from cdpctl.review import EventDiff, ReviewSummary, review
     from cdpctl.workspace.events import workspace_destination
 
-    before, left_out = workspace_destination(destination, remote.subscriptions)
+    try:
+        before, left_out = workspace_destination(destination, remote.subscriptions)
+    except DestinationError as error:
+        fail(f"--events: the workspace's version does not compile: {error}")
     for note in left_out:
         typer.echo(f"--events: {note}", err=True)
     summary = ReviewSummary()

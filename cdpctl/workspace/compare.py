@@ -9,6 +9,7 @@ action's defaults written out when the file says `defaults: true`. Segment's own
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +43,6 @@ class FieldChange:
     file: Any
 
     def describe(self) -> str:
-        from cdpctl.diffing import _show
-
         if self.workspace is MISSING:
             return f"{self.field}: added {_show(self.file)}"
         if self.file is MISSING:
@@ -57,6 +56,11 @@ class FieldChange:
         if self.file is not MISSING:
             shown["file"] = self.file
         return shown
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 120 else text[:117] + "…"
 
 
 @dataclass(frozen=True, slots=True)

@@ -241,13 +241,16 @@ def test_push_yes_prune_makes_the_workspace_hold_exactly_the_file(sandbox, tmp_p
     pull(sandbox, path)
     edit(path)
     result = cli(
-        ["workspace", "push", str(path), "--yes", "--prune", "--writes-per-minute", "600"],
+        [
+            *("workspace", "push", str(path), "--yes", "--prune"),
+            *("--writes-per-minute", "600", "--page-size", "1"),
+        ],
         sandbox,
     )
     assert result.exit_code == 0, result.stderr
     assert "[1/3] update" in result.stderr and "[3/3] delete" in result.stderr
     assert "3 write(s) applied; the workspace matches the file" in result.stderr
-    status = cli(["workspace", "status", str(path)], sandbox)
+    status = cli(["workspace", "status", str(path), "--page-size", "1"], sandbox)
     assert status.exit_code == 0, status.stdout
     from cdpctl.pipeline import load_destination
 

@@ -75,6 +75,9 @@ PLAN_PROPERTY_MISSING = "CDP712"
 PLAN_PROPERTY_INVALID = "CDP713"
 UNPLANNED_PROPERTY = "CDP714"
 
+# Segment workspaces: `cdpctl workspace push`.
+SEGMENT_CANNOT_RUN = "CDP801"
+
 DESCRIPTIONS: dict[str, str] = {
     FILE_UNREADABLE: "The file cannot be read (missing, a directory, or permission denied).",
     NOT_TEXT: "The file is not UTF-8 text (binary data or a wrong encoding).",
@@ -154,6 +157,8 @@ DESCRIPTIONS: dict[str, str] = {
     "format, pattern, range).",
     UNPLANNED_PROPERTY: "An event carries a property its plan event does not allow "
     "(additionalProperties: false).",
+    SEGMENT_CANNOT_RUN: "A mapping uses something Segment cannot run (cdpctl's own @jmespath), so "
+    "`cdpctl workspace push` refuses the file.",
 }
 
 #: Codes reported as warnings by default; every other code is an error by default. (A provider

@@ -18,6 +18,17 @@ class SubscriptionConfig:
     mapping: dict[str, Any]
     enabled: bool = True
     use_defaults: bool = True
+    # The subscription's Segment id (`id:`), when the file has one: a stable identity across
+    # renames, written by `cdpctl workspace pull`/`push`.
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentLink:
+    """`destination.segment`: the Segment workspace destination the file is kept in step with."""
+
+    destination_id: str
+    region: str = "us"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +40,7 @@ class MappingFile:
     subscriptions: tuple[SubscriptionConfig, ...]
     endpoint: str | None = None
     rate_limit: float | None = None
+    segment: SegmentLink | None = None
 
 
 def read_mapping_file(document: Document) -> MappingFile:
@@ -44,6 +56,7 @@ def read_mapping_file(document: Document) -> MappingFile:
             mapping=dict(item.get("mapping") or {}),
             enabled=item.get("enabled", True),
             use_defaults=item.get("defaults", True),
+            id=item.get("id"),
         )
         for index, item in enumerate(data["subscriptions"])
     )
@@ -55,7 +68,14 @@ def read_mapping_file(document: Document) -> MappingFile:
         subscriptions=subscriptions,
         endpoint=destination.get("endpoint"),
         rate_limit=destination.get("rateLimit"),
+        segment=_segment_link(destination.get("segment")),
     )
+
+
+def _segment_link(data: Any) -> SegmentLink | None:
+    if not isinstance(data, dict):
+        return None
+    return SegmentLink(data["destination_id"], data.get("region", "us"))
 
 
 def effective_mapping(

@@ -61,6 +61,9 @@ class CompiledSubscription:
     # The mapping may yield undefined array slots or NaN (see mapping.may_leave_undefined).
     strips: bool
     trigger_warnings: tuple[triggers.TriggerWarning, ...] = ()  # what Segment reads differently
+    # The file's optional `id:` (the subscription's Segment id): an identity that survives a
+    # rename, unlike `name`. None when the file gives none.
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,7 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
                 defaulted=defaulted,
                 strips=mapping.may_leave_undefined(effective),
                 trigger_warnings=parsed.warnings,
+                id=sub.id,
             )
         )
     settings = resolve_settings(provider, file.settings, environ)

@@ -187,6 +187,27 @@ def mapping_file_schema() -> dict[str, Any]:
                         "description": "Requests per second for live sends; defaults to the "
                         "provider's documented limit.",
                     },
+                    "segment": {
+                        "type": "object",
+                        "title": "Segment destination",
+                        "additionalProperties": False,
+                        "required": ["destination_id"],
+                        "description": "The Segment workspace destination these subscriptions "
+                        "live in (`cdpctl workspace pull | status | push`).",
+                        "properties": {
+                            "destination_id": {
+                                "type": "string",
+                                "minLength": 1,
+                                "description": "The destination's id in the Segment Public API.",
+                            },
+                            "region": {
+                                "enum": ["us", "eu"],
+                                "default": "us",
+                                "description": "us: api.segmentapis.com; eu: "
+                                "eu1.api.segmentapis.com.",
+                            },
+                        },
+                    },
                 },
             },
             "subscriptions": {
@@ -198,6 +219,13 @@ def mapping_file_schema() -> dict[str, Any]:
                     "additionalProperties": False,
                     "required": ["name", "trigger", "action"],
                     "properties": {
+                        "id": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "The subscription's Segment id, written by "
+                            "`cdpctl workspace pull` and `push`; a stable identity that "
+                            "survives renames.",
+                        },
                         "name": {
                             "type": "string",
                             "minLength": 1,

@@ -115,3 +115,22 @@ def test_a_credential_given_as_env_is_redacted_everywhere(tmp_path: Path, sandbo
         assert CLIENT_SECRET not in text
         assert basic not in text
     assert "${SFMC_CLIENT_ID}" in outputs[0]
+
+
+@pytest.mark.parametrize("command", ["pull", "status", "push"])
+def test_a_public_api_token_that_cannot_go_in_a_header_is_refused_unprinted(
+    command: str, tmp_path: Path
+) -> None:
+    args = {
+        "pull": ["--destination", "dst1", "-o", str(tmp_path / "out.yaml")],
+        "status": ["examples/loops.yaml", "--destination", "dst1"],
+        "push": ["examples/sendgrid.yaml", "--destination", "dst1", "--yes"],
+    }[command]
+    result = run_cli(
+        ["workspace", command, *args, "--api-url", "http://127.0.0.1:9"],
+        env={"SEGMENT_PUBLIC_API_TOKEN": ODD_SECRET},
+    )
+    assert result.exit_code == 2
+    assert "SEGMENT_PUBLIC_API_TOKEN is not a usable token" in result.stderr
+    for form in forms(ODD_SECRET):
+        assert form not in result.output, form

@@ -7,6 +7,7 @@ wrong ones, so dead letters carry real provider error bodies), then every artefa
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from cdpctl.secrets import resolve_settings
 ROOT = Path(__file__).parent.parent
 SAMPLES = ("identify", "track", "page", "screen", "group", "alias")
 SFMC_TOKEN = re.compile(rb"sbx\.[0-9a-f]{16}\.\d+\.[0-9a-f]{32}")
-EMULATORS = {emulator.name: emulator for emulator in load_emulators()}
+# Provider emulators; the Segment Public API one (no provider, no example) has its own test.
+EMULATORS = {e.name: e for e in load_emulators() if get_provider(e.name) is not None}
 
 
 def _mapping_and_env(provider: str, tmp_path: Path, *, wrong: bool) -> tuple[Path, dict]:
@@ -128,3 +130,83 @@ def test_no_secret_in_any_output_recording_dead_letter_or_ledger(
         for secret in secrets:
             assert secret not in content, f"{secret!r} leaked into {name}"
         assert not SFMC_TOKEN.search(content), f"an OAuth token leaked into {name}"
+
+
+def _echo_server():
+    """A real HTTP server on 127.0.0.1 that refuses every request and echoes its Authorization
+    header in the body (a careless proxy): cdpctl must redact what comes back."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            told = self.headers.get("Authorization")
+            body = json.dumps({"errors": [{"message": f"bad token: {told}"}]}).encode()
+            self.send_response(403)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_the_public_api_token_is_in_no_output_file_or_error(tmp_path: Path, sandbox) -> None:
+    """workspace pull, status (with --events) and push, in text and JSON, with the sandbox's
+    token, a wrong one, and an API that echoes the token back in its error."""
+    from cdpctl.sandbox.providers.segment_public_api import DEMO_DESTINATION, TOKEN
+
+    events = tmp_path / "events.ndjson"
+    events.write_text(
+        "".join(
+            (ROOT / "sample_events" / f"{n}.json").read_text().replace("\n", "") + "\n"
+            for n in SAMPLES
+        )
+    )
+    mapping = tmp_path / "loops.yaml"
+    echo = _echo_server()
+    outputs: list[str] = []
+    try:
+        for token, url in (
+            (TOKEN, sandbox.url),
+            ("wrong-token-0123456789", sandbox.url),
+            (TOKEN, f"http://127.0.0.1:{echo.server_address[1]}"),
+        ):
+            env = {"SEGMENT_PUBLIC_API_TOKEN": token}
+            api = ["--api-url", url]
+            runs = [
+                ["workspace", "pull", "--destination", DEMO_DESTINATION, "-o", str(mapping), *api]
+                if not mapping.exists()
+                else ["workspace", "pull", str(mapping), *api],
+                ["workspace", "push", str(mapping), "--yes", "--prune", *api],
+            ]
+            for fmt in ("text", "json"):
+                runs.append(["workspace", "status", str(mapping), "-f", fmt, *api])
+                runs.append(
+                    ["workspace", "status", str(mapping), "--events", str(events), "-f", fmt, *api]
+                )
+            for args in runs:
+                if args[1] == "push" and token == TOKEN and url == sandbox.url:
+                    text = mapping.read_text()  # something to push
+                    mapping.write_text(text.replace('type = "identify"', 'type = "alias"'))
+                result = run_cli(args, env=env)
+                assert "Traceback" not in result.output
+                outputs += [result.stdout, result.stderr]
+                if url != sandbox.url:
+                    assert result.exit_code == 2, args
+                    assert "${SEGMENT_PUBLIC_API_TOKEN}" in result.stderr
+    finally:
+        echo.shutdown()
+        echo.server_close()
+    assert any("1 write(s) applied" in text for text in outputs), "a push really happened"
+    assert any("401" in text for text in outputs), "the wrong token really was refused"
+    files = {p: p.read_text() for p in tmp_path.rglob("*") if p.is_file()}
+    files["sandbox state"] = json.dumps(sandbox.state.snapshot())
+    for token in (TOKEN, "wrong-token-0123456789"):
+        for where, text in [*enumerate(outputs), *files.items()]:
+            assert token not in text, f"the token leaked into {where}"

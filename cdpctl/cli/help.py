@@ -73,6 +73,28 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
             "cdpctl import segment - --provider loops < subscriptions.json",
         ),
     ),
+    "workspace pull": (
+        "A Segment destination's subscriptions as a mapping file.",
+        (
+            "cdpctl workspace pull --destination dst123 -o mappings/loops.yaml",
+            "cdpctl workspace pull mappings/loops.yaml",
+        ),
+    ),
+    "workspace status": (
+        "How a mapping file and its Segment destination differ.",
+        (
+            "cdpctl workspace status mappings/loops.yaml",
+            "cdpctl workspace status mappings/*.yaml --format json",
+            "cdpctl workspace status mappings/loops.yaml --events events.ndjson",
+        ),
+    ),
+    "workspace push": (
+        "Apply a mapping file to its Segment destination.",
+        (
+            "cdpctl workspace push mappings/loops.yaml",
+            "cdpctl workspace push mappings/loops.yaml --yes --prune",
+        ),
+    ),
     "plan show": (
         "Show a tracking plan as cdpctl reads it.",
         (

@@ -21,6 +21,7 @@ from cdpctl.cli import (
     source,
     test_event,
     validate,
+    workspace,
 )
 from cdpctl.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, fail
 from cdpctl.cli.help import command_help
@@ -52,6 +53,7 @@ app.add_typer(import_cmd.app, name="import")
 app.add_typer(source.app, name="source")
 app.add_typer(plan.app, name="plan")
 app.add_typer(sandbox.app, name="sandbox", **command_help("sandbox"))
+app.add_typer(workspace.app, name="workspace")
 
 
 def _version(value: bool) -> None:

@@ -305,9 +305,16 @@ def _destination_settings(
 
 
 def convert(
-    export: SegmentExport, provider: Provider, *, source: str, schema_ref: str
+    export: SegmentExport,
+    provider: Provider,
+    *,
+    source: str,
+    schema_ref: str,
+    link: tuple[str, str] | None = None,
 ) -> ImportResult:
-    """The mapping file text and everything that could not be converted."""
+    """The mapping file text and everything that could not be converted. With `link`
+    (destination id, region: `cdpctl workspace pull`), the file names its Segment destination
+    and each subscription its Segment `id:`."""
     not_converted: list[str] = []
     named = provider_for_segment_slug(export.destination_slug or "")
     if export.destination_slug and named is not None and named is not provider:
@@ -323,11 +330,13 @@ def convert(
         )
     settings = _destination_settings(export, provider, [c.action for c in converted], not_converted)
     _unique_names(converted, not_converted)
-    text = _render(export, provider, converted, settings, not_converted, source, schema_ref)
+    text = _render(export, provider, converted, settings, not_converted, source, schema_ref, link)
     problems = _validation_errors(text, source, converted)
     if problems:  # say so in the file too, where the next reader looks
         not_converted.extend(problems)
-        text = _render(export, provider, converted, settings, not_converted, source, schema_ref)
+        text = _render(
+            export, provider, converted, settings, not_converted, source, schema_ref, link
+        )
     return ImportResult(
         provider.name,
         text,
@@ -398,6 +407,7 @@ def _render(
     not_converted: list[str],
     source: str,
     schema_ref: str,
+    link: tuple[str, str] | None = None,
 ) -> str:
     lines = [f"# yaml-language-server: $schema={schema_ref}"]
     what = (
@@ -410,7 +420,8 @@ def _render(
         what += ")"
     lines.extend(
         yamltext.comment(
-            f"Imported by `cdpctl import segment` from {source}: {len(converted)} of "
+            f"Imported by `cdpctl {'workspace pull' if link else 'import segment'}` from "
+            f"{source}: {len(converted)} of "
             f"{len(export.subscriptions)} subscription(s) of {what}. Triggers and mappings are "
             "Segment's, unchanged; `defaults: false` because Segment applies the stored mapping "
             "alone.",
@@ -424,6 +435,9 @@ def _render(
     lines += ["version: 1", "destination:", f"  provider: {provider.name}"]
     if export.destination_name:
         lines.append(f"  name: {yamltext.plain_or_quoted(export.destination_name)}")
+    if link is not None:
+        lines += ["  segment:", f"    destination_id: {yamltext.plain_or_quoted(link[0])}"]
+        lines.append(f"    region: {link[1]}")
     lines.append("  settings:" if settings else "  settings: {}")
     for spec in provider.settings:
         if spec.name in settings:
@@ -438,6 +452,9 @@ def _render(
         if item.source.id:
             origin.insert(0, f"Segment subscription {item.source.id}")
         lines.append(f"  - name: {yamltext.plain_or_quoted(item.name)}")
+        if link is not None and item.source.id:
+            lines.append(f"    id: {yamltext.plain_or_quoted(item.source.id)}")
+            origin.pop(0)
         lines.extend(yamltext.comment(", ".join(origin), 4))
         for note in item.notes:
             lines.extend(yamltext.comment(note, 4))

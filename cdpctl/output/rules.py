@@ -22,6 +22,7 @@ _FAMILIES = {
     "5": "Delivery",
     "6": "Lint rules beyond the schema",
     "7": "Tracking plans (validate --plan, events checked against a plan)",
+    "8": "Segment workspaces (workspace push)",
 }
 
 

@@ -53,6 +53,9 @@ class SandboxResponse:
     status: int
     body: Any = None  # JSON-serialisable, or bytes for a raw body
     headers: tuple[tuple[str, str], ...] = ()
+    # Processed, but the answer is lost: the server resets the connection instead (a write
+    # whose outcome the client cannot know).
+    lost: bool = False
 
     def encoded(self) -> bytes:
         if self.body is None:

@@ -32,7 +32,15 @@ from cdpctl.sandbox.emulator import Emulator, Route, SandboxRequest, SandboxResp
 MAX_BODY_BYTES = 64 * 1024 * 1024  # above every provider's own request limit
 HINT_HEADER = "X-Cdpctl-Sandbox-Hint"
 
-EMULATOR_MODULES = ("customerio", "dotdigital", "loops", "segment", "sendgrid", "sfmc")
+EMULATOR_MODULES = (
+    "customerio",
+    "dotdigital",
+    "loops",
+    "segment",
+    "segment_public_api",
+    "sendgrid",
+    "sfmc",
+)
 
 
 def load_emulators(names: Iterable[str] = EMULATOR_MODULES) -> tuple[Emulator, ...]:
@@ -503,7 +511,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif injected is None:
                 post = self._post_fault(faults) if active else None
                 response = self._process(emulator, route, request, faults if active else None)
-        if injected == "reset":
+        if injected == "reset" or (injected is None and response.lost):
             self._reset()
         elif isinstance(injected, SandboxResponse):
             self._send(injected)

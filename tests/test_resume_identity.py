@@ -241,3 +241,12 @@ def test_state_files_that_cannot_be_used_are_one_line_naming_the_file(
         assert str(path) in message and words in message
         assert "internal error" not in message and "Traceback" not in message
     assert sent(sandbox) == before, "nothing sent"
+
+
+def test_a_segment_id_keeps_the_identity_through_a_rename_and_an_edit(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    first = Subscription.of("every event", "sendTrack", 'type = "track"', {"a": 1}, "sub-1")
+    (identity,) = ledger.bind("d", [first])
+    renamed = Subscription.of("Every event", "sendTrack", 'type = "track"', {"a": 2}, "sub-1")
+    assert ledger.bind("d", [renamed]) == [identity]
+    ledger.close()

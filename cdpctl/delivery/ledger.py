@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     action TEXT,
     trigger TEXT,
     fingerprint TEXT,
+    segment_id TEXT,
     PRIMARY KEY (destination, identity)
 ) WITHOUT ROWID;
 """
@@ -91,11 +92,15 @@ class Subscription:
     action: str
     trigger: str
     fingerprint: str  # action, trigger and mapping: equal when only the name changed
+    segment_id: str | None = None  # the file's `id:` (Segment's subscription id), if any
 
     @classmethod
-    def of(cls, name: str, action: str, trigger: str, mapping: Any) -> Subscription:
+    def of(
+        cls, name: str, action: str, trigger: str, mapping: Any, segment_id: str | None = None
+    ) -> Subscription:
         text = jsonwire.dumps_text({"action": action, "trigger": trigger, "mapping": mapping})
-        return cls(name, action, trigger, hashlib.sha256(text.encode()).hexdigest()[:32])
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+        return cls(name, action, trigger, digest, segment_id)
 
 
 class LedgerError(Exception):
@@ -213,10 +218,11 @@ class Ledger:
 
     def bind(self, destination: str, current: Sequence[Subscription]) -> list[str]:
         """Each current subscription's identity in this ledger (in `current`'s order), matched
-        to the subscriptions earlier runs recorded — by fingerprint (renamed or moved), then by
-        name and action (edited) — and recorded for the next run. Raises ResumeAmbiguous when
-        a subscription matches none while an earlier one of the same action is gone: renamed
-        *and* edited, or replaced, cannot be told apart, and guessing could resend or skip."""
+        to the subscriptions earlier runs recorded — by the file's Segment `id:`, then by
+        fingerprint (renamed or moved), then by name and action (edited) — and recorded for the
+        next run. Raises ResumeAmbiguous when a subscription matches none while an earlier one
+        of the same action is gone: renamed *and* edited, or replaced, cannot be told apart,
+        and guessing could resend or skip."""
         with self._guard():
             recorded = self._recorded(destination)
         identities: list[str | None] = [None] * len(current)
@@ -236,6 +242,7 @@ class Ledger:
                     identities[position] = candidates[0]
                     del free[candidates[0]]
 
+        match(lambda sub, old: sub.segment_id and sub.segment_id == old.segment_id)
         match(lambda sub, old: old.fingerprint and sub.fingerprint == old.fingerprint)
         match(lambda sub, old: sub.name == old.name and old.action in (None, sub.action))
         for position, sub in enumerate(current):
@@ -261,11 +268,19 @@ class Ledger:
         with self._guard(), self._transaction():
             self._db.executemany(
                 "INSERT INTO subscriptions (destination, identity, name, action, trigger, "
-                "fingerprint) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                "fingerprint, segment_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
                 "name=excluded.name, action=excluded.action, trigger=excluded.trigger, "
-                "fingerprint=excluded.fingerprint",
+                "fingerprint=excluded.fingerprint, segment_id=excluded.segment_id",
                 [
-                    (destination, identity, sub.name, sub.action, sub.trigger, sub.fingerprint)
+                    (
+                        destination,
+                        identity,
+                        sub.name,
+                        sub.action,
+                        sub.trigger,
+                        sub.fingerprint,
+                        sub.segment_id,
+                    )
                     for identity, sub in zip(bound, current, strict=True)
                 ],
             )
@@ -275,10 +290,10 @@ class Ledger:
         """Subscriptions earlier runs recorded; a ledger written before identities were kept
         knows only names (action unknown: `None`)."""
         found: dict[str, Any] = {
-            identity: _Recorded(name, action, trigger or "", fingerprint or "")
-            for identity, name, action, trigger, fingerprint in self._db.execute(
-                "SELECT identity, name, action, trigger, fingerprint FROM subscriptions "
-                "WHERE destination=?",
+            identity: _Recorded(name, action, trigger or "", fingerprint or "", segment_id)
+            for identity, name, action, trigger, fingerprint, segment_id in self._db.execute(
+                "SELECT identity, name, action, trigger, fingerprint, segment_id FROM "
+                "subscriptions WHERE destination=?",
                 (destination,),
             )
         }
@@ -287,7 +302,7 @@ class Ledger:
             "NOT IN (?, ?)",
             (destination, MALFORMED, BLOCKED),
         ):
-            found.setdefault(name, _Recorded(name, None, "", ""))
+            found.setdefault(name, _Recorded(name, None, "", "", None))
         return found
 
     def _transaction(self) -> _Transaction:
@@ -300,6 +315,7 @@ class _Recorded:
     action: str | None
     trigger: str
     fingerprint: str
+    segment_id: str | None
 
 
 class _Transaction:

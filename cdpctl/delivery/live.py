@@ -77,7 +77,7 @@ class _Work:
 
 
 def subscription_identity(sub: CompiledSubscription) -> Subscription:
-    return Subscription.of(sub.name, sub.action.name, sub.trigger, sub.mapping)
+    return Subscription.of(sub.name, sub.action.name, sub.trigger, sub.mapping, sub.id)
 
 
 @dataclass(slots=True)

@@ -246,10 +246,10 @@ def _events_view(destination: Destination, remote: Any, events: list[str], fmt: 
     except SourceError as error:
         fail(str(error))
     text = view.VIEWS[fmt](summary, shown)
-    if fmt == "json":
-        import json
+    if fmt == "json":  # cdpctl's own document, nested in the status document
+        from cdpctl import jsonwire
 
-        return json.loads(text)
+        return jsonwire.loads(text)
     return text
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from cdpctl import events as cdpctl_events
-from cdpctl.delivery.transport import deliver, to_reply
+from cdpctl.delivery.transport import Attempt, deliver, to_reply
 from cdpctl.mappingfile import MappingFile, SubscriptionConfig
 from cdpctl.mappingfile import effective_mapping as _effective_mapping
 from cdpctl.pipeline import (
@@ -35,7 +35,7 @@ from cdpctl.pipeline import (
     evaluate,
 )
 from cdpctl.providers import get_provider
-from cdpctl.providers.base import Reply, Request
+from cdpctl.providers.base import Repeat, Reply, Request
 
 from .model import ERROR, OK, Case, Run, Wire, scripted_reply
 
@@ -69,13 +69,17 @@ class _ScriptedTransport:
         self.sent = sent
 
     async def send(
-        self, request: Request, on_wire: Callable[[], None] | None = None
-    ) -> tuple[Reply, int]:
+        self,
+        request: Request,
+        on_wire: Callable[[], None] | None = None,
+        repeat: Repeat = Repeat.NOT_IDEMPOTENT,
+    ) -> tuple[Reply, tuple[Attempt, ...]]:
+        del on_wire, repeat
         recorded = wire(request)
         self.sent.append(recorded)
         rule = scripted_reply(self.case.replies, recorded.method, recorded.url)
         headers = {"content-type": "application/json", **rule.headers}
-        return to_reply(rule.status, rule.body.encode(), headers), 1
+        return to_reply(rule.status, rule.body.encode(), headers), (Attempt(rule.status, 0.0),)
 
 
 def _subscription(case: Case) -> tuple[CompiledSubscription, Any]:

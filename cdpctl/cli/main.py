@@ -9,6 +9,7 @@ import typer
 
 from cdpctl import __version__
 from cdpctl.cli import (
+    account,
     diff,
     import_cmd,
     init,
@@ -51,6 +52,7 @@ app.command("init", **command_help("init"))(init.command)
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(source.app, name="source")
 app.add_typer(plan.app, name="plan")
+app.add_typer(account.app, name="account")
 
 
 def _version(value: bool) -> None:

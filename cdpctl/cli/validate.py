@@ -64,6 +64,34 @@ def _plan_check(flag: Path | None, config: ProjectConfig) -> Callable[[str], Any
     return partial(plan_rules.check_file, plan=load_plan_or_exit(shown))
 
 
+def _with_account(
+    check: Callable[[str], Any], flag: Path | None, plan: Any, files: list[Any]
+) -> Callable[[str], Any]:
+    """`check`, plus the account checks for a file with a snapshot: --account FILE, else the
+    `<name>.account.json` beside it (docs/account.md)."""
+    from cdpctl.account.snapshot import snapshot_path
+    from cdpctl.lint import account
+
+    if flag is not None and len(files) != 1:
+        fail("--account names the snapshot of one mapping file; check the others without it")
+    if flag is not None and not flag.is_file():
+        fail(f"--account: no such account snapshot: {flag}")
+    try:
+        age = account.max_age()
+    except ValueError as error:
+        fail(str(error))
+    extra = account.plan_rules(plan.keywords["plan"]) if plan is not None else None
+
+    def checked(path: str) -> Any:
+        beside = snapshot_path(path)
+        found = flag if flag is not None else (beside if beside.is_file() else None)
+        if found is None:
+            return check(path)
+        return account.check_file(path, found, extra=extra, age=age)
+
+    return checked
+
+
 def command(
     paths: list[Path] | None = typer.Argument(
         None,
@@ -99,6 +127,14 @@ def command(
         "[tool.cdpctl].",
         show_default=False,
     ),
+    account_file: Path | None = typer.Option(
+        None,
+        "--account",
+        metavar="FILE",
+        help="Also check the mapping against this account snapshot (`cdpctl account pull`). "
+        "Default: the <name>.account.json beside each mapping file, when there is one.",
+        show_default=False,
+    ),
 ) -> None:
     """Check mapping files: schema, providers, actions, fields, triggers and directives, and
     lint rules for likely bugs and smells (docs/lint-rules.md lists every code)."""
@@ -122,7 +158,8 @@ def command(
         found = discover(paths)
     except NothingToCheck as error:
         fail(str(error))
-    check = _plan_check(plan, config) or check_file
+    plan_check = _plan_check(plan, config)
+    check = _with_account(plan_check or check_file, account_file, plan_check, found.files)
     reports = [FileReport(d.path or "", [d]) for d in found.unreadable]
     reports += [check(str(path)) for path in found.files]
     render = RENDERERS[chosen]

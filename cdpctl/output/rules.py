@@ -22,6 +22,7 @@ _FAMILIES = {
     "5": "Delivery",
     "6": "Lint rules beyond the schema",
     "7": "Tracking plans (validate --plan, events checked against a plan)",
+    "9": "The provider account (account pull, validate with a snapshot, --check-account)",
 }
 
 

@@ -30,7 +30,17 @@ DOCS_URL = "https://loops.so/docs/api-reference"
 CONTACT_UPDATE = Endpoint("PUT", "/api/v1/contacts/update", f"{DOCS_URL}/update-contact")
 EVENT_SEND = Endpoint("POST", "/api/v1/events/send", f"{DOCS_URL}/send-event")
 API_KEY_CHECK = Endpoint("GET", "/api/v1/api-key", DOCS_URL)
-ENDPOINTS = (CONTACT_UPDATE, EVENT_SEND, API_KEY_CHECK)
+# Read by `cdpctl account pull`: every contact property (`?list=all`: default and custom ones),
+# each `{key, label, type}` with type string, number, boolean or date; and the mailing lists,
+# each `{id, name, description, isPublic}`. Neither is paginated.
+CONTACT_PROPERTIES = Endpoint(
+    "GET", "/api/v1/contacts/properties", f"{DOCS_URL}/list-contact-properties"
+)
+CONTACT_PROPERTIES_QUERY = "?list=all"
+MAILING_LISTS = Endpoint("GET", "/api/v1/lists", f"{DOCS_URL}/list-mailing-lists")
+#: Loops' contact property types (PROPERTY_TYPES_URL).
+PROPERTY_TYPES = ("string", "number", "boolean", "date")
+ENDPOINTS = (CONTACT_UPDATE, EVENT_SEND, API_KEY_CHECK, CONTACT_PROPERTIES, MAILING_LISTS)
 # Loops documents a per-team baseline of ~10 requests/second, answered with 429 beyond it.
 RATE_LIMIT = RateLimit(10, "https://loops.so/docs/api-reference/intro#rate-limiting")
 

@@ -51,6 +51,20 @@ def pull(
     now: datetime | None = None,
 ) -> Pulled:
     """Read the account for one mapping file and write the snapshot (beside it by default)."""
+    snapshot, count = read_account(mapping_path, endpoint=endpoint, environ=environ, now=now)
+    written = output or snapshot_path(mapping_path)
+    _write(written, snapshot.dumps())
+    return Pulled(mapping_path, written, snapshot, count)
+
+
+def read_account(
+    mapping_path: str,
+    *,
+    endpoint: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> tuple[Snapshot, int]:
+    """The account as it is now, for one mapping file (redacted), and the requests it took."""
     from cdpctl.lint import check_document
     from cdpctl.loading import LoadError, load_yaml
     from cdpctl.mappingfile import read_mapping_file
@@ -114,10 +128,7 @@ def pull(
         raise PullError(f"{mapping_path}: {redactor.text(_reason(error))}") from None
     for secret in ctx.secrets_found:
         redactor.add(secret)
-    clean = from_dict(redactor.value(snapshot.as_dict()), mapping_path)
-    written = output or snapshot_path(mapping_path)
-    _write(written, clean.dumps())
-    return Pulled(mapping_path, written, clean, count)
+    return from_dict(redactor.value(snapshot.as_dict()), mapping_path), count
 
 
 def _reason(error: Exception) -> str:

@@ -69,6 +69,7 @@ def _with_account(
 ) -> Callable[[str], Any]:
     """`check`, plus the account checks for a file with a snapshot: --account FILE, else the
     `<name>.account.json` beside it (docs/account.md)."""
+    from cdpctl.account.runs import max_age
     from cdpctl.account.snapshot import snapshot_path
     from cdpctl.lint import account
 
@@ -77,7 +78,7 @@ def _with_account(
     if flag is not None and not flag.is_file():
         fail(f"--account: no such account snapshot: {flag}")
     try:
-        age = account.max_age()
+        age = max_age()
     except ValueError as error:
         fail(str(error))
     extra = account.plan_rules(plan.keywords["plan"]) if plan is not None else None

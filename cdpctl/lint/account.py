@@ -8,34 +8,19 @@ structurally sound.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cdpctl import codes, schema
 from cdpctl.account.checks import DEFAULT_MAX_AGE, check
-from cdpctl.account.snapshot import SnapshotError, load_snapshot, parse_age
+from cdpctl.account.snapshot import SnapshotError, load_snapshot
 from cdpctl.diagnostics import Diagnostic
 from cdpctl.lint import FileReport, check_document
 from cdpctl.loading import Document, LoadError, load_yaml
 
 if TYPE_CHECKING:
     from cdpctl.plans import TrackingPlan
-
-MAX_AGE_VARIABLE = "CDPCTL_ACCOUNT_MAX_AGE"
-
-
-def max_age() -> float:
-    """The age beyond which a snapshot is reported: $CDPCTL_ACCOUNT_MAX_AGE (e.g. 12h, 7d),
-    else 7 days. ValueError names the variable when it is not an age."""
-    text = os.environ.get(MAX_AGE_VARIABLE)
-    if not text:
-        return DEFAULT_MAX_AGE
-    try:
-        return parse_age(text)
-    except ValueError as error:
-        raise ValueError(f"{MAX_AGE_VARIABLE}: {error}") from None
 
 
 def check_file(

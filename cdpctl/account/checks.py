@@ -398,7 +398,14 @@ def _primary(de: DataExtension) -> str:
 
 
 def _keys_where(table: TableWrite, *, values: bool = False) -> Any:
-    """Where the mapping's keys (or values) are, else where the data extension is named."""
+    """Where the mapping's keys (or values) are (a classic conversion event's primaryKey),
+    else where the data extension is named."""
+    if table.classic and not values:
+        keys = [
+            w for w in table.columns if w.primary_key and w.where[:2] == ("destination", "settings")
+        ]
+        if keys:
+            return keys[0].where
     for write in table.columns:
         if write.at_key and (write.primary_key is not values) and len(write.where) > 1:
             return write.where[:-1]

@@ -12,8 +12,9 @@ State (`GET /_sandbox/state` → providers.sendgrid):
 
 Seeded: custom fields Age (`e1_N`, Number), Source (`e2_T`, Text), Signup Date (`e3_D`,
 Date), Plan (`e4_T`, Text); lists Newsletter (`NEWSLETTER_LIST`) and Customers (`CUSTOMERS_LIST`);
-dynamic templates "Welcome" (`WELCOME_TEMPLATE`) and "Order receipt" (`RECEIPT_TEMPLATE`) and
-the legacy template "Old newsletter". Lists and templates are served in pages (`page_size`,
+dynamic templates "Welcome" (`WELCOME_TEMPLATE`), "Order receipt" (`RECEIPT_TEMPLATE`) and
+"Order confirmation" (`ORDER_TEMPLATE`, the one examples/sendgrid.yaml sends) and the legacy
+template "Old newsletter". Lists and templates are served in pages (`page_size`,
 then the `page_token` of `_metadata.next`).
 
 Upserts are applied at once (SendGrid queues them) and answer 202 with a `job_id`; a contact
@@ -45,6 +46,7 @@ NEWSLETTER_LIST = "5c8d0f3e-6b1a-4a8e-9a52-0f3a1c7e2b10"
 CUSTOMERS_LIST = "9e0c1d2b-3f4a-4b5c-8d6e-7f8091a2b3c4"
 WELCOME_TEMPLATE = "d-13b8f94fbcae4ec6b75270d6cb59f932"
 RECEIPT_TEMPLATE = "d-5b2d7c1e0a9f4e3d8c6b5a4f3e2d1c0b"
+ORDER_TEMPLATE = "d-8f2c1a7e0b3d4c5e9f6a7b8c9d0e1f2a"
 LEGACY_TEMPLATE = "0c3a9d5e-6f7b-4c8d-9e0f-1a2b3c4d5e6f"
 
 _MAIL_HELP = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html"
@@ -111,6 +113,7 @@ def _templates() -> list[dict[str, Any]]:
     return [
         {"id": WELCOME_TEMPLATE, "name": "Welcome", "generation": "dynamic"},
         {"id": RECEIPT_TEMPLATE, "name": "Order receipt", "generation": "dynamic"},
+        {"id": ORDER_TEMPLATE, "name": "Order confirmation", "generation": "dynamic"},
         {"id": LEGACY_TEMPLATE, "name": "Old newsletter", "generation": "legacy"},
     ]
 

@@ -478,3 +478,51 @@ def test_pull_runs_as_a_process_without_a_traceback(sandbox, tmp_path: Path) -> 
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and "Loops answered 401" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+SFMC_DYNAMIC = """\
+version: 1
+destination:
+  provider: sfmc
+  settings:
+    subdomain: mc563885gzs27c5t9-63k636ttgm
+    account_id: "100000001"
+    client_id: ${SFMC_CLIENT_ID}
+    client_secret: ${SFMC_CLIENT_SECRET}
+    identifyExtensionExternalKey: segment_identify
+subscriptions:
+  - name: Classic identify
+    trigger: type = "identify"
+    action: identifyDataExtension
+  - name: Order row
+    trigger: type = "track"
+    action: dataExtension
+    mapping:
+      key: orders_de
+      keys:
+        Contact Key: {"@path": "$.userId"}
+        Order Id: {"@path": "$.properties.order_id"}
+      values: {"@path": "$.properties.row"}
+"""
+
+
+def test_sfmc_values_mapped_from_the_event_are_checked_per_event(sandbox, tmp_path: Path) -> None:
+    """Whole objects (the classic traits, `values: $.properties.row`) name their columns only
+    per event: test-event says which value SFMC would drop, at the event's key."""
+    mapping = tmp_path / "sfmc.yaml"
+    mapping.write_text(SFMC_DYNAMIC)
+    assert pull(sandbox, mapping).exit_code == 0
+    assert findings(run_cli(["validate", str(mapping), "--strict"]).stdout) == set()
+    identify = tmp_path / "identify.json"
+    traits = {"email": "a@example.com", "firstName": "Ann", "favoriteColor": "blue"}
+    identify.write_text(json.dumps({"type": "identify", "userId": "u1", "traits": traits}))
+    shown = run_cli(["test-event", str(mapping), str(identify)]).stdout
+    assert "warning CDP909 $.traits.favoriteColor" in shown
+    assert 'no column "Favorite Color"' in shown
+    assert "First Name" not in shown.split("CDP909", 1)[1]
+    track = tmp_path / "track.json"
+    row = {"order_id": "o1", "row": {"Revenue": 3, "Coupon": "X"}}
+    track.write_text(json.dumps({"type": "track", "event": "x", "userId": "u1", "properties": row}))
+    shown = run_cli(["test-event", str(mapping), str(track)]).stdout
+    assert 'warning CDP905 $.values.Coupon data extension key "orders_de" has no column' in shown
+    assert "$.values.Revenue" not in shown

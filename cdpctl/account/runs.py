@@ -59,6 +59,16 @@ def facts(snapshot: Snapshot, label: str) -> dict[str, Any]:
             actions.ACCOUNT_DATA_FIELD_TYPES: {f.id: f.type for f in snapshot.kind("fields")},
             actions.ACCOUNT_SNAPSHOT: label,
         }
+    if snapshot.provider == "sfmc":
+        from cdpctl.providers.sfmc import actions as sfmc
+
+        return {
+            sfmc.ACCOUNT_DATA_EXTENSIONS: {
+                d.reference.casefold(): [c.name for c in d.columns] if d.found else None
+                for d in snapshot.data_extensions
+            },
+            sfmc.ACCOUNT_SNAPSHOT: label,
+        }
     if snapshot.provider == "sendgrid":
         from cdpctl.providers.sendgrid import contacts
 

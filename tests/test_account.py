@@ -526,3 +526,27 @@ def test_sfmc_values_mapped_from_the_event_are_checked_per_event(sandbox, tmp_pa
     shown = run_cli(["test-event", str(mapping), str(track)]).stdout
     assert 'warning CDP905 $.values.Coupon data extension key "orders_de" has no column' in shown
     assert "$.values.Revenue" not in shown
+
+
+def test_loops_attributes_mapped_from_the_event_are_checked_per_event(
+    sandbox, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "loops.yaml"
+    shutil.copy(ROOT / "examples" / "loops.yaml", mapping)
+    assert pull(sandbox, mapping).exit_code == 0
+    event = tmp_path / "identify.json"
+    traits = {
+        "email": "a@example.com",
+        "firstName": "Ann",
+        "favoriteColor": "blue",
+        "shoeSize": 43,
+        "seats": "many",
+        "mailingLists": {"cm06f5v0e45nf0ml5754o9cix": True, "cmgone1": True},
+    }
+    event.write_text(json.dumps({"type": "identify", "userId": "u1", "traits": traits}))
+    shown = run_cli(["test-event", str(mapping), str(event)]).stdout
+    assert "warning CDP915 $.customAttributes.shoeSize" in shown
+    assert "warning CDP916 $.customAttributes.seats" in shown
+    assert "is number in the Loops account" in shown and "sends a string" in shown
+    assert "warning CDP910 $.mailingLists.cmgone1" in shown
+    assert shown.count("CDP91") == 3  # email, firstName, favoriteColor are defined

@@ -69,6 +69,14 @@ def facts(snapshot: Snapshot, label: str) -> dict[str, Any]:
             },
             sfmc.ACCOUNT_SNAPSHOT: label,
         }
+    if snapshot.provider == "loops":
+        from cdpctl.providers import loops
+
+        return {
+            loops.ACCOUNT_PROPERTIES: {f.id: f.type for f in snapshot.kind("fields")},
+            loops.ACCOUNT_MAILING_LISTS: [item.id for item in snapshot.kind("lists")],
+            loops.ACCOUNT_SNAPSHOT: label,
+        }
     if snapshot.provider == "sendgrid":
         from cdpctl.providers.sendgrid import contacts
 

@@ -550,3 +550,21 @@ def test_loops_attributes_mapped_from_the_event_are_checked_per_event(
     assert "is number in the Loops account" in shown and "sends a string" in shown
     assert "warning CDP910 $.mailingLists.cmgone1" in shown
     assert shown.count("CDP91") == 3  # email, firstName, favoriteColor are defined
+
+
+def test_a_sendgrid_dry_run_shows_the_real_custom_field_ids(sandbox, tmp_path: Path) -> None:
+    mapping = copy_case(tmp_path, "sendgrid-fits.yaml")
+    event = tmp_path / "identify.json"
+    event.write_text(
+        json.dumps({"type": "identify", "userId": "u1", "traits": {"email": "a@example.com"}})
+    )
+    before = run_cli(["test-event", str(mapping), str(event)]).stdout
+    assert "<id of custom field age>" in before  # no snapshot: placeholders
+    assert pull(sandbox, mapping).exit_code == 0
+    shown = run_cli(["test-event", str(mapping), str(event)]).stdout
+    assert '"e1_N": 42' in shown and '"e3_D": "2026-01-31"' in shown
+    assert "<id of custom field" not in shown
+    mapping.write_text(mapping.read_text().replace("        age: 42\n", "        Shoe: 4\n"))
+    refused = run_cli(["test-event", str(mapping), str(event)])
+    assert refused.exit_code == 1
+    assert "Unknown custom field 'Shoe'" in refused.stdout

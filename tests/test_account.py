@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -568,3 +569,21 @@ def test_a_sendgrid_dry_run_shows_the_real_custom_field_ids(sandbox, tmp_path: P
     refused = run_cli(["test-event", str(mapping), str(event)])
     assert refused.exit_code == 1
     assert "Unknown custom field 'Shoe'" in refused.stdout
+
+
+def test_server_errors_are_retried_and_no_answer_is_one_line(sandbox, tmp_path: Path) -> None:
+    from cdpctl.sandbox.server import Faults
+
+    sandbox.set_faults(Faults(error_rate=0.4, rate_limits=False, seed=3))
+    mapping = copy_case(tmp_path, "dotdigital-fits.yaml")
+    result = pull(sandbox, mapping)
+    assert result.exit_code == 0, result.stderr
+    assert sandbox.state.stats["errors_injected"] > 0
+    assert len(load_snapshot(tmp_path / "dotdigital-fits.account.json").kind("fields")) == 9
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    result = run_cli(["account", "pull", str(mapping), "--endpoint", closed], env=ENV)
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert f"no answer from GET {closed}/v2/data-fields/ after 4 attempts" in line

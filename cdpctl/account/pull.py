@@ -114,15 +114,18 @@ def read_account(
     ctx = ActionContext(settings=settings.values, dry_run=False)
     moment = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     plan = reader(settings.values, uses(document.data, provider.name), ctx, moment)
+    import httpx
+
     count = 0
-
-    def send(request: Request) -> Reply:
-        nonlocal count
-        count += 1
-        return _send(request, target)
-
     try:
-        snapshot = drive(plan, send)
+        with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+
+            def send(request: Request) -> Reply:
+                nonlocal count
+                count += 1
+                return _send(client, request, target)
+
+            snapshot = drive(plan, send)
     except (readers.ReadError, ActionFailed, PullError) as error:
         redactor.extend((s, "<redacted>") for s in ctx.secrets_found)
         raise PullError(f"{mapping_path}: {redactor.text(_reason(error))}") from None
@@ -146,27 +149,26 @@ def drive(plan: readers.Read, send: Send) -> Snapshot:
         return result
 
 
-def _send(request: Request, endpoint: str | None) -> Reply:
+def _send(client: Any, request: Request, endpoint: str | None) -> Reply:
     """One request with bounded attempts, a bounded answer and a timeout."""
     import httpx
 
     target = request.with_base(endpoint) if endpoint else request
     body = target.body() or None
     where = f"{target.method} {_host(target.url)}"
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                reply = _exchange(client, target, body)
-            except httpx.HTTPError as error:
-                if attempt == MAX_ATTEMPTS:
-                    raise PullError(
-                        f"no answer from {where} after {attempt} attempts: {type(error).__name__}"
-                    ) from None
-                time.sleep(0.5 * 2 ** (attempt - 1))
-                continue
-            if reply.ok or not is_retryable(reply.status) or attempt == MAX_ATTEMPTS:
-                return reply
-            time.sleep(_wait(reply, attempt))
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            reply = _exchange(client, target, body)
+        except httpx.HTTPError as error:
+            if attempt == MAX_ATTEMPTS:
+                raise PullError(
+                    f"no answer from {where} after {attempt} attempts: {type(error).__name__}"
+                ) from None
+            time.sleep(0.5 * 2 ** (attempt - 1))
+            continue
+        if reply.ok or not is_retryable(reply.status) or attempt == MAX_ATTEMPTS:
+            return reply
+        time.sleep(_wait(reply, attempt))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -179,10 +181,16 @@ def _exchange(client: Any, request: Request, body: bytes | None) -> Reply:
             raise PullError(_too_large(request))
         chunks = []
         size = 0
+        deadline = time.monotonic() + 2 * TIMEOUT  # a whole answer, however slowly it drips
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > MAX_RESPONSE_BYTES:
                 raise PullError(_too_large(request))
+            if time.monotonic() > deadline:
+                raise PullError(
+                    f"the answer to {request.method} {_host(request.url)} took longer than "
+                    f"{2 * TIMEOUT:g} s; not read"
+                )
             chunks.append(chunk)
         return _reply(response.status_code, b"".join(chunks), response.headers)
 

@@ -587,3 +587,14 @@ def test_server_errors_are_retried_and_no_answer_is_one_line(sandbox, tmp_path: 
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
     assert f"no answer from GET {closed}/v2/data-fields/ after 4 attempts" in line
+
+
+def test_a_data_extension_named_after_the_pull_asks_for_a_new_pull(sandbox, tmp_path: Path) -> None:
+    mapping = copy_case(tmp_path, "sfmc-fits.yaml")
+    assert pull(sandbox, mapping).exit_code == 0
+    mapping.write_text(mapping.read_text().replace("key: orders_de", "key: returns_de"))
+    result = run_cli(["validate", str(mapping)])
+    assert result.exit_code == 0, result.stdout
+    assert {code for _, code in findings(result.stdout)} == {"CDP903"}
+    assert 'data extension key "returns_de" is not in' in result.stdout
+    assert "run `cdpctl account pull" in result.stdout

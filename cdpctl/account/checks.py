@@ -18,6 +18,7 @@ from cdpctl.account.references import DYNAMIC, Reference, TableWrite, Uses, uses
 from cdpctl.account.snapshot import Column, DataExtension, Item, Snapshot, describe_age
 from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.loading import Document
+from cdpctl.providers.dotdigital.api import ACTIVE_PROGRAM
 
 #: Snapshots older than this are reported (test-event, send and replay say it too).
 DEFAULT_MAX_AGE = 7 * 86400.0
@@ -107,7 +108,13 @@ def _references(
     for reference in used.references:
         if reference.kind not in snapshot.read:
             found.append(
-                _not_pulled(document, label, reference.where, f"{reference.kind}", reference.at_key)
+                _not_pulled(
+                    document,
+                    label,
+                    reference.where,
+                    f'{_KIND_WORDS[reference.kind]} "{reference.value}"',
+                    reference.at_key,
+                )
             )
             continue
         if reference.kind == "fields":
@@ -130,7 +137,7 @@ def _references(
                     hint=_id_hint(snapshot.kind(reference.kind), reference.value, word),
                 )
             )
-        elif reference.kind == "programs" and item.status and item.status != "Active":
+        elif reference.kind == "programs" and item.status and item.status != ACTIVE_PROGRAM:
             found.append(
                 document.diagnostic(
                     codes.ACCOUNT_PROGRAM_INACTIVE,

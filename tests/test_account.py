@@ -182,7 +182,7 @@ def test_unset_credentials_name_the_variable_and_send_nothing(sandbox, tmp_path:
     mapping = copy_case(tmp_path, "loops-fits.yaml")
     before = sandbox.state.stats["requests"]
     result = pull(sandbox, mapping, env={"LOOPS_API_KEY": None})
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "environment variable(s) not set: LOOPS_API_KEY" in result.stderr
     assert sandbox.state.stats["requests"] == before
 
@@ -248,7 +248,7 @@ def test_a_provider_without_a_schema_says_so(tmp_path: Path) -> None:
     mapping = tmp_path / "customerio.yaml"
     shutil.copy(ROOT / "examples" / "customerio.yaml", mapping)
     result = run_cli(["account", "pull", str(mapping)], env={})
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "Customer.io exposes no account schema cdpctl can read" in result.stderr
 
 

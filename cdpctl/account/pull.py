@@ -28,7 +28,13 @@ MAX_WAIT = 30.0  # the longest Retry-After honoured, in seconds
 
 
 class PullError(Exception):
-    """Why the account could not be read; one line, naming the file, without secrets."""
+    """Why the account could not be read; one line, naming the file, without secrets.
+    `usage` when nothing was asked of the provider: the file, its settings or the options
+    are at fault (exit 2), not the account's answer (exit 1)."""
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +79,19 @@ def read_account(
     from cdpctl.secrets import Redactor, check_sendable, resolve_settings
 
     if not os.path.isfile(mapping_path):
-        raise PullError(f"{mapping_path}: no such mapping file")
+        raise PullError(f"{mapping_path}: no such mapping file", usage=True)
     try:
         document = load_yaml(mapping_path)
     except LoadError as error:
         d = error.diagnostic
-        raise PullError(f"{d.location()}: {d.code} {d.full_message()}") from None
+        raise PullError(f"{d.location()}: {d.code} {d.full_message()}", usage=True) from None
     errors = [d for d in check_document(document) if d.is_error]
     if errors:
         first = errors[0]
         raise PullError(
             f"{first.location()}: {first.code} {first.full_message()} (the file is not valid; "
-            "see `cdpctl validate`)"
+            "see `cdpctl validate`)",
+            usage=True,
         )
     file = read_mapping_file(document)
     provider = get_provider(file.provider)
@@ -93,20 +100,26 @@ def read_account(
     if reader is None:
         raise PullError(
             f"{mapping_path}: {provider.title} exposes no account schema cdpctl can read "
-            "(docs/account.md says what is checked instead)"
+            "(docs/account.md says what is checked instead)",
+            usage=True,
         )
     settings = resolve_settings(provider, file.settings, os.environ if environ is None else environ)
     if settings.missing:
         raise PullError(
             f"{mapping_path}: cannot read the account: environment variable(s) not set: "
-            + ", ".join(settings.missing)
+            + ", ".join(settings.missing),
+            usage=True,
         )
     problems = check_sendable(settings)
     if problems:
-        raise PullError(f"{mapping_path}: cannot read the account: " + "; ".join(problems))
+        raise PullError(
+            f"{mapping_path}: cannot read the account: " + "; ".join(problems), usage=True
+        )
     target = endpoint or file.endpoint
     if target is not None and (problem := endpoint_problem(target)) is not None:
-        raise PullError(f"{'--endpoint' if endpoint else mapping_path + ': endpoint'} {problem}")
+        raise PullError(
+            f"{'--endpoint' if endpoint else mapping_path + ': endpoint'} {problem}", usage=True
+        )
     redactor = Redactor()
     redactor.extend(settings.secrets)
     for value in provider.derived_secrets(settings.values):
@@ -234,4 +247,4 @@ def _write(path: Path, data: bytes) -> None:
         temporary.write_bytes(data)
         os.replace(temporary, path)
     except OSError as error:
-        raise PullError(f"cannot write {path}: {error.strerror or error}") from None
+        raise PullError(f"cannot write {path}: {error.strerror or error}", usage=True) from None

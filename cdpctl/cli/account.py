@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, fail
+from cdpctl.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, fail
 from cdpctl.cli.help import command_help
 
 app = typer.Typer(
@@ -41,21 +41,21 @@ def pull(
 ) -> None:
     """Read, with each file's own credentials, the parts of the provider account the mapping
     depends on (data extensions and columns, lists, programs, campaigns, templates, fields and
-    their types) and write them as a snapshot without secrets. Exit 1 if an account could not
-    be read."""
+    their types) and write them as a snapshot without secrets. Exit 1 if a provider's answer
+    could not be used, 2 if a mapping file, its settings or the options are at fault."""
     from cdpctl.account.pull import PullError
     from cdpctl.account.pull import pull as pull_account
     from cdpctl.account.snapshot import KINDS
 
     if output is not None and len(mappings) != 1:
         fail("--output takes one mapping file; without it each snapshot goes beside its file")
-    failed = False
+    exit_code = EXIT_OK
     for mapping in mappings:
         try:
             pulled = pull_account(mapping, endpoint=endpoint, output=output)
         except PullError as error:
             sys.stderr.write(f"cdpctl: {error}\n")
-            failed = True
+            exit_code = max(exit_code, EXIT_USAGE if error.usage else EXIT_FINDINGS)
             continue
         snapshot = pulled.snapshot
         counts = (
@@ -67,4 +67,4 @@ def pull(
         typer.echo(
             f"{mapping}: wrote {pulled.written} ({', '.join(counts)}; {pulled.requests} request(s))"
         )
-    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
+    raise typer.Exit(exit_code)

@@ -598,3 +598,16 @@ def test_a_data_extension_named_after_the_pull_asks_for_a_new_pull(sandbox, tmp_
     assert {code for _, code in findings(result.stdout)} == {"CDP903"}
     assert 'data extension key "returns_de" is not in' in result.stdout
     assert "run `cdpctl account pull" in result.stdout
+
+
+def test_an_account_larger_than_a_snapshot_may_hold_is_one_line(
+    sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cdpctl.account import snapshot
+
+    monkeypatch.setattr(snapshot, "MAX_ITEMS", 5)
+    mapping = copy_case(tmp_path, "dotdigital-fits.yaml")
+    result = pull(sandbox, mapping)
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert "the account is too large to snapshot" in line and "more than 5 entries" in line

@@ -18,7 +18,7 @@ from typing import Any
 
 from cdpctl.account import readers
 from cdpctl.account.references import uses
-from cdpctl.account.snapshot import Snapshot, from_dict, snapshot_path
+from cdpctl.account.snapshot import Snapshot, SnapshotError, from_dict, snapshot_path
 from cdpctl.providers.base import ActionContext, ActionFailed, Reply, Request, is_retryable
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -144,7 +144,10 @@ def read_account(
         raise PullError(f"{mapping_path}: {redactor.text(_reason(error))}") from None
     for secret in ctx.secrets_found:
         redactor.add(secret)
-    return from_dict(redactor.value(snapshot.as_dict()), mapping_path), count
+    try:
+        return from_dict(redactor.value(snapshot.as_dict()), mapping_path), count
+    except SnapshotError as error:  # e.g. more entries than a snapshot may hold
+        raise PullError(f"the account is too large to snapshot: {error}") from None
 
 
 def _reason(error: Exception) -> str:

@@ -611,3 +611,14 @@ def test_an_account_larger_than_a_snapshot_may_hold_is_one_line(
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
     assert "the account is too large to snapshot" in line and "more than 5 entries" in line
+
+
+def test_the_account_and_a_tracking_plan_are_checked_together(sandbox, tmp_path: Path) -> None:
+    mapping = copy_case(tmp_path, "loops-mismatch.yaml")
+    assert pull(sandbox, mapping).exit_code == 0
+    plan = ROOT / "tests" / "fixtures" / "plans" / "shop" / "protocols.json"
+    result = run_cli(["validate", "--plan", str(plan), str(mapping)])
+    assert result.exit_code == 1
+    found = findings(result.stdout)
+    assert (28, "CDP915") in found and (28, "CDP703") in found
+    assert expected(mapping) <= found

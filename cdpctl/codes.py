@@ -77,6 +77,25 @@ UNPLANNED_PROPERTY = "CDP714"
 
 # Segment workspaces: `cdpctl workspace push`.
 SEGMENT_CANNOT_RUN = "CDP801"
+# The provider account: `account pull`, `validate` with a snapshot, `--check-account`.
+ACCOUNT_SNAPSHOT_UNREADABLE = "CDP901"
+ACCOUNT_SNAPSHOT_STALE = "CDP902"
+ACCOUNT_NOT_IN_SNAPSHOT = "CDP903"
+ACCOUNT_DATA_EXTENSION_NOT_FOUND = "CDP904"
+ACCOUNT_COLUMN_NOT_FOUND = "CDP905"
+ACCOUNT_COLUMN_TYPE = "CDP906"
+ACCOUNT_PRIMARY_KEY_UNMAPPED = "CDP907"
+ACCOUNT_REQUIRED_COLUMN_UNMAPPED = "CDP908"
+ACCOUNT_TITLE_CASE_COLUMN_MISSING = "CDP909"
+ACCOUNT_LIST_NOT_FOUND = "CDP910"
+ACCOUNT_PROGRAM_NOT_FOUND = "CDP911"
+ACCOUNT_PROGRAM_INACTIVE = "CDP912"
+ACCOUNT_CAMPAIGN_NOT_FOUND = "CDP913"
+ACCOUNT_TEMPLATE_NOT_FOUND = "CDP914"
+ACCOUNT_FIELD_NOT_DEFINED = "CDP915"
+ACCOUNT_FIELD_TYPE = "CDP916"
+ACCOUNT_CHANGED = "CDP917"
+ACCOUNT_PULL_FAILED = "CDP918"
 
 DESCRIPTIONS: dict[str, str] = {
     FILE_UNREADABLE: "The file cannot be read (missing, a directory, or permission denied).",
@@ -159,6 +178,39 @@ DESCRIPTIONS: dict[str, str] = {
     "(additionalProperties: false).",
     SEGMENT_CANNOT_RUN: "A mapping uses something Segment cannot run (cdpctl's own @jmespath), so "
     "`cdpctl workspace push` refuses the file.",
+    ACCOUNT_SNAPSHOT_UNREADABLE: "The account snapshot cannot be used: unreadable, not a "
+    "snapshot, or pulled for another provider.",
+    ACCOUNT_SNAPSHOT_STALE: "The account snapshot is older than the allowed age "
+    "(CDPCTL_ACCOUNT_MAX_AGE, 7 days by default); the account may have changed.",
+    ACCOUNT_NOT_IN_SNAPSHOT: "The mapping names something the snapshot did not read (it was "
+    "pulled before); run `cdpctl account pull` again.",
+    ACCOUNT_DATA_EXTENSION_NOT_FOUND: "The SFMC data extension the mapping writes to does not "
+    "exist in the account.",
+    ACCOUNT_COLUMN_NOT_FOUND: "A key mapped into an SFMC data extension that has no such column: "
+    "SFMC ignores it and the value is dropped.",
+    ACCOUNT_COLUMN_TYPE: "A value the data extension column cannot hold: its type (Number, "
+    "Date, Boolean, EmailAddress…) or its length.",
+    ACCOUNT_PRIMARY_KEY_UNMAPPED: "A primary key of the data extension that nothing maps as a "
+    "key (or a key that is not a primary key): SFMC refuses the rows.",
+    ACCOUNT_REQUIRED_COLUMN_UNMAPPED: "A column that may not be empty and that nothing maps: "
+    "SFMC refuses new rows unless the column has a default.",
+    ACCOUNT_TITLE_CASE_COLUMN_MISSING: "A Title Case column the SFMC classic actions would "
+    "write is missing from the data extension, so that value is dropped.",
+    ACCOUNT_LIST_NOT_FOUND: "A list id (Dotdigital address book, SendGrid list, Loops mailing "
+    "list) that does not exist in the account.",
+    ACCOUNT_PROGRAM_NOT_FOUND: "A Dotdigital program id that does not exist in the account.",
+    ACCOUNT_PROGRAM_INACTIVE: "A Dotdigital program that exists but is not active, so "
+    "enrolments are refused.",
+    ACCOUNT_CAMPAIGN_NOT_FOUND: "A Dotdigital campaign id that does not exist in the account.",
+    ACCOUNT_TEMPLATE_NOT_FOUND: "A SendGrid template id that does not exist in the account.",
+    ACCOUNT_FIELD_NOT_DEFINED: "A Dotdigital data field, SendGrid custom field or Loops contact "
+    "property that is not defined in the account.",
+    ACCOUNT_FIELD_TYPE: "A mapped value the account's field type cannot take (text into a "
+    "Numeric data field, a word into a Date field).",
+    ACCOUNT_CHANGED: "`--check-account`: the account no longer matches the snapshot in a way "
+    "that would drop data; the live run is refused.",
+    ACCOUNT_PULL_FAILED: "`account pull` could not read the account (refused credentials, an "
+    "unreadable answer, no answer).",
 }
 
 #: Codes reported as warnings by default; every other code is an error by default. (A provider
@@ -175,6 +227,11 @@ WARNINGS: frozenset[str] = frozenset(
         PLACEHOLDER_SETTING,
         PLAN_TYPE_COERCED,
         PLAN_OPTIONAL_FEEDS_REQUIRED,
+        ACCOUNT_SNAPSHOT_STALE,
+        ACCOUNT_NOT_IN_SNAPSHOT,
+        ACCOUNT_REQUIRED_COLUMN_UNMAPPED,
+        ACCOUNT_TITLE_CASE_COLUMN_MISSING,
+        ACCOUNT_PROGRAM_INACTIVE,
     }
 )
 

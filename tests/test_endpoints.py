@@ -19,18 +19,12 @@ from cdpctl.sandbox.server import load_emulators
 # Routes the sandbox serves although cdpctl never calls them (each commented in its module).
 SANDBOX_ONLY: dict[str, set[tuple[str, str]]] = {
     "customerio": set(),
-    "dotdigital": {
-        ("GET", "/v2/data-fields"),
-        ("GET", "/v2/address-books"),
-        ("GET", "/v2/programs"),
-        ("GET", "/v2/campaigns"),
-    },
+    "dotdigital": {("GET", "/v2/data-fields")},
     "loops": {("POST", "/api/v1/contacts/delete")},
     "segment": {("POST", "/v1/alias")},
     "sendgrid": {
         ("POST", "/v3/marketing/field_definitions"),
         ("GET", "/v3/marketing/contacts/imports/{job_id}"),
-        ("GET", "/v3/marketing/lists"),
         ("POST", "/v3/marketing/lists"),
     },
     "sfmc": set(),

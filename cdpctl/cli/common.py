@@ -142,11 +142,26 @@ def load_destination(path: str) -> Destination:
     from cdpctl.pipeline import load_destination as load
 
     try:
-        return load(path)
+        destination = load(path)
     except DestinationError as error:
         if error.diagnostics:
             sys.stderr.write(render_text([FileReport(path, list(error.diagnostics))]))
         fail(str(error))
+    return _with_account(destination)
+
+
+def _with_account(destination: Destination) -> Destination:
+    """The destination with the facts of its account snapshot (docs/account.md), if any."""
+    from cdpctl.account.runs import use_snapshot
+    from cdpctl.account.snapshot import SnapshotError
+
+    try:
+        used = use_snapshot(destination)
+    except (SnapshotError, ValueError) as error:
+        fail(str(error))
+    if used.note is not None:
+        sys.stderr.write(f"cdpctl: warning: {used.note}\n")
+    return used.destination
 
 
 def output_format(flag: str | None, choices: tuple[str, ...]) -> str:

@@ -102,6 +102,13 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
             "cdpctl plan show rudder-project/ --format json",
         ),
     ),
+    "account pull": (
+        "Snapshot the provider account a mapping uses.",
+        (
+            "cdpctl account pull mappings/loops.yaml",
+            "cdpctl account pull mappings/*.yaml --endpoint http://127.0.0.1:8765",
+        ),
+    ),
     "source sendgrid": (
         "SendGrid Event Webhook payloads as Segment events.",
         ("cdpctl source sendgrid webhooks.ndjson -o email-events.ndjson",),

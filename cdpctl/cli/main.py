@@ -9,6 +9,7 @@ import typer
 
 from cdpctl import __version__
 from cdpctl.cli import (
+    account,
     diff,
     import_cmd,
     init,
@@ -54,6 +55,7 @@ app.add_typer(source.app, name="source")
 app.add_typer(plan.app, name="plan")
 app.add_typer(sandbox.app, name="sandbox", **command_help("sandbox"))
 app.add_typer(workspace.app, name="workspace")
+app.add_typer(account.app, name="account")
 
 
 def _version(value: bool) -> None:

@@ -145,6 +145,12 @@ def command(
         "--resend-in-doubt",
         help="On --resume, send again the events in doubt (sent, never answered whole).",
     ),
+    check_account: bool = typer.Option(
+        False,
+        "--check-account",
+        help="Before a live run, read the account and refuse if it lost or changed what the "
+        "mapping uses since its snapshot (docs/account.md).",
+    ),
     plan_file: Path | None = PLAN_OPTION,
     plan_mode: str = PLAN_MODE_OPTION,
     record: Path | None = typer.Option(
@@ -198,6 +204,8 @@ def command(
     )
     if live:
         check_can_send(destination)
+    if check_account:
+        _check_account(mapping, live, live_options.endpoint)
     state_path = state or engine.default_state_path(source.spec)
     dead_letter_path = dead_letter or (
         engine.default_dead_letter_path(source.spec) if live else None
@@ -264,6 +272,20 @@ def command(
     if result.stopped:
         fail(result.stopped)
     raise typer.Exit(EXIT_FINDINGS if result.stats.failed else EXIT_OK)
+
+
+def _check_account(mapping: str, live: bool, endpoint: str | None) -> None:
+    """--check-account: refuse (exit 2, each difference on stderr) before anything is sent."""
+    from cdpctl.account.runs import check_live_account
+    from cdpctl.lint import FileReport
+    from cdpctl.output.diagnostics import render_text
+
+    if not live:
+        fail("--check-account compares the account before a live run; add --live")
+    problems = check_live_account(mapping, endpoint=endpoint)
+    if problems:
+        sys.stderr.write(render_text([FileReport(mapping, problems)]))
+        fail("the account does not match its snapshot (see above); nothing was sent")
 
 
 def _resume_command() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -24,6 +24,8 @@ from cdpctl.cli.common import (
 
 if TYPE_CHECKING:
     from cdpctl.config import ProjectConfig
+    from cdpctl.lint import FileReport
+    from cdpctl.plans import TrackingPlan
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
 
@@ -51,18 +53,47 @@ def _write_step_summary(reports: list) -> None:
         note(f"cdpctl: cannot write the job summary to {target}: {error.strerror}")
 
 
-def _plan_check(flag: Path | None, config: ProjectConfig) -> Callable[[str], Any] | None:
-    """The per-file check against the tracking plan of --plan (else the project config's),
-    or None without one. An unusable plan exits 2 with its one located error."""
-    from functools import partial
-
-    from cdpctl.lint import plan as plan_rules
-
+def _plan(flag: Path | None, config: ProjectConfig) -> TrackingPlan | None:
+    """The tracking plan of --plan (else the project config's), or None without one. An
+    unusable plan exits 2 with its one located error."""
     source = flag if flag is not None else config.plan
     if source is None:
         return None
-    shown = source if flag is not None else _shown(source)
-    return partial(plan_rules.check_file, plan=load_plan_or_exit(shown))
+    return load_plan_or_exit(source if flag is not None else _shown(source))
+
+
+def _file_check(
+    plan: TrackingPlan | None, account_flag: Path | None, files: list[Path]
+) -> Callable[[str], FileReport]:
+    """The check of one file: its own rules, the tracking plan's when there is one, and the
+    account's when the file has a snapshot — --account FILE, else the `<name>.account.json`
+    beside it (docs/account.md)."""
+    from functools import partial
+
+    from cdpctl.account.runs import max_age
+    from cdpctl.account.snapshot import snapshot_path
+    from cdpctl.lint import account, check_file
+    from cdpctl.lint import plan as plan_rules
+
+    if account_flag is not None and len(files) != 1:
+        fail("--account names the snapshot of one mapping file; check the others without it")
+    if account_flag is not None and not account_flag.is_file():
+        fail(f"--account: no such account snapshot: {account_flag}")
+    try:
+        age = max_age()
+    except ValueError as error:
+        fail(str(error))
+    plain = partial(plan_rules.check_file, plan=plan) if plan is not None else check_file
+    extra = account.plan_rules(plan) if plan is not None else None
+
+    def checked(path: str) -> FileReport:
+        beside = snapshot_path(path)
+        found = account_flag or (beside if beside.is_file() else None)
+        if found is None:
+            return plain(path)
+        return account.check_file(path, found, extra=extra, age=age)
+
+    return checked
 
 
 def command(
@@ -100,10 +131,18 @@ def command(
         "[tool.cdpctl].",
         show_default=False,
     ),
+    account_file: Path | None = typer.Option(
+        None,
+        "--account",
+        metavar="FILE",
+        help="Also check the mapping against this account snapshot (`cdpctl account pull`). "
+        "Default: the <name>.account.json beside each mapping file, when there is one.",
+        show_default=False,
+    ),
 ) -> None:
     """Check mapping files: schema, providers, actions, fields, triggers and directives, and
     lint rules for likely bugs and smells (docs/lint-rules.md lists every code)."""
-    from cdpctl.lint import FileReport, check_file
+    from cdpctl.lint import FileReport
     from cdpctl.lint.files import NothingToCheck, discover
     from cdpctl.output.diagnostics import RENDERERS
 
@@ -123,7 +162,7 @@ def command(
         found = discover(paths)
     except NothingToCheck as error:
         fail(str(error))
-    check = _plan_check(plan, config) or check_file
+    check = _file_check(_plan(plan, config), account_file, found.files)
     reports = [FileReport(d.path or "", [d]) for d in found.unreadable]
     reports += [check(str(path)) for path in found.files]
     render = RENDERERS[chosen]

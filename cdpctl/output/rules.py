@@ -23,6 +23,7 @@ _FAMILIES = {
     "6": "Lint rules beyond the schema",
     "7": "Tracking plans (validate --plan, events checked against a plan)",
     "8": "Segment workspaces (workspace push)",
+    "9": "The provider account (account pull, validate with a snapshot, --check-account)",
 }
 
 

@@ -25,13 +25,24 @@ from cdpctl.providers.base import (
     Setting,
     Upsert,
 )
+from cdpctl.providers.payload import describe
 
 HOST = "https://app.loops.so"
 DOCS_URL = "https://loops.so/docs/api-reference"
 CONTACT_UPDATE = Endpoint("PUT", "/api/v1/contacts/update", f"{DOCS_URL}/update-contact")
 EVENT_SEND = Endpoint("POST", "/api/v1/events/send", f"{DOCS_URL}/send-event")
 API_KEY_CHECK = Endpoint("GET", "/api/v1/api-key", DOCS_URL)
-ENDPOINTS = (CONTACT_UPDATE, EVENT_SEND, API_KEY_CHECK)
+# Read by `cdpctl account pull`: every contact property (`?list=all`: default and custom ones),
+# each `{key, label, type}` with type string, number, boolean or date; and the mailing lists,
+# each `{id, name, description, isPublic}`. Neither is paginated.
+CONTACT_PROPERTIES = Endpoint(
+    "GET", "/api/v1/contacts/properties", f"{DOCS_URL}/list-contact-properties"
+)
+CONTACT_PROPERTIES_QUERY = "?list=all"
+MAILING_LISTS = Endpoint("GET", "/api/v1/lists", f"{DOCS_URL}/list-mailing-lists")
+#: Loops' contact property types (PROPERTY_TYPES_URL).
+PROPERTY_TYPES = ("string", "number", "boolean", "date")
+ENDPOINTS = (CONTACT_UPDATE, EVENT_SEND, API_KEY_CHECK, CONTACT_PROPERTIES, MAILING_LISTS)
 # Loops documents a per-team baseline of ~10 requests/second, answered with 429 beyond it.
 RATE_LIMIT = RateLimit(10, "https://loops.so/docs/api-reference/intro#rate-limiting")
 
@@ -188,9 +199,84 @@ def _example(key: str, value: Any) -> str:
     return ""
 
 
+#: Settings keys cdpctl fills from an account snapshot (`cdpctl account pull`): the account's
+#: contact properties (key → type) and mailing list ids, and the snapshot's name. Keys mapped
+#: from the event are then checked against them per event.
+ACCOUNT_PROPERTIES = "cdpctl.account.contactProperties"
+ACCOUNT_MAILING_LISTS = "cdpctl.account.mailingLists"
+ACCOUNT_SNAPSHOT = "cdpctl.account.snapshot"
+
+
+def _fits(kind: str, value: Any) -> bool:
+    """Whether `value` can be a Loops property of type `kind` (null clears any property)."""
+    if value is None:
+        return True
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "date":
+        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str)
+    return True
+
+
+def account_problems(
+    properties: Any, field: str, settings: Mapping[str, Any], lists: Any = None
+) -> list[Diagnostic]:
+    """Keys the account snapshot does not define, values its types refuse, and mailing lists
+    it does not have: warnings, per event (none without a snapshot)."""
+    known = settings.get(ACCOUNT_PROPERTIES)
+    if not isinstance(known, Mapping):
+        return []
+    where = f"account snapshot {settings.get(ACCOUNT_SNAPSHOT)}"
+    problems = []
+    for key, value in properties.items() if isinstance(properties, dict) else ():
+        if key == "mailingLists":
+            continue
+        if key not in known:
+            problems.append(
+                Diagnostic(
+                    codes.ACCOUNT_FIELD_NOT_DEFINED,
+                    f'contact property "{key}" is not defined in the Loops account ({where})',
+                    json_path=(field, key),
+                    hint="create it under Settings → Contact properties first, then run "
+                    "`cdpctl account pull`",
+                    severity=Severity.WARNING,
+                )
+            )
+        elif not _fits(str(known[key]), value):
+            problems.append(
+                Diagnostic(
+                    codes.ACCOUNT_FIELD_TYPE,
+                    f'contact property "{key}" is {known[key]} in the Loops account ({where}), '
+                    f"but this event sends {describe(value)}",
+                    json_path=(field, key),
+                    severity=Severity.WARNING,
+                )
+            )
+    ids = settings.get(ACCOUNT_MAILING_LISTS)
+    if isinstance(lists, dict) and isinstance(ids, (list, tuple)):
+        problems += [
+            Diagnostic(
+                codes.ACCOUNT_LIST_NOT_FOUND,
+                f'mailing list "{list_id}" does not exist in the Loops account ({where})',
+                json_path=("mailingLists", list_id),
+                severity=Severity.WARNING,
+            )
+            for list_id in lists
+            if list_id not in ids
+        ]
+    return problems
+
+
 def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
-    _, dropped = resolve_mailing_lists(payload)
+    lists, dropped = resolve_mailing_lists(payload)
     problems = property_value_problems(payload.get("customAttributes"), "customAttributes")
+    problems += account_problems(
+        payload.get("customAttributes"), "customAttributes", settings, lists
+    )
     warnings = [
         Diagnostic(
             codes.PAYLOAD_RULE,
@@ -273,18 +359,22 @@ def _check_event(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[D
     properties = payload.get("contactProperties")
     if not isinstance(properties, dict):
         return []
-    return property_value_problems(properties, "contactProperties") + [
-        Diagnostic(
-            codes.PAYLOAD_RULE,
-            f'contactProperties.{key} overrides the mapped "{key}" (contact properties are '
-            "spread last)",
-            json_path=("contactProperties", key),
-            hint=f"remove {key} from contactProperties or stop mapping {key}",
-            severity=Severity.WARNING,
-        )
-        for key in ("email", "eventName", "userId")
-        if key in properties and key in payload and properties[key] != payload[key]
-    ]
+    return (
+        property_value_problems(properties, "contactProperties")
+        + account_problems(properties, "contactProperties", settings)
+        + [
+            Diagnostic(
+                codes.PAYLOAD_RULE,
+                f'contactProperties.{key} overrides the mapped "{key}" (contact properties are '
+                "spread last)",
+                json_path=("contactProperties", key),
+                hint=f"remove {key} from contactProperties or stop mapping {key}",
+                severity=Severity.WARNING,
+            )
+            for key in ("email", "eventName", "userId")
+            if key in properties and key in payload and properties[key] != payload[key]
+        ]
+    )
 
 
 def _plan_event(payload: dict[str, Any], ctx: ActionContext) -> Plan:

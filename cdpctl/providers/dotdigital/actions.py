@@ -306,7 +306,17 @@ def contact_body(
     return body
 
 
+#: Settings keys cdpctl fills from an account snapshot (`cdpctl account pull`): every data
+#: field of the account with its type, and the snapshot's name. They replace `dataFieldTypes`
+#: (an assumption) in checks and in the dry-run answer of the data-field lookup.
+ACCOUNT_DATA_FIELD_TYPES = "cdpctl.account.dataFieldTypes"
+ACCOUNT_SNAPSHOT = "cdpctl.account.snapshot"
+
+
 def declared_types(settings: Mapping[str, Any]) -> dict[str, str]:
+    from_account = settings.get(ACCOUNT_DATA_FIELD_TYPES)
+    if isinstance(from_account, Mapping):
+        return {str(name): str(kind) for name, kind in from_account.items()}
     return parse_data_field_types(settings.get("dataFieldTypes"))
 
 
@@ -315,7 +325,35 @@ def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list
     problems.extend(_check_resubscribe_options(payload))
     values = payload.get("dataFields")
     if isinstance(values, dict):
-        problems.extend(check_data_fields(values, declared_types(settings)))
+        if isinstance(settings.get(ACCOUNT_DATA_FIELD_TYPES), Mapping):
+            problems.extend(_check_against_account(values, settings))
+        else:
+            problems.extend(check_data_fields(values, declared_types(settings)))
+    return problems
+
+
+def _check_against_account(
+    values: Mapping[str, Any], settings: Mapping[str, Any]
+) -> list[Diagnostic]:
+    """Every mapped data field by the type the account snapshot gives it."""
+    types = declared_types(settings)
+    problems = []
+    for key, value in values.items():
+        if key not in types:
+            problems.append(
+                Diagnostic(
+                    codes.ACCOUNT_FIELD_NOT_DEFINED,
+                    f"Data field {key} not found in Dotdigital (account snapshot "
+                    f"{settings.get(ACCOUNT_SNAPSHOT)}): Dotdigital refuses the contact",
+                    json_path=("dataFields", key),
+                    hint="create the data field in Dotdigital, then run `cdpctl account pull`",
+                )
+            )
+            continue
+        try:
+            convert_data_field(key, value, types[key])
+        except DataFieldError as error:
+            problems.append(_data_field_problem(error, types[key], ("dataFields", key)))
     return problems
 
 
@@ -384,6 +422,18 @@ def data_fields_request(payload: Mapping[str, Any], settings: Mapping[str, Any])
     """The data-field lookup; its dry-run answer declares the types of `dataFieldTypes`."""
     declared = declared_types(settings)
     keys = list(payload["dataFields"])
+    if isinstance(settings.get(ACCOUNT_DATA_FIELD_TYPES), Mapping):
+        return Request(
+            "GET",
+            api.DATA_FIELDS.url(api.api_host(settings)),
+            api.headers(settings),
+            purpose="look up data-field types (dry run: the types of account snapshot "
+            f"{settings.get(ACCOUNT_SNAPSHOT)})",
+            dry_run_reply=Reply(
+                200,
+                [{"name": n, "type": t, "visibility": "Private"} for n, t in declared.items()],
+            ),
+        )
     reply = [
         {"name": key, "type": declared.get(key, UNKNOWN_TYPE_PLACEHOLDER), "visibility": "Private"}
         for key in keys

@@ -40,6 +40,14 @@ TRANSACTIONAL_EMAIL = Endpoint(
     "POST", "/v2/email", "https://developer.dotdigital.com/docs/transactional-email"
 )
 CPAAS_MESSAGES = Endpoint("POST", "/cpaas/messages", REFERENCE_URL)
+# Read by `cdpctl account pull` (reference §2.5). Address books and campaigns are paged with
+# `select` (at most PAGE_SIZE) and `skip` until a page comes back short; programs come whole.
+ADDRESS_BOOKS = Endpoint("GET", "/v2/address-books", f"{REFERENCE_URL}/get-address-books")
+PROGRAMS = Endpoint("GET", "/v2/programs", f"{REFERENCE_URL}/get-programs")
+CAMPAIGNS = Endpoint("GET", "/v2/campaigns", f"{REFERENCE_URL}/get-campaigns")
+PAGE_SIZE = 200
+#: A program Dotdigital enrols contacts in; Draft and Deactivated ones refuse enrolments.
+ACTIVE_PROGRAM = "Active"
 ENDPOINTS = (
     DATA_FIELDS,
     CONTACT,
@@ -51,6 +59,9 @@ ENDPOINTS = (
     SMS_SEND,
     TRANSACTIONAL_EMAIL,
     CPAAS_MESSAGES,
+    ADDRESS_BOOKS,
+    PROGRAMS,
+    CAMPAIGNS,
 )
 
 # Tiered per-minute limits that depend on the account's package (Basic/Standard/Enhanced) and on

@@ -44,6 +44,24 @@ CONTACTS_UPSERT = Endpoint("PUT", "/v3/marketing/contacts", CONTACTS_DOC)
 CONTACTS_SEARCH = Endpoint("POST", "/v3/marketing/contacts/search", SEARCH_DOC)
 LIST_CONTACTS_REMOVE = Endpoint("DELETE", "/v3/marketing/lists/{list_id}/contacts", REMOVE_DOC)
 MAIL_SEND = Endpoint("POST", "/v3/mail/send", MAIL_DOC)
+# Read by `cdpctl account pull`. Lists and templates are paged: each answer's
+# `_metadata.next` carries the next `page_token` (only the token is taken from it; the host is
+# always the configured one).
+LISTS = Endpoint(
+    "GET",
+    "/v3/marketing/lists",
+    "https://www.twilio.com/docs/sendgrid/api-reference/lists/get-all-lists",
+)
+LISTS_PAGE_SIZE = 1000  # the documented maximum page_size
+TEMPLATES = Endpoint(
+    "GET",
+    "/v3/templates",
+    "https://www.twilio.com/docs/sendgrid/api-reference/transactional-templates/retrieve-paged-transactional-templates",
+)
+TEMPLATES_PAGE_SIZE = 200  # the documented maximum page_size
+TEMPLATE_GENERATIONS = "legacy,dynamic"
+#: SendGrid's custom field types (field_type of field_definitions).
+CUSTOM_FIELD_TYPES = ("Text", "Number", "Date")
 ENDPOINTS = (
     ACCOUNT,
     FIELD_DEFINITIONS,
@@ -51,6 +69,8 @@ ENDPOINTS = (
     CONTACTS_SEARCH,
     LIST_CONTACTS_REMOVE,
     MAIL_SEND,
+    LISTS,
+    TEMPLATES,
 )
 
 # SendGrid's default is 600 requests/minute per user on its v3 endpoints (Mail Send aside);

@@ -185,6 +185,13 @@ _SEARCH_COLUMNS = ("email", "phone_number_id", "external_id", "anonymous_id")
 # --- pure helpers ------------------------------------------------------------------------------
 
 
+#: Settings keys cdpctl fills from an account snapshot (`cdpctl account pull`): the account's
+#: custom fields as field_definitions lists them, and the snapshot's name. A dry run then shows
+#: the real field IDs instead of placeholders, and refuses an unknown field as SendGrid would.
+ACCOUNT_CUSTOM_FIELDS = "cdpctl.account.customFields"
+ACCOUNT_SNAPSHOT = "cdpctl.account.snapshot"
+
+
 @dataclass(frozen=True, slots=True)
 class FieldDefinitions:
     """The account's custom fields: IDs, and lower-cased names → IDs."""
@@ -400,6 +407,8 @@ def field_definitions(ctx: ActionContext, *, refresh: bool = False) -> Lookup:
     """The account's custom fields, fetched once per run (then served from `ctx.cache`).
     Returns them and whether they were fetched just now."""
     url = api.FIELD_DEFINITIONS.url(api.base_url(ctx.settings))
+    known = ctx.settings.get(ACCOUNT_CUSTOM_FIELDS)  # from an account snapshot, if any
+    snapshot = ctx.settings.get(ACCOUNT_SNAPSHOT) if known is not None else None
     key = _CACHE_KEY.format(url=url)
     cached = ctx.cache.get(key)
     if cached is not None and not refresh and cached[0] > ctx.clock():
@@ -408,10 +417,11 @@ def field_definitions(ctx: ActionContext, *, refresh: bool = False) -> Lookup:
         "GET",
         url,
         api.headers(ctx.settings, json=False),
-        purpose="look up custom field IDs (once per run)",
-        dry_run_reply=Reply(200, {"custom_fields": []}),
+        purpose="look up custom field IDs (once per run)"
+        + (f"; dry run: those of account snapshot {snapshot}" if snapshot else ""),
+        dry_run_reply=Reply(200, {"custom_fields": list(known or [])}),
     )
-    definitions = FieldDefinitions.from_reply(reply.json, placeholder=ctx.dry_run)
+    definitions = FieldDefinitions.from_reply(reply.json, placeholder=ctx.dry_run and known is None)
     ctx.cache[key] = (ctx.clock() + DEFINITIONS_TTL, definitions)
     return definitions, True
 

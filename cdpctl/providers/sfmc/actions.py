@@ -225,7 +225,75 @@ def rowset_request(
     )
 
 
+#: Settings keys cdpctl fills from an account snapshot (`cdpctl account pull`): for each data
+#: extension the mapping names (`key:…` or `id:…`, lower-cased), its column names; and the
+#: snapshot's name. SFMC drops a value whose column does not exist without a word, so each one
+#: is said (a warning: the rest of the row is still written).
+ACCOUNT_DATA_EXTENSIONS = "cdpctl.account.dataExtensions"
+ACCOUNT_SNAPSHOT = "cdpctl.account.snapshot"
+
+
+def dropped_columns(
+    settings: Mapping[str, Any],
+    reference: str,
+    columns: Mapping[str, tuple[str | int, ...]],
+    *,
+    code: str = codes.ACCOUNT_COLUMN_NOT_FOUND,
+) -> list[Diagnostic]:
+    """A warning for each of `columns` (name → where in the payload) that the data extension
+    `reference` lacks, by the account snapshot; none without a snapshot that knows it."""
+    known = settings.get(ACCOUNT_DATA_EXTENSIONS)
+    names = known.get(reference.casefold()) if isinstance(known, Mapping) else None
+    if not isinstance(names, (list, tuple)):
+        return []
+    present = {str(name).casefold() for name in names}
+    kind, _, value = reference.partition(":")
+    return [
+        Diagnostic(
+            code,
+            f'data extension {kind} "{value}" has no column "{name}" (account snapshot '
+            f"{settings.get(ACCOUNT_SNAPSHOT)}): SFMC ignores it, so this value is dropped",
+            json_path=where,
+            hint="create the column in SFMC (then run `cdpctl account pull`), or map another",
+            severity=Severity.WARNING,
+        )
+        for name, where in columns.items()
+        if name.casefold() not in present
+    ]
+
+
+def _row_columns(payload: Mapping[str, Any]) -> dict[str, tuple[str | int, ...]]:
+    out: dict[str, tuple[str | int, ...]] = {}
+    for part in ("keys", "values"):
+        found = payload.get(part)
+        if isinstance(found, dict):
+            out.update((str(name), (part, name)) for name in found)
+    return out
+
+
+def _account_reference(payload: Mapping[str, Any], by_hook: bool) -> str | None:
+    if by_hook:
+        found = hook_id(payload)
+        return f"id:{found}" if found else None
+    if payload.get("key"):
+        return f"key:{payload['key']}"
+    return f"id:{payload['id']}" if payload.get("id") else None
+
+
+def _check_columns(
+    payload: Mapping[str, Any], settings: Mapping[str, Any], by_hook: bool
+) -> list[Diagnostic]:
+    reference = _account_reference(payload, by_hook)
+    if reference is None:
+        return []
+    return dropped_columns(settings, reference, _row_columns(payload))
+
+
 def _check_v1(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
+    return _check_v1_target(payload, settings) + _check_columns(payload, settings, False)
+
+
+def _check_v1_target(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
     if v1_de(payload) is None:
         return [
             Diagnostic(
@@ -258,7 +326,7 @@ def _check_v2(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diag
                 hint='set onMappingSave: {"outputs": {"id": "<data extension id>"}}',
             )
         ]
-    return []
+    return _check_columns(payload, settings, True)
 
 
 def _check_v1_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:

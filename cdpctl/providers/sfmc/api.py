@@ -52,8 +52,12 @@ ASYNC_ROWS = Endpoint("PUT", "/data/v1/async/dataextensions/{de}/rows", ASYNC_DO
 ASYNC_STATUS = Endpoint("GET", "/data/v1/async/{request_id}/status", ASYNC_DOCS_URL)
 ASYNC_RESULTS = Endpoint("GET", "/data/v1/async/{request_id}/results", ASYNC_DOCS_URL)
 API_EVENT = Endpoint("POST", "/interaction/v1/events", API_EVENT_DOCS_URL)
-# Not in Salesforce's docs: the columns lookup behind Segment's dynamic `keys`/`values` fields.
+# Not in Salesforce's docs: the columns lookup behind Segment's dynamic `keys`/`values` fields,
+# also read by `cdpctl account pull`. It answers `{"fields": [{name, type, length, isPrimaryKey,
+# isNullable, …}]}`; `{de}` is an id, or `key:` and the external key as in the rowset API.
 DE_FIELDS = Endpoint("GET", "/data/v1/customobjects/{de}/fields", DOCS_URL)
+#: Data extension column types (Salesforce's "Data Extension Data Types").
+COLUMN_TYPES = ("Text", "Number", "Date", "Boolean", "EmailAddress", "Phone", "Decimal", "Locale")
 ENDPOINTS = (
     TOKEN,
     CONTACTS,

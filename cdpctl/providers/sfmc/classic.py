@@ -44,6 +44,7 @@ from cdpctl.providers.sfmc.actions import (
     chunks,
     colon_error,
     contact_request,
+    dropped_columns,
     rowset_request,
 )
 from cdpctl.providers.sfmc.auth import authorized, bearer_headers, checked_subdomain
@@ -607,9 +608,35 @@ def _create_contacts(
 
 def _check(build: RowBuilder) -> Callable[[dict[str, Any], Mapping[str, Any]], list[Diagnostic]]:
     def check(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[Diagnostic]:
-        return list(build(payload, settings).problems)
+        built = build(payload, settings)
+        problems = list(built.problems)
+        if built.row is not None:
+            problems += _dropped_title_case(payload, settings, built.row)
+        return problems
 
     return check
+
+
+def _dropped_title_case(
+    payload: Mapping[str, Any], settings: Mapping[str, Any], row: ClassicRow
+) -> list[Diagnostic]:
+    """The Title Case columns of this row the data extension lacks, by the account snapshot,
+    each located at the trait or property it comes from."""
+    sources: dict[str, tuple[str | int, ...]] = {}
+    for field in ("traits", "properties"):
+        data = payload.get(field)
+        if isinstance(data, dict):
+            for key in data:
+                sources.setdefault(title_case(str(key)).casefold(), (field, key))
+    columns = {
+        name: sources.get(name.casefold(), ("context",)) for name in {**row.keys, **row.values}
+    }
+    return dropped_columns(
+        settings,
+        f"key:{row.external_key}",
+        columns,
+        code=codes.ACCOUNT_TITLE_CASE_COLUMN_MISSING,
+    )
 
 
 # --- fields and actions ----------------------------------------------------------------------

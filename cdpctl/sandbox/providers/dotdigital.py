@@ -493,8 +493,6 @@ def _now() -> str:
     return datetime.now().replace(microsecond=0).isoformat()
 
 
-# Served though cdpctl never calls them: the documented data-fields path (Segment adds the
-# slash), and the lists Segment's mapping UI offers for listId, programId and campaignId.
 def _receipt(
     describe: Callable[[SandboxRequest, dict[str, Any]], str], *, keyed: bool = False
 ) -> Receipts:
@@ -534,10 +532,8 @@ _CPAAS_RECEIPT = _receipt(lambda r, b: f"cpaas/sms {(b.get('to') or {}).get('pho
 _EMAIL_RECEIPT = _receipt(lambda r, b: f"email {(b.get('ToAddresses') or ['?'])[0]}")
 
 
+# Served though cdpctl never calls it: the documented data-fields path (Segment adds the slash).
 _DATA_FIELDS_NO_SLASH = Endpoint("GET", "/v2/data-fields", api.DATA_FIELDS.doc_url)
-_ADDRESS_BOOKS = Endpoint("GET", "/v2/address-books", f"{api.REFERENCE_URL}/get-address-books")
-_PROGRAMS = Endpoint("GET", "/v2/programs", f"{api.REFERENCE_URL}/get-programs")
-_CAMPAIGNS = Endpoint("GET", "/v2/campaigns", api.REFERENCE_URL)
 
 
 EMULATOR = Emulator(
@@ -545,9 +541,9 @@ EMULATOR = Emulator(
     routes=(
         Route(api.DATA_FIELDS, _list("data_fields"), acknowledges=False),
         Route(_DATA_FIELDS_NO_SLASH, _list("data_fields"), acknowledges=False),
-        Route(_ADDRESS_BOOKS, _paged("address_books"), acknowledges=False),
-        Route(_PROGRAMS, _list("programs"), acknowledges=False),
-        Route(_CAMPAIGNS, _paged("campaigns"), acknowledges=False),
+        Route(api.ADDRESS_BOOKS, _paged("address_books"), acknowledges=False),
+        Route(api.PROGRAMS, _list("programs"), acknowledges=False),
+        Route(api.CAMPAIGNS, _paged("campaigns"), acknowledges=False),
         Route(api.CONTACT, _get_contact, acknowledges=False),
         Route(api.CONTACT_PATCH, _patch_contact, receipts=_PATCH_RECEIPT),
         Route(api.LIST_CONTACT_DELETE, _remove_from_list, receipts=_REMOVE_RECEIPT),

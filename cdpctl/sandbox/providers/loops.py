@@ -8,6 +8,12 @@ Receipts (`GET /_sandbox/receipts` → loops): `contacts/update <identifier>` an
 `contacts/delete <identifier>` (identifier `userId=…`, else `email=…`); events
 `events/send key=<Idempotency-Key>` when the request carries one, else
 `events/send <identifier> <eventName> #<digest of the body>`.
+
+The seeded account (state `properties` and `lists`) has Loops' default contact properties
+(email, firstName, lastName, notes, source, subscribed, userGroup, userId, createdAt), the
+custom properties favoriteColor and plan (string), seats (number), vip (boolean) and
+trialEndsAt (date), and the mailing lists `cm06f5v0e45nf0ml5754o9cix` "Newsletter" and
+`cm16k73gq014h0mmj5b6jdi9r` "Product updates".
 """
 
 from __future__ import annotations
@@ -155,6 +161,67 @@ def _event_receipts(
     return [f"events/send {_who(body)} {body.get('eventName')} #{digest(request.body)}"]
 
 
+DEFAULT_PROPERTIES = (
+    ("email", "Email", "string"),
+    ("firstName", "First Name", "string"),
+    ("lastName", "Last Name", "string"),
+    ("notes", "Notes", "string"),
+    ("source", "Source", "string"),
+    ("subscribed", "Subscribed", "boolean"),
+    ("userGroup", "User Group", "string"),
+    ("userId", "User ID", "string"),
+    ("createdAt", "Created At", "date"),
+)
+CUSTOM_PROPERTIES = (
+    ("favoriteColor", "Favorite Color", "string"),
+    ("plan", "Plan", "string"),
+    ("seats", "Seats", "number"),
+    ("vip", "VIP", "boolean"),
+    ("trialEndsAt", "Trial Ends At", "date"),
+)
+NEWSLETTER_LIST = "cm06f5v0e45nf0ml5754o9cix"
+PRODUCT_UPDATES_LIST = "cm16k73gq014h0mmj5b6jdi9r"
+
+
+def _account() -> dict[str, Any]:
+    """The seeded account: contact properties (default ones first) and mailing lists."""
+    return {
+        "properties": [
+            {"key": key, "label": label, "type": kind, "custom": custom}
+            for custom, table in ((False, DEFAULT_PROPERTIES), (True, CUSTOM_PROPERTIES))
+            for key, label, kind in table
+        ],
+        "lists": [
+            {"id": NEWSLETTER_LIST, "name": "Newsletter", "description": None, "isPublic": True},
+            {
+                "id": PRODUCT_UPDATES_LIST,
+                "name": "Product updates",
+                "description": "Release notes",
+                "isPublic": False,
+            },
+        ],
+    }
+
+
+def _properties(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
+    chosen = request.query.get("list", "all")
+    if chosen not in ("all", "custom"):
+        return _bad_request('list must be "all" or "custom".')
+    found = state.get("properties", _account()["properties"])
+    return json_response(
+        200,
+        [
+            {"key": p["key"], "label": p["label"], "type": p["type"]}
+            for p in found
+            if chosen == "all" or p.get("custom")
+        ],
+    )
+
+
+def _lists(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
+    return json_response(200, state.get("lists", _account()["lists"]))
+
+
 # Loops' contact delete, served though no cdpctl action calls it (Segment's destination has none).
 _CONTACT_DELETE = Endpoint("POST", "/api/v1/contacts/delete", loops.DOCS_URL)
 
@@ -166,9 +233,17 @@ EMULATOR = Emulator(
         Route(loops.CONTACT_UPDATE, _update_contact, receipts=_contact_receipts("update")),
         Route(loops.EVENT_SEND, _send_event, receipts=_event_receipts),
         Route(_CONTACT_DELETE, _delete_contact, receipts=_contact_receipts("delete")),
+        Route(loops.CONTACT_PROPERTIES, _properties, acknowledges=False),
+        Route(loops.MAILING_LISTS, _lists, acknowledges=False),
     ),
     authenticate=_authenticate,
     requests_per_second=loops.RATE_LIMIT.requests_per_second,
-    initial_state=lambda: {"contacts": {}, "events": [], "idempotency_keys": {}, "next_id": 0},
+    initial_state=lambda: {
+        "contacts": {},
+        "events": [],
+        "idempotency_keys": {},
+        "next_id": 0,
+        **_account(),
+    },
     credentials={"apiKey": API_KEY},
 )

@@ -11,7 +11,11 @@ State (`GET /_sandbox/state` → providers.sendgrid):
   (every accepted send).
 
 Seeded: custom fields Age (`e1_N`, Number), Source (`e2_T`, Text), Signup Date (`e3_D`,
-Date), Plan (`e4_T`, Text); lists Newsletter (`NEWSLETTER_LIST`) and Customers (`CUSTOMERS_LIST`).
+Date), Plan (`e4_T`, Text); lists Newsletter (`NEWSLETTER_LIST`) and Customers (`CUSTOMERS_LIST`);
+dynamic templates "Welcome" (`WELCOME_TEMPLATE`), "Order receipt" (`RECEIPT_TEMPLATE`) and
+"Order confirmation" (`ORDER_TEMPLATE`, the one examples/sendgrid.yaml sends) and the legacy
+template "Old newsletter". Lists and templates are served in pages (`page_size`,
+then the `page_token` of `_metadata.next`).
 
 Upserts are applied at once (SendGrid queues them) and answer 202 with a `job_id`; a contact
 the job cannot apply (it matches an existing contact without all of that contact's
@@ -46,6 +50,10 @@ API_KEY = "SG.cdpctl-sandbox"
 MARKETING_ONLY_KEY = "SG.cdpctl-sandbox-marketing"
 NEWSLETTER_LIST = "5c8d0f3e-6b1a-4a8e-9a52-0f3a1c7e2b10"
 CUSTOMERS_LIST = "9e0c1d2b-3f4a-4b5c-8d6e-7f8091a2b3c4"
+WELCOME_TEMPLATE = "d-13b8f94fbcae4ec6b75270d6cb59f932"
+RECEIPT_TEMPLATE = "d-5b2d7c1e0a9f4e3d8c6b5a4f3e2d1c0b"
+ORDER_TEMPLATE = "d-8f2c1a7e0b3d4c5e9f6a7b8c9d0e1f2a"
+LEGACY_TEMPLATE = "0c3a9d5e-6f7b-4c8d-9e0f-1a2b3c4d5e6f"
 
 _MAIL_HELP = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -103,7 +111,48 @@ def _initial_state() -> dict[str, Any]:
         "jobs": {},
         "mail": [],
         "next_id": 0,
+        "templates": _templates(),
     }
+
+
+def _templates() -> list[dict[str, Any]]:
+    return [
+        {"id": WELCOME_TEMPLATE, "name": "Welcome", "generation": "dynamic"},
+        {"id": RECEIPT_TEMPLATE, "name": "Order receipt", "generation": "dynamic"},
+        {"id": ORDER_TEMPLATE, "name": "Order confirmation", "generation": "dynamic"},
+        {"id": LEGACY_TEMPLATE, "name": "Old newsletter", "generation": "legacy"},
+    ]
+
+
+def _paged(
+    request: SandboxRequest, items: list[dict[str, Any]], key: str, most: int
+) -> SandboxResponse:
+    """One page of `items` under `key`, with `_metadata.next` when more follow. The page token
+    is the offset (SendGrid's are opaque)."""
+    size_text = request.query.get("page_size", str(most))
+    token = request.query.get("page_token", "0")
+    if not size_text.isdigit() or not 1 <= int(size_text) <= most:
+        return _errors(400, ("page_size", f"page_size must be between 1 and {most}"))
+    if not token.isdigit():
+        return _errors(400, ("page_token", "invalid page_token"))
+    size, start = int(size_text), int(token)
+    page = items[start : start + size]
+    metadata: dict[str, Any] = {"count": len(items)}
+    path = request.path
+    metadata["self"] = f"https://api.sendgrid.com{path}?page_size={size}&page_token={start}"
+    if start + size < len(items):
+        metadata["next"] = (
+            f"https://api.sendgrid.com{path}?page_size={size}&page_token={start + size}"
+        )
+    return json_response(200, {key: page, "_metadata": metadata})
+
+
+def _templates_page(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
+    wanted = set(request.query.get("generations", "legacy").split(","))
+    if not wanted <= {"legacy", "dynamic"}:
+        return _errors(400, ("generations", "generations must be legacy, dynamic or both"))
+    found = [t for t in state.get("templates", _templates()) if t["generation"] in wanted]
+    return _paged(request, found, "result", api.TEMPLATES_PAGE_SIZE)
 
 
 def _new_id(state: dict[str, Any]) -> str:
@@ -153,7 +202,8 @@ def _list_view(state: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lists(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
-    return json_response(200, {"result": [_list_view(state, e) for e in state["lists"].values()]})
+    views = [_list_view(state, e) for e in state["lists"].values()]
+    return _paged(request, views, "result", api.LISTS_PAGE_SIZE)
 
 
 def _create_list(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
@@ -502,7 +552,6 @@ _FIELD_CREATE = Endpoint(
     "https://www.twilio.com/docs/sendgrid/api-reference/custom-fields/create-custom-field-definition",
 )
 _IMPORT_STATUS = Endpoint("GET", "/v3/marketing/contacts/imports/{job_id}", api.DOCS_URL)
-_LISTS = Endpoint("GET", "/v3/marketing/lists", api.DOCS_URL)
 _LIST_CREATE = Endpoint("POST", "/v3/marketing/lists", api.DOCS_URL)
 
 
@@ -515,7 +564,8 @@ EMULATOR = Emulator(
         Route(api.CONTACTS_UPSERT, _upsert, receipts=_upsert_receipts),
         Route(_IMPORT_STATUS, _import_status, acknowledges=False),
         Route(api.CONTACTS_SEARCH, _search, acknowledges=False),
-        Route(_LISTS, _lists, acknowledges=False),
+        Route(api.LISTS, _lists, acknowledges=False),
+        Route(api.TEMPLATES, _templates_page, acknowledges=False),
         Route(_LIST_CREATE, _create_list, acknowledges=False),
         Route(api.LIST_CONTACTS_REMOVE, _remove_from_list, receipts=_remove_receipts),
         Route(api.MAIL_SEND, _send_mail, receipts=_mail_receipts),

@@ -8,8 +8,11 @@ client_id `sandbox-sfmc-client`, client_secret `sandbox-sfmc-secret`, account_id
 
 Data extensions `segment_identify` (primary key `Contact Key`), `orders_de` (`Contact Key`,
 `Order Id`) and `async_orders` (id `9a1c3e55-1d2b-4c6a-8f00-000000000003`, `Order Id`) exist
-from the start. A synchronous write to an unknown data extension creates it, with the written
-row's key columns as its primary keys; the async API answers `CustomObjectNotFound` instead.
+from the start, with the declared columns of `SEEDED_COLUMNS` (name, type, length, primary key,
+nullable) that the columns lookup (`GET /data/v1/customobjects/{de}/fields`) answers; for a data
+extension created by a write, that lookup lists the columns its rows hold, as Text.
+A synchronous write to an unknown data extension creates it, with the written row's key columns
+as its primary keys; the async API answers `CustomObjectNotFound` instead.
 Rows are upserted by primary key (columns matched without regard to case, later values win).
 SFMC's rule that a Contact Key may not contain ':' is enforced for contacts, API events and
 `Contact Key`/`contactKey` columns.
@@ -229,8 +232,54 @@ def _hub_error(
     return json_response(status, body)
 
 
-def _seed(de_id: str, key: str, primary_keys: list[str]) -> tuple[str, dict[str, Any]]:
-    return de_id, {"id": de_id, "key": key, "primary_keys": primary_keys, "rows": {}}
+def _seed(
+    de_id: str, key: str, primary_keys: list[str], columns: list[dict[str, Any]] | None = None
+) -> tuple[str, dict[str, Any]]:
+    table: dict[str, Any] = {"id": de_id, "key": key, "primary_keys": primary_keys, "rows": {}}
+    if columns is not None:
+        table["columns"] = columns
+    return de_id, table
+
+
+def _column(
+    name: str, kind: str, length: int | None = None, *, key: bool = False, nullable: bool = True
+) -> dict[str, Any]:
+    """A declared column as SFMC's customobjects fields lookup describes it."""
+    return {
+        "name": name,
+        "type": kind,
+        "length": length,
+        "isPrimaryKey": key,
+        "isNullable": nullable and not key,
+    }
+
+
+#: The declared columns of the seeded data extensions (see the module docstring).
+SEEDED_COLUMNS: dict[str, list[dict[str, Any]]] = {
+    "segment_identify": [
+        _column("Contact Key", "Text", 254, key=True),
+        _column("Email", "EmailAddress", 254),
+        _column("First Name", "Text", 100),
+        _column("Last Name", "Text", 100),
+        _column("Birthday", "Date"),
+        _column("Plan", "Text", 50),
+        _column("Age", "Number"),
+    ],
+    "orders_de": [
+        _column("Contact Key", "Text", 254, key=True),
+        _column("Order Id", "Text", 50, key=True),
+        _column("Revenue", "Decimal"),
+        _column("Currency", "Text", 3),
+        _column("Order Date", "Date"),
+        _column("Gift", "Boolean"),
+    ],
+    "async_orders": [
+        _column("Order Id", "Text", 50, key=True),
+        _column("Contact Key", "Text", 254),
+        _column("Total", "Decimal"),
+        _column("Status", "Text", 20, nullable=False),
+    ],
+}
 
 
 def _initial_state() -> dict[str, Any]:
@@ -239,13 +288,24 @@ def _initial_state() -> dict[str, Any]:
         "contacts": {},
         "data_extensions": dict(
             [
-                _seed("9a1c3e55-1d2b-4c6a-8f00-000000000001", "segment_identify", ["Contact Key"]),
+                _seed(
+                    "9a1c3e55-1d2b-4c6a-8f00-000000000001",
+                    "segment_identify",
+                    ["Contact Key"],
+                    SEEDED_COLUMNS["segment_identify"],
+                ),
                 _seed(
                     "9a1c3e55-1d2b-4c6a-8f00-000000000002",
                     "orders_de",
                     ["Contact Key", "Order Id"],
+                    SEEDED_COLUMNS["orders_de"],
                 ),
-                _seed("9a1c3e55-1d2b-4c6a-8f00-000000000003", "async_orders", ["Order Id"]),
+                _seed(
+                    "9a1c3e55-1d2b-4c6a-8f00-000000000003",
+                    "async_orders",
+                    ["Order Id"],
+                    SEEDED_COLUMNS["async_orders"],
+                ),
             ]
         ),
         "events": [],
@@ -492,6 +552,8 @@ def _fields(request: SandboxRequest, state: dict[str, Any]) -> SandboxResponse:
     table = find_de(state, request.params["de"])
     if table is None:
         return _hub_error(404, "Data extension not found.", 10000)
+    if "columns" in table:  # declared columns (the seeded account), as SFMC describes them
+        return json_response(200, {"id": table["id"], "fields": table["columns"]})
     primary = {name.casefold() for name in table["primary_keys"]}
     names = {name.casefold(): name for name in table["primary_keys"]}
     for row in table["rows"].values():

@@ -257,6 +257,15 @@ def map_event(
         mapped = sub.transform(event)
         if sub.strips:
             mapped = mapping.strip_undefined(mapped)
+    except mapping.BudgetExceeded as refusal:
+        return None, [
+            Diagnostic(
+                codes.EXPRESSION_BUDGET,
+                f"refused: {refusal.describe(located=False)}",
+                json_path=refusal.field,
+                hint="see Budgets in docs/mapping-language.md",
+            )
+        ]
     except mapping.MappingError as error:
         return None, [Diagnostic(codes.MAPPING_RUNTIME, f"mapping failed: {error}")]
     if not isinstance(mapped, dict):

@@ -1,0 +1,169 @@
+"""Budgets for expressions: how much one evaluation of a mapping may build.
+
+A directive can build a value far larger than the event it reads: ``@template``'s second pass
+expands placeholders that an inserted value brings along, ``@replace`` with ``$``` copies the
+text before every match into every match, a JMESPath multiselect ``[@,@]`` doubles its input
+each time it is chained, ``@flatten`` repeats each key's prefix in every leaf below it, and
+``@arrayPath`` repeats its item shape once per item. Each of these checks the size of what it
+is about to build *before* building it, against one budget, and refuses with
+`BudgetExceeded` (a `MappingError`, so the event is judged invalid and the run goes on).
+
+Sizes are measured as the length of a value's JSON text in characters, escapes aside
+(`json_size`), counting a shared sub-value every time it appears, since that is what would be
+serialised and sent.
+
+The numbers: Segment accepts events of at most 32 KB (and 500 KB per batch,
+https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/#max-request-size),
+and the providers cdpctl sends to take requests of a few MB at most, so no event Segment
+delivers, mapped by any mapping whose output a provider accepts, gets near these limits: they
+are there only to turn a runaway expression into a located error instead of exhausting memory.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+from cdpctl.mapping.jsvalues import UNDEFINED
+from cdpctl.mapping.problems import MappingError, PathKey
+
+#: The most one directive may build: a string of this many characters, or a list or object
+#: whose JSON text is this long. 30 times Segment's largest event.
+MAX_VALUE_CHARS: Final = 1_000_000
+
+#: The most one event's mapped payload may hold (its JSON text): four values at the limit.
+MAX_EVENT_CHARS: Final = 4_000_000
+
+#: The work one JMESPath evaluation may do: one unit per node visited plus the size of every
+#: value it builds (multiselects, projections, slices, flattens, function results). Ten
+#: times the event budget: a projection over every item of the largest event still fits.
+MAX_JMESPATH_WORK: Final = 10 * MAX_EVENT_CHARS
+
+
+class BudgetExceeded(MappingError):
+    """A directive would build more than its budget allows. ``what`` names the directive (or
+    "the mapped payload"), ``size`` is the size it would have reached (at least; measuring
+    stops past the limit), ``limit`` the budget, ``field`` where in the mapped payload."""
+
+    def __init__(
+        self, what: str, size: int, limit: int, kind: str = "value", field: tuple[PathKey, ...] = ()
+    ) -> None:
+        self.what = what
+        self.size = size
+        self.limit = limit
+        self.kind = kind
+        self.field = field
+        super().__init__(self.describe())
+
+    def describe(self, *, located: bool = True) -> str:
+        """The refusal in one line; ``located=False`` leaves out the field (for a view that
+        shows it on its own)."""
+        where = f" at {_field_text(self.field)}" if self.field and located else ""
+        return (
+            f"{self.what}{where} would build at least {self.size:,} characters, over the budget of "
+            f"{self.limit:,} characters {_KIND_TEXT.get(self.kind, 'for one value')}"
+        )
+
+    def at(self, key: PathKey) -> BudgetExceeded:
+        """The same refusal, located one level further out (``key`` is the parent's key)."""
+        return BudgetExceeded(self.what, self.size, self.limit, self.kind, (key, *self.field))
+
+    def __reduce__(self) -> Any:
+        return _rebuild, (self.what, self.size, self.limit, self.kind, self.field)
+
+
+def _rebuild(
+    what: str, size: int, limit: int, kind: str, field: tuple[PathKey, ...]
+) -> BudgetExceeded:
+    return BudgetExceeded(what, size, limit, kind, field)
+
+
+_KIND_TEXT: Final = {
+    "value": "for one value",
+    "event": "for one event's mapped payload",
+    "work": "of JMESPath work for one evaluation",
+}
+
+
+def _field_text(field: tuple[PathKey, ...]) -> str:
+    out = ["$"]
+    for part in field:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif part.isidentifier():
+            out.append(f".{part}")
+        else:
+            out.append(f"[{part!r}]")
+    return "".join(out)
+
+
+def check_value(what: str, size: int) -> None:
+    """Refuse a value of ``size`` characters that ``what`` is about to build."""
+    if size > MAX_VALUE_CHARS:
+        raise BudgetExceeded(what, size, MAX_VALUE_CHARS)
+
+
+def checked_text(what: str, text: str) -> str:
+    """``text``, when it is within the value budget (for results at most a few times the size
+    of something already checked, such as ``@case``'s)."""
+    if len(text) > MAX_VALUE_CHARS:
+        raise BudgetExceeded(what, len(text), MAX_VALUE_CHARS)
+    return text
+
+
+def check_built(what: str, value: Any) -> Any:
+    """``value``, when its JSON text is within the value budget."""
+    size = json_size(value, MAX_VALUE_CHARS)
+    if size > MAX_VALUE_CHARS:
+        raise BudgetExceeded(what, size, MAX_VALUE_CHARS)
+    return value
+
+
+def check_mapped(payload: Any) -> Any:
+    """``payload`` (a whole mapped event), when its JSON text is within the event budget."""
+    size = json_size(payload, MAX_EVENT_CHARS)
+    if size > MAX_EVENT_CHARS:
+        raise BudgetExceeded("the mapped payload", size, MAX_EVENT_CHARS, "event")
+    return payload
+
+
+def json_size(value: Any, limit: int) -> int:
+    """About the length of ``value``'s JSON text (escapes not counted, undefined object values
+    left out, a shared sub-value counted each time), or some number over ``limit`` as soon as
+    it is clear the text is longer: the walk never goes much past ``limit``."""
+    total = 0
+    stack = [value]
+    pop = stack.pop
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str:
+            total += len(item) + 2
+        elif kind is dict:
+            total += 2
+            for key, child in item.items():
+                if child is UNDEFINED:
+                    continue
+                total += (len(key) if type(key) is str else 8) + 4
+                if type(child) is str:
+                    total += len(child) + 2
+                else:
+                    stack.append(child)
+        elif kind is list or kind is tuple:
+            total += 2 + len(item)
+            if total > limit:
+                return total
+            stack.extend(item)
+        elif kind is int:
+            total += len(str(item)) if -(10**15) < item < 10**15 else item.bit_length() // 3 + 2
+        elif kind is float:
+            total += len(repr(item)) if math.isfinite(item) else 4
+        elif isinstance(item, dict):
+            stack.append(dict(item))
+        elif isinstance(item, (list, tuple)):
+            stack.append(list(item))
+        else:
+            total += 4  # null, true, false, undefined (null in an array)
+        if total > limit:
+            return total
+    return total

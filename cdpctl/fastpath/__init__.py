@@ -28,6 +28,7 @@ from typing import Any
 from cdpctl import jsonwire
 from cdpctl.fastpath import shapes
 from cdpctl.fastpath.triggers import required_type, trigger_expression
+from cdpctl.mapping.budget import check_mapped
 from cdpctl.mapping.codegen import MappingCode, Source
 from cdpctl.mapping.compiler import ROOT_DIRECTIVE_KEY
 from cdpctl.mapping.validator import is_directive_key
@@ -109,10 +110,13 @@ class _Writer:
         mapping = MappingCode(source, "e", root_is_dict=True)
         items = mapping.object_items(self.sub.mapping)
         fields = self._prepare(mapping, items)
+        mapped = ", ".join(f"{key!r}: {expression}" for key, expression, _ in items)
+        within_budget = source.bind(check_mapped, "budget")
         with source.block("def judge(e):"):
             with source.block("try:"):
                 source.add(f"if not {trigger}: return None")
                 source.extend(mapping.lines())
+                source.add(f"{within_budget}({{{mapped}}})")  # as `compile_mapping` checks it
                 source.extend(fields)
                 self._finish([key for key, _, _ in items])
             with source.block("except Exception:"):

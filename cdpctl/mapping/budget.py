@@ -134,36 +134,46 @@ def json_size(value: Any, limit: int) -> int:
     total = 0
     stack = [value]
     pop = stack.pop
+    push = stack.append
     while stack:
         item = pop()
         kind = type(item)
-        if kind is str:
-            total += len(item) + 2
-        elif kind is dict:
+        if kind is dict:
             total += 2
             for key, child in item.items():
-                if child is UNDEFINED:
-                    continue
-                total += (len(key) if type(key) is str else 8) + 4
-                if type(child) is str:
-                    total += len(child) + 2
-                else:
-                    stack.append(child)
+                key_size = (len(key) if type(key) is str else 8) + 4  # "key":,
+                child_kind = type(child)
+                if child_kind is str:
+                    total += key_size + len(child) + 2
+                elif child_kind is dict or child_kind is list or isinstance(child, (dict, list)):
+                    total += key_size
+                    push(child)
+                elif child is not UNDEFINED:
+                    total += key_size + _scalar_size(child)
+        elif kind is str:
+            total += len(item) + 2
         elif kind is list or kind is tuple:
             total += 2 + len(item)
             if total > limit:
                 return total
             stack.extend(item)
-        elif kind is int:
-            total += len(str(item)) if -(10**15) < item < 10**15 else item.bit_length() // 3 + 2
-        elif kind is float:
-            total += len(repr(item)) if math.isfinite(item) else 4
         elif isinstance(item, dict):
-            stack.append(dict(item))
+            push(dict(item))
         elif isinstance(item, (list, tuple)):
-            stack.append(list(item))
+            push(list(item))
         else:
-            total += 4  # null, true, false, undefined (null in an array)
+            total += _scalar_size(item)
         if total > limit:
             return total
     return total
+
+
+def _scalar_size(item: Any) -> int:
+    kind = type(item)
+    if kind is int:
+        return len(str(item)) if -(10**15) < item < 10**15 else item.bit_length() // 3 + 2
+    if kind is float:
+        return len(repr(item)) if math.isfinite(item) else 4
+    if isinstance(item, str):
+        return len(item) + 2
+    return 4  # null, true, false, undefined (null in an array)

@@ -25,6 +25,13 @@ def placeholder_text(value: Any) -> str:
     return js_to_string(value)
 
 
+def reexpanding_placeholder(template: str) -> str | None:
+    """The first ``{{{path}}}`` placeholder of ``template``, whose inserted text the second
+    pass expands again, or None."""
+    match = _TRIPLE.search(template)
+    return match.group(0) if match else None
+
+
 def render(template: str, payload: Any) -> str:
     """Render a template only known at run time."""
     if payload is UNDEFINED:

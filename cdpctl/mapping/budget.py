@@ -35,9 +35,10 @@ MAX_VALUE_CHARS: Final = 1_000_000
 MAX_EVENT_CHARS: Final = 4_000_000
 
 #: The work one JMESPath evaluation may do: one unit per node visited plus the size of every
-#: value it builds (multiselects, projections, slices, flattens, function results). Ten
-#: times the event budget: a projection over every item of the largest event still fits.
-MAX_JMESPATH_WORK: Final = 10 * MAX_EVENT_CHARS
+#: value it builds (multiselects, projections, slices, flattens, function results). A filter
+#: of a dozen nodes over each item of a 100,000-item list fits (a Segment event has room for
+#: a few thousand); it bounds the time one expression may take to about a second.
+MAX_JMESPATH_WORK: Final = 2_000_000
 
 
 class BudgetExceeded(MappingError):
@@ -59,6 +60,12 @@ class BudgetExceeded(MappingError):
         """The refusal in one line; ``located=False`` leaves out the field (for a view that
         shows it on its own)."""
         where = f" at {_field_text(self.field)}" if self.field and located else ""
+        if self.kind == "work":
+            return (
+                f"{self.what}{where} would take more than {self.limit:,} units of work, over the "
+                "budget for one JMESPath evaluation (a unit per node visited and per character "
+                "built)"
+            )
         return (
             f"{self.what}{where} would build at least {self.size:,} characters, over the budget of "
             f"{self.limit:,} characters {_KIND_TEXT.get(self.kind, 'for one value')}"
@@ -81,7 +88,6 @@ def _rebuild(
 _KIND_TEXT: Final = {
     "value": "for one value",
     "event": "for one event's mapped payload",
-    "work": "of JMESPath work for one evaluation",
 }
 
 

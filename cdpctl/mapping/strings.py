@@ -115,7 +115,6 @@ def _literal_replacer(
         )
     count = -1 if is_global else 1
     if "$" not in replacement and not ignorecase:
-
         growth = len(replacement) - len(pattern)
 
         def replace_plain(value: str) -> str:

@@ -82,13 +82,17 @@ class BudgetedInterpreter(TreeInterpreter):
     (``[@,@]`` chained 26 times stops at the 18th, not at 2^26 copies). One per evaluation."""
 
     def __init__(self) -> None:
-        super().__init__(_OPTIONS)
+        # TreeInterpreter.__init__ with the shared options, minus its per-instance method cache.
+        self._dict_cls = dict
+        self._options = _OPTIONS
+        self._functions = _OPTIONS.custom_functions
         self.work = 0
 
     def visit(self, node: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        result = super().visit(node, *args, **kwargs)
+        kind = node["type"]
+        result = _VISITORS.get(kind, _unknown_node)(self, node, *args, **kwargs)
         self.work += 1
-        if result is not None and node["type"] in _BUILDING:
+        if kind in _BUILDING and result is not None:
             size = json_size(result, MAX_VALUE_CHARS)
             if size > MAX_VALUE_CHARS:
                 raise BudgetExceeded("@jmespath", size, MAX_VALUE_CHARS)
@@ -96,6 +100,18 @@ class BudgetedInterpreter(TreeInterpreter):
         if self.work > MAX_JMESPATH_WORK:
             raise BudgetExceeded("@jmespath", self.work, MAX_JMESPATH_WORK, "work")
         return result
+
+
+#: The interpreter's ``visit_<type>`` methods by node type (what ``Visitor.visit`` looks up).
+_VISITORS: Final = {
+    name.removeprefix("visit_"): method
+    for name, method in vars(TreeInterpreter).items()
+    if name.startswith("visit_")
+}
+
+
+def _unknown_node(interpreter: TreeInterpreter, node: dict[str, Any], *args: Any) -> Any:
+    return interpreter.default_visit(node, *args)
 
 
 def _field_chain(node: dict[str, Any]) -> tuple[str | int, ...] | None:

@@ -32,7 +32,7 @@ from cdpctl.fastpath import FALLBACK, compile_subscription
 from cdpctl.loading import load_yaml
 from cdpctl.mapping import BudgetExceeded, MappingError, compile_mapping
 from cdpctl.mapping.budget import (
-    MAX_EVENT_CHARS,
+    MAX_EVENT_BYTES,
     MAX_JMESPATH_WORK,
     MAX_VALUE_CHARS,
     json_size,
@@ -168,9 +168,12 @@ def test_the_whole_mapped_payload_is_held_to_the_event_budget() -> None:
     assert (refused.what, refused.kind, refused.limit) == (
         "the mapped payload",
         "event",
-        MAX_EVENT_CHARS,
+        MAX_EVENT_BYTES,
     )
-    assert "for one event's mapped payload" in str(refused)
+    assert str(refused) == (
+        f"the mapped payload would be {refused.size:,} bytes of JSON, over the budget of "
+        "4,000,000 bytes for one event"
+    )
 
 
 def test_a_refusal_names_the_field_it_happened_in() -> None:
@@ -384,9 +387,9 @@ subscriptions:
 """
 
 
-def budget_destination(tmp_path: Path):
+def budget_destination(tmp_path: Path, text: str = SEGMENT_BUDGET_MAPPING):
     path = tmp_path / "segment.yaml"
-    path.write_text(SEGMENT_BUDGET_MAPPING)
+    path.write_text(text)
     file = read_mapping_file(load_yaml(str(path)))
     return compile_destination(file, {"SEGMENT_WRITE_KEY": "test-key"})
 
@@ -415,6 +418,31 @@ def test_a_hostile_event_gets_the_same_verdict_with_the_fast_path_on_and_off(
     ordinary = track(note="fine", items=[{"id": 1}])
     assert isinstance(evaluate(sub, ordinary, destination.context(dry_run=True)), Ready)
     assert isinstance(fast.function(ordinary), int)
+
+
+def test_the_event_budget_gives_the_same_verdict_with_the_fast_path_on_and_off(
+    tmp_path: Path,
+) -> None:
+    """Five copies of a 900 KB property: each value is the event's own, the payload 4.5 MB."""
+    copies = "\n".join(f'        c{i}: {{"@path": "$.properties.note"}}' for i in range(5))
+    text = (
+        SEGMENT_BUDGET_MAPPING.split("      event_name:")[0]
+        + '      event_name: {"@path": "$.event"}\n      properties:\n'
+        + copies
+    )
+    destination = budget_destination(tmp_path, text + "\n")
+    (sub,) = destination.subscriptions
+    fast = compile_subscription(sub, "segment", destination.context(dry_run=True))
+    assert fast is not None
+    verdict = evaluate(sub, track(note="n" * 900_000), destination.context(dry_run=True))
+    assert isinstance(verdict, Invalid)
+    (diagnostic,) = verdict.diagnostics
+    assert diagnostic.code == codes.EXPRESSION_BUDGET and diagnostic.json_path == ()
+    assert "over the budget of 4,000,000 bytes for one event" in diagnostic.message
+    assert fast.function(track(note="n" * 900_000)) is FALLBACK
+    within = evaluate(sub, track(note="n" * 700_000), destination.context(dry_run=True))
+    assert codes.EXPRESSION_BUDGET not in {d.code for d in getattr(within, "diagnostics", ())}
+    assert isinstance(fast.function(track(note="fine")), int)
 
 
 # --- the command line: located, counted, bounded ----------------------------------------------
@@ -519,7 +547,7 @@ def test_a_dry_replay_refuses_the_hostile_event_and_goes_on(
 
 def test_the_budgets_are_what_the_docs_say() -> None:
     docs = (ROOT / "docs" / "mapping-language.md").read_text(encoding="utf-8")
-    for figure in (MAX_VALUE_CHARS, MAX_EVENT_CHARS, MAX_JMESPATH_WORK):
+    for figure in (MAX_VALUE_CHARS, MAX_EVENT_BYTES, MAX_JMESPATH_WORK):
         assert f"{figure:,}" in docs, figure
     guarantees = (ROOT / "docs" / "guarantees.md").read_text(encoding="utf-8")
     assert "## Budgets for expressions" in guarantees

@@ -28,7 +28,7 @@ from typing import Any
 from cdpctl import jsonwire
 from cdpctl.fastpath import shapes
 from cdpctl.fastpath.triggers import required_type, trigger_expression
-from cdpctl.mapping.budget import check_mapped
+from cdpctl.mapping.budget import check_mapped_fields
 from cdpctl.mapping.codegen import MappingCode, Source
 from cdpctl.mapping.compiler import ROOT_DIRECTIVE_KEY
 from cdpctl.mapping.validator import is_directive_key
@@ -111,7 +111,7 @@ class _Writer:
         items = mapping.object_items(self.sub.mapping)
         fields = self._prepare(mapping, items)
         mapped = ", ".join(f"{key!r}: {expression}" for key, expression, _ in items)
-        within_budget = source.bind(check_mapped, "budget")
+        within_budget = source.bind(check_mapped_fields, "budget")
         with source.block("def judge(e):"):
             with source.block("try:"):
                 source.add(f"if not {trigger}: return None")

@@ -551,3 +551,55 @@ def test_the_budgets_are_what_the_docs_say() -> None:
         assert f"{figure:,}" in docs, figure
     guarantees = (ROOT / "docs" / "guarantees.md").read_text(encoding="utf-8")
     assert "## Budgets for expressions" in guarantees
+
+
+SEGMENT_LIVE_MAPPING = """\
+version: 1
+destination:
+  provider: segment
+  settings:
+    source_write_key: ${SEGMENT_WRITE_KEY}
+subscriptions:
+  - name: track
+    trigger: type = "track"
+    action: sendTrack
+    mapping:
+      event_name: {"@template": "e-{{{properties.note}}}"}
+"""
+
+
+def test_a_live_replay_dead_letters_the_refused_event_and_sends_the_rest(
+    tmp_path: Path, sandbox
+) -> None:
+    from helpers import run_cli
+
+    from cdpctl.sandbox.providers.segment import WRITE_KEY
+
+    mapping = tmp_path / "segment.yaml"
+    mapping.write_text(SEGMENT_LIVE_MAPPING)
+    archive = tmp_path / "events.ndjson"
+    with archive.open("w") as handle:
+        for index in range(6):
+            note = HOSTILE_NOTE if index == 3 else "fine"
+            event = {**track(note=note), "messageId": f"m{index}"}
+            handle.write(json.dumps(event) + "\n")
+    result = run_cli(
+        ["replay", str(archive), "-m", str(mapping), "--live", "--endpoint", sandbox.url]
+        + ["--rate", "1000", "--no-batch", "-f", "json", "--no-progress"],
+        env={"SEGMENT_WRITE_KEY": WRITE_KEY},
+    )
+    assert result.exit_code == 1, result.output
+    summary = json.loads(result.stdout)
+    assert summary["subscriptions"]["track"]["delivered"] == 5
+    assert [(e["code"], e["count"]) for e in summary["errors"]] == [("CDP409", 1)]
+    assert sorted(sandbox.state.providers["segment"]["messages"]) == [
+        "m0",
+        "m1",
+        "m2",
+        "m4",
+        "m5",
+    ]
+    dead_letters = (tmp_path / "events.ndjson.dead-letter.ndjson").read_text().splitlines()
+    (dead,) = (json.loads(line) for line in dead_letters)
+    assert dead["event"]["messageId"] == "m3"
+    assert "CDP409" in json.dumps(dead["deadLetter"])

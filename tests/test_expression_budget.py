@@ -24,6 +24,7 @@ from typing import Any
 
 import jmespath
 import pytest
+from helpers import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,6 +42,7 @@ from cdpctl.mapping.jsvalues import UNDEFINED
 from cdpctl.mapping.templates import placeholder_text, render
 from cdpctl.mappingfile import read_mapping_file
 from cdpctl.pipeline import Invalid, Ready, compile_destination, evaluate
+from cdpctl.sandbox.providers.segment import WRITE_KEY
 
 ROOT = Path(__file__).parent.parent
 HOSTILE_NOTE = "{{properties.note}}" * (570_000 // len("{{properties.note}}"))
@@ -571,10 +573,6 @@ subscriptions:
 def test_a_live_replay_dead_letters_the_refused_event_and_sends_the_rest(
     tmp_path: Path, sandbox
 ) -> None:
-    from helpers import run_cli
-
-    from cdpctl.sandbox.providers.segment import WRITE_KEY
-
     mapping = tmp_path / "segment.yaml"
     mapping.write_text(SEGMENT_LIVE_MAPPING)
     archive = tmp_path / "events.ndjson"
@@ -584,8 +582,10 @@ def test_a_live_replay_dead_letters_the_refused_event_and_sends_the_rest(
             event = {**track(note=note), "messageId": f"m{index}"}
             handle.write(json.dumps(event) + "\n")
     result = run_cli(
-        ["replay", str(archive), "-m", str(mapping), "--live", "--endpoint", sandbox.url]
-        + ["--rate", "1000", "--no-batch", "-f", "json", "--no-progress"],
+        [
+            *("replay", str(archive), "-m", str(mapping), "--live", "--endpoint", sandbox.url),
+            *("--rate", "1000", "--no-batch", "-f", "json", "--no-progress"),
+        ],
         env={"SEGMENT_WRITE_KEY": WRITE_KEY},
     )
     assert result.exit_code == 1, result.output

@@ -261,9 +261,11 @@ def map_event(
         return None, [
             Diagnostic(
                 codes.EXPRESSION_BUDGET,
-                f"refused: {refusal.describe(located=False)}",
+                f"refused: {refusal.rule()}",
                 json_path=refusal.field,
-                hint="see Budgets in docs/mapping-language.md",
+                hint="; ".join(
+                    filter(None, (refusal.reached(), "see Budgets in docs/mapping-language.md"))
+                ),
             )
         ]
     except mapping.MappingError as error:

@@ -75,8 +75,8 @@ def test_the_template_second_pass_is_refused_before_it_is_joined() -> None:
     assert time.monotonic() - started < 5
     assert (refused.what, refused.field, refused.limit) == ("@template", ("eventName",), 10**6)
     assert str(refused) == (
-        f"@template at $.eventName would build at least {refused.size:,} characters, over the "
-        "budget of 1,000,000 characters for one value"
+        "@template at $.eventName would build more than 1,000,000 characters, the budget for "
+        f"one value (at least {refused.size:,} characters)"
     )
 
 
@@ -124,7 +124,7 @@ def test_jmespath_work_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     refused = refusal({"x": {"@jmespath": "items[?a == b && b == a]"}}, {"items": items})
     assert refused.kind == "work" and refused.limit == 10_000
     assert str(refused) == (
-        "@jmespath at $.x would take more than 10,000 units of work, over the budget for one "
+        "@jmespath at $.x would take more than 10,000 units of work, the budget for one "
         "JMESPath evaluation (a unit per node visited and per character built)"
     )
 
@@ -173,8 +173,8 @@ def test_the_whole_mapped_payload_is_held_to_the_event_budget() -> None:
         MAX_EVENT_BYTES,
     )
     assert str(refused) == (
-        f"the mapped payload would be {refused.size:,} bytes of JSON, over the budget of "
-        "4,000,000 bytes for one event"
+        "the mapped payload would be more than 4,000,000 bytes of JSON, the budget for one "
+        f"event (at least {refused.size:,} bytes)"
     )
 
 
@@ -440,7 +440,14 @@ def test_the_event_budget_gives_the_same_verdict_with_the_fast_path_on_and_off(
     assert isinstance(verdict, Invalid)
     (diagnostic,) = verdict.diagnostics
     assert diagnostic.code == codes.EXPRESSION_BUDGET and diagnostic.json_path == ()
-    assert "over the budget of 4,000,000 bytes for one event" in diagnostic.message
+    assert diagnostic.message == (
+        "refused: the mapped payload would be more than 4,000,000 bytes of JSON, the budget for "
+        "one event"
+    )
+    assert diagnostic.hint is not None
+    assert re.fullmatch(
+        r"at least 4,50\d,\d{3} bytes; see Budgets in docs/mapping-language\.md", diagnostic.hint
+    )
     assert fast.function(track(note="n" * 900_000)) is FALLBACK
     within = evaluate(sub, track(note="n" * 700_000), destination.context(dry_run=True))
     assert codes.EXPRESSION_BUDGET not in {d.code for d in getattr(within, "diagnostics", ())}
@@ -514,8 +521,9 @@ def test_test_event_reports_a_located_refusal(tmp_path: Path, case: str) -> None
     assert "internal error" not in result.stderr
     directive = {"template": "@template", "replace": "@replace", "jmespath": "@jmespath"}[case]
     assert re.search(
-        rf"error CDP409 \$\.eventProperties\.note refused: {directive} would build at least "
-        r"[\d,]+ characters, over the budget of 1,000,000 characters for one value",
+        rf"error CDP409 \$\.eventProperties\.note refused: {directive} would build more than "
+        r"1,000,000 characters, the budget for one value — at least [\d,]+ characters; see "
+        r"Budgets in docs/mapping-language\.md",
         result.stdout,
     ), result.stdout
 
@@ -603,3 +611,21 @@ def test_a_live_replay_dead_letters_the_refused_event_and_sends_the_rest(
     (dead,) = (json.loads(line) for line in dead_letters)
     assert dead["event"]["messageId"] == "m3"
     assert "CDP409" in json.dumps(dead["deadLetter"])
+
+
+def test_refusals_of_different_sizes_are_one_error_group(tmp_path: Path) -> None:
+    mapping, _ = hostile_files(tmp_path, "template")
+    archive = tmp_path / "events.ndjson"
+    with archive.open("w") as handle:
+        for index in range(6):
+            note = HOSTILE_NOTE[: 200_000 * index] if index % 2 else "fine"
+            handle.write(json.dumps({**track(note=note), "messageId": f"m{index}"}) + "\n")
+    result = run_cli(
+        ["replay", str(archive), "-m", str(mapping), "-w", "1", "-f", "json", "--no-progress"]
+    )
+    summary = json.loads(result.stdout)
+    (error,) = summary["errors"]
+    assert (error["code"], error["count"], error["first"]) == ("CDP409", 3, f"{archive} line 2")
+    assert error["message"] == (
+        "refused: @template would build more than 1,000,000 characters, the budget for one value"
+    )

@@ -60,24 +60,36 @@ class BudgetExceeded(MappingError):
         super().__init__(self.describe())
 
     def describe(self, *, located: bool = True) -> str:
-        """The refusal in one line; ``located=False`` leaves out the field (for a view that
-        shows it on its own)."""
+        """The refusal in one line, with how far it would have gone; ``located=False`` leaves
+        out the field (for a view that shows it on its own)."""
+        reached = self.reached()
+        return self.rule(located=located) + (f" ({reached})" if reached else "")
+
+    def rule(self, *, located: bool = False) -> str:
+        """Which budget it is, the same for every event it refuses (reports group by it)."""
         where = f" at {_field_text(self.field)}" if self.field and located else ""
         if self.kind == "work":
             return (
-                f"{self.what}{where} would take more than {self.limit:,} units of work, over the "
+                f"{self.what}{where} would take more than {self.limit:,} units of work, the "
                 "budget for one JMESPath evaluation (a unit per node visited and per character "
                 "built)"
             )
         if self.kind == "event":
             return (
-                f"{self.what}{where} would be {self.size:,} bytes of JSON, over the budget of "
-                f"{self.limit:,} bytes for one event"
+                f"{self.what}{where} would be more than {self.limit:,} bytes of JSON, the budget "
+                "for one event"
             )
         return (
-            f"{self.what}{where} would build at least {self.size:,} characters, over the budget of "
-            f"{self.limit:,} characters for one value"
+            f"{self.what}{where} would build more than {self.limit:,} characters, the budget "
+            "for one value"
         )
+
+    def reached(self) -> str:
+        """The size it would have reached at least, where measured ("" for work)."""
+        if self.kind == "work":
+            return ""
+        unit = "bytes" if self.kind == "event" else "characters"
+        return f"at least {self.size:,} {unit}"
 
     def at(self, key: PathKey) -> BudgetExceeded:
         """The same refusal, located one level further out (``key`` is the parent's key)."""

@@ -87,19 +87,45 @@ class BudgetedInterpreter(TreeInterpreter):
         self._options = _OPTIONS
         self._functions = _OPTIONS.custom_functions
         self.work = 0
+        # Sizes of the values built so far, by id (the value kept alive with it): a value built
+        # from built values is measured from theirs, so [@,@] chained n times costs n steps.
+        self._sizes: dict[int, tuple[Any, int]] = {}
 
     def visit(self, node: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         kind = node["type"]
         result = _VISITORS.get(kind, _unknown_node)(self, node, *args, **kwargs)
         self.work += 1
         if kind in _BUILDING and result is not None:
-            size = json_size(result, MAX_VALUE_CHARS)
+            size = self._measure(result)
             if size > MAX_VALUE_CHARS:
                 raise BudgetExceeded("@jmespath", size, MAX_VALUE_CHARS)
             self.work += size
         if self.work > MAX_JMESPATH_WORK:
             raise BudgetExceeded("@jmespath", self.work, MAX_JMESPATH_WORK, "work")
         return result
+
+    def _measure(self, value: Any) -> int:
+        """`json_size` of a value just built, reusing the sizes of the built values in it."""
+        sizes = self._sizes
+        if type(value) is list:
+            total = 2 + len(value)
+            children: Any = value
+        elif type(value) is dict:
+            total = 2 + sum(len(key) + 4 for key in value)
+            children = value.values()
+        else:
+            total = json_size(value, MAX_VALUE_CHARS)
+            children = ()
+        for child in children:
+            known = sizes.get(id(child))
+            if known is not None and known[0] is child:
+                total += known[1]
+            else:
+                total += json_size(child, MAX_VALUE_CHARS - total)
+            if total > MAX_VALUE_CHARS:
+                return total
+        sizes[id(value)] = (value, total)
+        return total
 
 
 #: The interpreter's ``visit_<type>`` methods by node type (what ``Visitor.visit`` looks up).

@@ -8,9 +8,9 @@ each time it is chained, ``@flatten`` repeats each key's prefix in every leaf be
 is about to build *before* building it, against one budget, and refuses with
 `BudgetExceeded` (a `MappingError`, so the event is judged invalid and the run goes on).
 
-Sizes are measured as the length of a value's JSON text in characters, escapes aside
-(`json_size`), counting a shared sub-value every time it appears, since that is what would be
-serialised and sent.
+A value's size is the length of its JSON text in characters, escapes aside (`json_size`),
+counting a shared sub-value every time it appears, since that is what would be serialised and
+sent; a whole mapped payload is measured by serialising it (`check_mapped`).
 
 The numbers: Segment accepts events of at most 32 KB (and 500 KB per batch,
 https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/#max-request-size),
@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import orjson
 
+from cdpctl.diagnostics import format_json_path
 from cdpctl.mapping.jsvalues import UNDEFINED
 from cdpctl.mapping.problems import MappingError, PathKey
 
@@ -67,7 +68,7 @@ class BudgetExceeded(MappingError):
 
     def rule(self, *, located: bool = False) -> str:
         """Which budget it is, the same for every event it refuses (reports group by it)."""
-        where = f" at {_field_text(self.field)}" if self.field and located else ""
+        where = f" at {format_json_path(self.field)}" if self.field and located else ""
         if self.kind == "work":
             return (
                 f"{self.what}{where} would take more than {self.limit:,} units of work, the "
@@ -103,18 +104,6 @@ def _rebuild(
     what: str, size: int, limit: int, kind: str, field: tuple[PathKey, ...]
 ) -> BudgetExceeded:
     return BudgetExceeded(what, size, limit, kind, field)
-
-
-def _field_text(field: tuple[PathKey, ...]) -> str:
-    out = ["$"]
-    for part in field:
-        if isinstance(part, int):
-            out.append(f"[{part}]")
-        elif part.isidentifier():
-            out.append(f".{part}")
-        else:
-            out.append(f"[{part!r}]")
-    return "".join(out)
 
 
 def check_value(what: str, size: int) -> None:

@@ -11,8 +11,8 @@ intermediate payload or `Request` objects. It returns
 - an int: the event is `Ready` with one request of that many body bytes;
 - a `Verdict`: what `evaluate` gives (actions without a declared shape run their own plan);
 - FALLBACK: anything unusual (a value needing coercion, an invalid field, a missing
-  identifier, a body over the size limit, an error): the caller asks `evaluate`, which
-  explains it.
+  identifier, a body over the size limit, a value or payload over the mapping budget, an
+  error): the caller asks `evaluate`, which explains it.
 
 So the fast path only ever answers where its answer is `evaluate`'s, and tests compare them
 over every fixture. `CDPCTL_FASTPATH=0` turns it off.

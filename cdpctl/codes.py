@@ -46,6 +46,7 @@ PAYLOAD_NOT_ALLOWED = "CDP405"
 PAYLOAD_RULE = "CDP406"
 MAPPING_RUNTIME = "CDP407"
 UNRESOLVED_SECRET = "CDP408"
+EXPRESSION_BUDGET = "CDP409"
 
 # Delivery (send --live, replay --live).
 DELIVERY_FAILED = "CDP501"
@@ -62,6 +63,7 @@ HARD_CODED_CONTACT = "CDP606"
 ENV_REFERENCE_IN_MAPPING = "CDP607"
 TEMPLATE_UNBALANCED = "CDP608"
 PLACEHOLDER_SETTING = "CDP609"
+UNBOUNDED_EXPRESSION = "CDP610"
 
 # Tracking plans: `validate --plan` (701-706) and events checked against a plan (711-714).
 PLAN_UNREADABLE = "CDP701"
@@ -137,6 +139,8 @@ DESCRIPTIONS: dict[str, str] = {
     PAYLOAD_RULE: "A provider-specific rule rejects the payload.",
     MAPPING_RUNTIME: "The mapping failed while rendering this event (e.g. @json of bad text).",
     UNRESOLVED_SECRET: "A ${ENV_NAME} reference has no value in the environment.",
+    EXPRESSION_BUDGET: "An expression would build more for this event than the mapping budget "
+    "allows (1 MB per value, 4 MB per event, bounded JMESPath work); the event is refused.",
     DELIVERY_FAILED: "A provider refused an event or never acknowledged it; see the dead letters.",
     DELIVERY_IN_DOUBT: "An event's request was sent but never answered whole: the provider may "
     "have processed it, so it is not sent again without --resend-in-doubt.",
@@ -158,6 +162,9 @@ DESCRIPTIONS: dict[str, str] = {
     "resolve them, so the text is sent literally.",
     TEMPLATE_UNBALANCED: "An @template with an unpaired {{ or }}: it is sent as literal text.",
     PLACEHOLDER_SETTING: "A setting still holds the your-… placeholder `cdpctl init` wrote.",
+    UNBOUNDED_EXPRESSION: "An expression whose output can outgrow its input without bound (a "
+    "self-multiplying JMESPath multiselect, a template re-expanding inserted text): a hostile "
+    "event can make it hit the mapping budget.",
     PLAN_UNREADABLE: "The tracking plan cannot be read: not a Segment Protocols, Avo, RudderStack "
     "or Snowplow Iglu plan, or a broken reference inside it.",
     PLAN_NO_EVENT_MATCHES: "The trigger matches none of the tracking plan's events (a misspelt "
@@ -225,6 +232,7 @@ WARNINGS: frozenset[str] = frozenset(
         ENV_REFERENCE_IN_MAPPING,
         TEMPLATE_UNBALANCED,
         PLACEHOLDER_SETTING,
+        UNBOUNDED_EXPRESSION,
         PLAN_TYPE_COERCED,
         PLAN_OPTIONAL_FEEDS_REQUIRED,
         ACCOUNT_SNAPSHOT_STALE,

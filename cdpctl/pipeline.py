@@ -270,6 +270,17 @@ def map_event(
         mapped = sub.transform(event)
         if sub.strips:
             mapped = mapping.strip_undefined(mapped)
+    except mapping.BudgetExceeded as refusal:
+        return None, [
+            Diagnostic(
+                codes.EXPRESSION_BUDGET,
+                f"refused: {refusal.rule()}",
+                json_path=refusal.field,
+                hint="; ".join(
+                    filter(None, (refusal.reached(), "see Budgets in docs/mapping-language.md"))
+                ),
+            )
+        ]
     except mapping.MappingError as error:
         return None, [Diagnostic(codes.MAPPING_RUNTIME, f"mapping failed: {error}")]
     if not isinstance(mapped, dict):

@@ -11,8 +11,8 @@ intermediate payload or `Request` objects. It returns
 - an int: the event is `Ready` with one request of that many body bytes;
 - a `Verdict`: what `evaluate` gives (actions without a declared shape run their own plan);
 - FALLBACK: anything unusual (a value needing coercion, an invalid field, a missing
-  identifier, a body over the size limit, an error): the caller asks `evaluate`, which
-  explains it.
+  identifier, a body over the size limit, a value or payload over the mapping budget, an
+  error): the caller asks `evaluate`, which explains it.
 
 So the fast path only ever answers where its answer is `evaluate`'s, and tests compare them
 over every fixture. `CDPCTL_FASTPATH=0` turns it off.
@@ -28,6 +28,7 @@ from typing import Any
 from cdpctl import jsonwire
 from cdpctl.fastpath import shapes
 from cdpctl.fastpath.triggers import required_type, trigger_expression
+from cdpctl.mapping.budget import check_mapped_fields
 from cdpctl.mapping.codegen import MappingCode, Source
 from cdpctl.mapping.compiler import ROOT_DIRECTIVE_KEY
 from cdpctl.mapping.validator import is_directive_key
@@ -110,10 +111,13 @@ class _Writer:
         mapping = MappingCode(source, "e", root_is_dict=True)
         items = mapping.object_items(self.sub.mapping)
         fields = self._prepare(mapping, items)
+        mapped = ", ".join(f"{key!r}: {expression}" for key, expression, _ in items)
+        within_budget = source.bind(check_mapped_fields, "budget")
         with source.block("def judge(e):"):
             with source.block("try:"):
                 source.add(f"if not {trigger}: return None")
                 source.extend(mapping.lines())
+                source.add(f"{within_budget}({{{mapped}}})")  # as `compile_mapping` checks it
                 source.extend(fields)
                 self._finish([key for key, _, _ in items])
             with source.block("except Exception:"):

@@ -12,6 +12,7 @@ from cdpctl.lint import (
     duplicates,
     env_in_mapping,
     event_paths,
+    growth,
     literals,
     never_matches,
     subscriptions,
@@ -56,6 +57,7 @@ RULES: tuple[context.Rule, ...] = (
     literals.check,
     env_in_mapping.check,
     templates.check,
+    growth.check,
 )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from cdpctl.mapping.budget import BudgetExceeded
 from cdpctl.mapping.compiler import compile_mapping, transform
 from cdpctl.mapping.jsvalues import UNDEFINED
 from cdpctl.mapping.objects import may_leave_undefined, strip_undefined
@@ -12,6 +13,7 @@ from cdpctl.mapping.validator import DIRECTIVES, validate
 __all__ = [
     "DIRECTIVES",
     "UNDEFINED",
+    "BudgetExceeded",
     "MappingError",
     "MappingProblem",
     "compile_mapping",

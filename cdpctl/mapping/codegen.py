@@ -20,6 +20,7 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
+from cdpctl.mapping.budget import MAX_VALUE_CHARS, check_value, json_size
 from cdpctl.mapping.compiler import compile_node, is_directive
 from cdpctl.mapping.jsvalues import UNDEFINED, js_trim, js_truthy, loosely_equals_empty_string
 from cdpctl.mapping.objects import may_leave_undefined, strip_undefined
@@ -195,22 +196,31 @@ class MappingCode(_Indented):
 
     def _template(self, template: str) -> str:
         parts: list[str] = []
+        pieces: list[str] = []
+        literal_size = 0
         position = 0
         text = self.source.bind(placeholder_text, "text")
         for match in _DOUBLE.finditer(template):
             literal = template[position : match.start()]
             if literal:
                 parts.append(repr(literal))
+                literal_size += len(literal)
             value = self.path(parse_path(js_trim(match.group(1))))
             piece = self.source.name("s")
             self.add(f"{piece} = {value} if type({value}) is str else {text}({value})")
             parts.append(piece)
+            pieces.append(piece)
             position = match.end()
         tail = template[position:]
         if tail:
             parts.append(repr(tail))
+            literal_size += len(tail)
         if not parts:
             return repr("")
+        if pieces:  # the budget check `compile_template_text` makes, before joining
+            size = " + ".join([str(literal_size), *(f"len({piece})" for piece in pieces)])
+            over = self.source.bind(check_value, "budget")
+            self.add(f"if {size} > {MAX_VALUE_CHARS}: {over}('@template', {size})")
         if len(parts) == 1:
             return parts[0]
         name = self.source.name("t")
@@ -252,15 +262,29 @@ class MappingCode(_Indented):
         built = item.value(shape)
         self.interpreted = self.interpreted or item.interpreted
         name = self.source.name("a")
+        size = self.source.name("n")
+        measure = self.source.bind(json_size, "size")
+        over = self.source.bind(check_value, "budget")
+        # The budget check `paths.map_items` makes, item by item.
+        check = [
+            f"{size} += {measure}({built}, {MAX_VALUE_CHARS} - {size}) + 1",
+            f"if {size} > {MAX_VALUE_CHARS}: {over}('@arrayPath', {size})",
+        ]
         with self.block(f"if type({root}) is list:"):
             self.add(f"{name} = []")
+            self.add(f"{size} = 2")
             with self.block(f"for {item.root} in {root}:"):
                 for line in item.lines():
+                    self.add(line)
+                for line in check:
                     self.add(line)
                 self.add(f"{name}.append({built})")
         with self.block(f"elif type({root}) is dict:"):
             self.add(f"{item.root} = {root}")
+            self.add(f"{size} = 2")
             for line in item.lines():
+                self.add(line)
+            for line in check:
                 self.add(line)
             self.add(f"{name} = [{built}]")
         with self.block("else:"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from cdpctl.mapping.budget import BudgetExceeded, check_mapped
 from cdpctl.mapping.conditionals import compile_if
 from cdpctl.mapping.jsvalues import UNDEFINED, js_truthy, js_type, spread
 from cdpctl.mapping.liquid import compile_liquid
@@ -33,7 +34,8 @@ def transform(mapping: Any, payload: Any = UNDEFINED) -> Any:
 
 def compile_mapping(mapping: Any) -> Callable[[Any], Any]:
     """Validate once (``MappingError`` with ``.problems`` if invalid); the returned function
-    maps one payload, sharing unchanged sub-objects with it, and raises where mapping-kit does."""
+    maps one payload, sharing unchanged sub-objects with it, and raises where mapping-kit does,
+    or `BudgetExceeded` where the result would outgrow the budgets (cdpctl.mapping.budget)."""
     resolve = _compile_top_level(mapping)
 
     def apply_mapping(payload: Any = UNDEFINED) -> Any:
@@ -41,7 +43,7 @@ def compile_mapping(mapping: Any) -> Callable[[Any], Any]:
             payload = {}
         elif type(payload) is not dict:
             _require_object(payload)
-        return resolve(payload)
+        return check_mapped(resolve(payload))
 
     return apply_mapping
 
@@ -160,7 +162,10 @@ def _compile_object(node: dict[Any, Any], keep_undefined: bool) -> Resolver:
         def resolve_object_keeping_undefined(payload: Any) -> dict[Any, Any]:
             resolved = prepared.copy()
             for key, resolve in nested_items:
-                resolved[key] = resolve(payload)
+                try:
+                    resolved[key] = resolve(payload)
+                except BudgetExceeded as refusal:
+                    raise refusal.at(key) from None
             return resolved
 
         return resolve_object_keeping_undefined
@@ -168,7 +173,10 @@ def _compile_object(node: dict[Any, Any], keep_undefined: bool) -> Resolver:
     def resolve_object(payload: Any) -> dict[Any, Any]:
         resolved = prepared.copy()
         for key, resolve in nested_items:
-            value = resolve(payload)
+            try:
+                value = resolve(payload)
+            except BudgetExceeded as refusal:
+                raise refusal.at(key) from None  # where in the payload, for the message
             if value is UNDEFINED:
                 del resolved[key]
             else:

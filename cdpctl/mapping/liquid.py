@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
+from cdpctl.mapping.budget import MAX_VALUE_CHARS, BudgetExceeded
 from cdpctl.mapping.jsvalues import utf16_length
 from cdpctl.mapping.problems import MappingError
 from cdpctl.mapping.resolvers import CompileChild, Resolver, constant, raising
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
     from liquid import Environment
 
 MAX_TEMPLATE_LENGTH: Final = 1000
-# liquidjs' memoryLimit (1e8) and the bytes python-liquid lets a template write or assign.
+# liquidjs' memoryLimit (1e8): the bytes python-liquid lets a template assign. What it may
+# write is the value budget, like every other directive's result (cdpctl.mapping.budget).
 _MEMORY_LIMIT: Final = 100_000_000
 DISABLED_TAGS: Final = ("case", "for", "include", "layout", "render", "tablerow")
 DISABLED_FILTERS: Final = (
@@ -62,9 +64,13 @@ def compile_liquid(argument: Any, compile_child: CompileChild, keep_undefined: b
     except LiquidError as error:
         return raising(_liquidjs_style(error))
 
+    from liquid.exceptions import OutputStreamLimitError
+
     def resolve_liquid(payload: Any) -> str:
         try:
             return template.render(payload if isinstance(payload, dict) else {})
+        except OutputStreamLimitError:
+            raise BudgetExceeded("@liquid", MAX_VALUE_CHARS + 1, MAX_VALUE_CHARS) from None
         except LiquidError as error:
             raise MappingError(_liquidjs_style(error)) from error
         except Exception as error:
@@ -115,7 +121,7 @@ def liquid_environment() -> Environment:
 
     class LiquidjsLikeEnvironment(Environment):
         suppress_blank_control_flow_blocks = False
-        output_stream_limit = _MEMORY_LIMIT
+        output_stream_limit = MAX_VALUE_CHARS
         local_namespace_limit = _MEMORY_LIMIT
 
     def disabled_tag(tag_name: str) -> type[Tag]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from cdpctl.mapping.budget import MAX_VALUE_CHARS, BudgetExceeded, check_built, json_size
 from cdpctl.mapping.jsvalues import UNDEFINED, js_truthy, js_typeof, own_keys, utf16_units
 from cdpctl.mapping.problems import MappingError
 from cdpctl.mapping.resolvers import CompileChild, Resolver, raising
@@ -95,10 +96,19 @@ def compile_merge(options: Any, compile_child: CompileChild, keep_undefined: boo
             sources.reverse()
         merged: dict[str, Any] = {}
         for source in sources:
+            if isinstance(source, str):  # one key per UTF-16 unit: `"0":"a",` for each
+                _check_spread(len(merged) + len(source))
             _assign(merged, source)
+        check_built("@merge", merged)
         return merged if keep_undefined else without_undefined_keys(merged)
 
     return resolve_merge
+
+
+def _check_spread(keys: int) -> None:
+    """Spreading a string makes one entry (at least eight characters of JSON) per unit."""
+    if keys * 8 > MAX_VALUE_CHARS:
+        raise BudgetExceeded("@merge", keys * 8, MAX_VALUE_CHARS)
 
 
 def _assign(target: dict[str, Any], source: Any) -> None:
@@ -129,11 +139,32 @@ def compile_flatten(options: Any, compile_child: CompileChild, keep_undefined: b
             raise MappingError("@flatten requires a string separator")
         flat: dict[str, Any] = {}
         _flatten_into(
-            flat, resolve_value(payload), "", resolved_separator, omit_arrays, keep_undefined
+            flat,
+            resolve_value(payload),
+            "",
+            resolved_separator,
+            omit_arrays,
+            keep_undefined,
+            _Tally(),
         )
         return flat
 
     return resolve_flatten
+
+
+class _Tally:
+    """The size of what @flatten has built so far, every key name included: each leaf repeats
+    its key's whole prefix, so a deep, wide value flattens to far more than its own size."""
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        self.size = 2
+
+    def add(self, size: int) -> None:
+        self.size += size
+        if self.size > MAX_VALUE_CHARS:
+            raise BudgetExceeded("@flatten", self.size, MAX_VALUE_CHARS)
 
 
 def _flatten_into(
@@ -143,6 +174,7 @@ def _flatten_into(
     separator: str,
     omit_arrays: bool,
     keep_undefined: bool,
+    tally: _Tally,
 ) -> None:
     if isinstance(value, dict):
         entries: Any = ((key, value[key]) for key in own_keys(value))
@@ -153,11 +185,14 @@ def _flatten_into(
         flat.pop(prefix, None)
         return
     else:
+        tally.add(json_size(value, MAX_VALUE_CHARS - tally.size) + 4)
         flat[prefix] = value if keep_undefined else without_undefined_keys(value)
         return
     for key, item in entries:
+        # Every name built counts (a leaf's is its key in the result), before it is built.
+        tally.add(len(prefix) + len(separator) + len(str(key)))
         name = f"{prefix}{separator}{key}" if prefix else str(key)
-        _flatten_into(flat, item, name, separator, omit_arrays, keep_undefined)
+        _flatten_into(flat, item, name, separator, omit_arrays, keep_undefined, tally)
 
 
 def compile_exclude_when_null(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from cdpctl.mapping.budget import MAX_VALUE_CHARS, BudgetExceeded, json_size
 from cdpctl.mapping.jsvalues import (
     UNDEFINED,
     is_array_index,
@@ -137,9 +138,23 @@ def compile_array_path(
     def resolve_array_path(payload: Any) -> Any:
         root = resolve_root(payload)
         if isinstance(root, list):
-            return [resolve_item(item) for item in root]
+            return map_items(resolve_item, root)
         if isinstance(root, dict):
-            return [resolve_item(root)]
+            return map_items(resolve_item, [root])
         return root
 
     return resolve_array_path
+
+
+def map_items(resolve_item: Resolver, items: list[Any]) -> list[Any]:
+    """``items.map(resolve_item)``, measured as it grows: the shape is repeated once per item,
+    so a long list of small items can map to far more than the list itself."""
+    mapped: list[Any] = []
+    size = 2
+    for item in items:
+        value = resolve_item(item)
+        size += json_size(value, MAX_VALUE_CHARS - size) + 1
+        if size > MAX_VALUE_CHARS:
+            raise BudgetExceeded("@arrayPath", size, MAX_VALUE_CHARS)
+        mapped.append(value)
+    return mapped

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
+from cdpctl.mapping.budget import MAX_VALUE_CHARS, check_built, check_value, checked_text
 from cdpctl.mapping.jsvalues import (
     UNDEFINED,
     is_nullish,
@@ -43,7 +44,8 @@ def compile_case(options: Any, compile_child: CompileChild, keep_undefined: bool
             return resolved
         if convert is None:
             raise MappingError('operator key should have a value of "lower" or "upper"')
-        return convert(resolved)
+        # One character may become up to three ("ﬃ".upper()): a bounded growth.
+        return checked_text("@case", convert(resolved))
 
     return resolve_case
 
@@ -113,17 +115,40 @@ def _literal_replacer(
         )
     count = -1 if is_global else 1
     if "$" not in replacement and not ignorecase:
-        return lambda value: value.replace(pattern, replacement, count)
+        growth = len(replacement) - len(pattern)
+
+        def replace_plain(value: str) -> str:
+            most = len(value) // len(pattern) if is_global else 1
+            if len(value) + max(growth, 0) * most > MAX_VALUE_CHARS:  # else no need to count
+                found = value.count(pattern) if is_global else int(pattern in value)
+                check_value("@replace", len(value) + found * growth)
+            return value.replace(pattern, replacement, count)
+
+        return replace_plain
     tokens = _replacement_tokens(replacement)
     needle = _fold_case(pattern) if ignorecase else pattern
 
     def replace(value: str) -> str:
         haystack = _fold_case(value) if ignorecase else value
+        # `$`` and `$'` copy the text before and after each match: size it before building.
+        size = len(value)
+        for start, end in _match_spans(haystack, needle, is_global):
+            size -= end - start
+            for token in tokens:
+                if token == "$&":
+                    size += end - start
+                elif token == "$`":
+                    size += start
+                elif token == "$'":
+                    size += len(value) - end
+                else:
+                    size += len(token)
+            if size - (len(value) - end) > MAX_VALUE_CHARS:  # later matches only remove text
+                break
+        check_value("@replace", size)
         parts: list[str] = []
         position = 0
-        start = haystack.find(needle)
-        while start != -1:
-            end = start + len(needle)
+        for start, end in _match_spans(haystack, needle, is_global):
             parts.append(value[position:start])
             for token in tokens:
                 if token == "$&":
@@ -135,13 +160,22 @@ def _literal_replacer(
                 else:
                     parts.append(token)
             position = end
-            if not is_global:
-                break
-            start = haystack.find(needle, end)
         parts.append(value[position:])
         return "".join(parts)
 
     return replace
+
+
+def _match_spans(haystack: str, needle: str, is_global: bool) -> Iterator[tuple[int, int]]:
+    """Where ``needle`` occurs in ``haystack``, left to right without overlaps (the first only
+    unless ``is_global``)."""
+    start = haystack.find(needle)
+    while start != -1:
+        end = start + len(needle)
+        yield start, end
+        if not is_global:
+            return
+        start = haystack.find(needle, end)
 
 
 def _replacement_tokens(replacement: str) -> tuple[str, ...]:
@@ -204,7 +238,14 @@ def compile_json(options: Any, compile_child: CompileChild, keep_undefined: bool
         return raising('@json requires a "value" key')
     if mode == "encode":
         resolve_encoded = compile_child(value)
-        return lambda payload: json_stringify(resolve_encoded(payload))
+
+        def resolve_encode(payload: Any) -> Any:
+            # Escapes make the text at most six times the measured size: check before and after.
+            resolved = check_built("@json", resolve_encoded(payload))
+            encoded = json_stringify(resolved)
+            return checked_text("@json", encoded) if isinstance(encoded, str) else encoded
+
+        return resolve_encode
     if mode == "decode":
         resolve_decoded = compile_child(value, keep_undefined)
 

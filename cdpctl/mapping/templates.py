@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from cdpctl.mapping.budget import MAX_VALUE_CHARS, check_value
 from cdpctl.mapping.jsvalues import UNDEFINED, js_to_string, js_trim, js_type
 from cdpctl.mapping.paths import compile_getter, follow_path, parse_path
 from cdpctl.mapping.problems import MappingError
@@ -24,6 +25,13 @@ def placeholder_text(value: Any) -> str:
     return js_to_string(value)
 
 
+def reexpanding_placeholder(template: str) -> str | None:
+    """The first ``{{{path}}}`` placeholder of ``template``, whose inserted text the second
+    pass expands again, or None."""
+    match = _TRIPLE.search(template)
+    return match.group(0) if match else None
+
+
 def render(template: str, payload: Any) -> str:
     """Render a template only known at run time."""
     if payload is UNDEFINED:
@@ -32,10 +40,24 @@ def render(template: str, payload: Any) -> str:
 
 
 def _substitute(pattern: re.Pattern[str], text: str, payload: Any) -> str:
-    return pattern.sub(
-        lambda match: placeholder_text(follow_path(payload, parse_path(js_trim(match.group(1))))),
-        text,
-    )
+    """One pass of ``render``; the size of its result is checked before it is joined."""
+    parts: list[str] = []
+    size = 0
+    position = 0
+    for match in pattern.finditer(text):
+        literal = text[position : match.start()]
+        inserted = placeholder_text(follow_path(payload, parse_path(js_trim(match.group(1)))))
+        size += len(literal) + len(inserted)
+        if size > MAX_VALUE_CHARS:
+            check_value("@template", size + len(text) - match.end())
+        parts.append(literal)
+        parts.append(inserted)
+        position = match.end()
+    if not parts:
+        return text
+    parts.append(text[position:])
+    check_value("@template", size + len(parts[-1]))
+    return "".join(parts)
 
 
 def compile_template_text(template: str) -> Resolver:
@@ -60,14 +82,25 @@ def _compile_pass(template: str, pattern: re.Pattern[str]) -> Resolver:
         return lambda payload: template
     if len(getters) == 1 and not literals[0] and not tail:
         (getter,) = getters
-        return lambda payload: placeholder_text(getter(payload))
+
+        def render_one(payload: Any) -> str:
+            text = placeholder_text(getter(payload))
+            check_value("@template", len(text))
+            return text
+
+        return render_one
     pieces = tuple(zip(literals, getters, strict=True))
+    fixed = sum(map(len, literals)) + len(tail)
 
     def render_pieces(payload: Any) -> str:
         parts: list[str] = []
+        size = fixed
         for literal, getter in pieces:
             parts.append(literal)
-            parts.append(placeholder_text(getter(payload)))
+            inserted = placeholder_text(getter(payload))
+            size += len(inserted)
+            parts.append(inserted)
+        check_value("@template", size)
         parts.append(tail)
         return "".join(parts)
 

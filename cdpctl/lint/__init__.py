@@ -12,6 +12,7 @@ from cdpctl.lint import (
     duplicates,
     env_in_mapping,
     event_paths,
+    field_literals,
     literals,
     never_matches,
     subscriptions,
@@ -83,6 +84,7 @@ RULES: tuple[context.Rule, ...] = (
     event_paths.check,
     timestamps.check,
     literals.check,
+    field_literals.check,
     env_in_mapping.check,
     templates.check,
 )

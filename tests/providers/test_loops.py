@@ -269,7 +269,7 @@ def test_seed_sample_identify_through_the_default_mapping_gives_the_documented_r
             "--format",
             "json",
             str(mapping),
-            str(root / "sample_events" / "loops-seed-identify.json"),
+            str(root / "tests" / "fixtures" / "loops" / "seed-identify.json"),
         ]
     )
     assert result.exit_code == 0, result.output

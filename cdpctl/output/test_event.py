@@ -190,9 +190,7 @@ def render_text(
     count = sum(1 for _, verdict in verdicts if matched(verdict))
     skipped = sum(1 for _, verdict in verdicts if isinstance(verdict, Skipped))
     tail = f" ({skipped} skipped: nothing to send)" if skipped else ""
-    console.print(
-        Text(f"{count} of {len(verdicts)} subscription(s) matched{tail}", style="bold")
-    )
+    console.print(Text(f"{count} of {len(verdicts)} subscription(s) matched{tail}", style="bold"))
     return console.export_text(styles=color)
 
 

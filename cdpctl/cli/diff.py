@@ -7,8 +7,10 @@ import os
 import typer
 
 from cdpctl.cli.common import (
+    COLOR_OPTION,
     EXIT_FINDINGS,
     EXIT_OK,
+    color_choice,
     fail,
     format_option,
     load_destination,
@@ -47,10 +49,12 @@ def command(
     ),
     blocksize: str = BLOCKSIZE_OPTION,
     format_flag: str | None = format_option(FORMATS),
+    color: str | None = COLOR_OPTION,
 ) -> None:
     """Render the same events through two mapping files and print per-event request diffs and
-    a summary (changed / unchanged / newly matched / no longer matched) — for reviewing a
-    mapping pull request, or what a change does to a month of archives (--engine dask)."""
+    a summary (changed / unchanged / newly matched / no longer matched / invalid under both,
+    and which fields changed in how many events) — for reviewing a mapping pull request, or
+    what a change does to a month of archives (--engine dask). Only what is sent is compared."""
     from cdpctl.delivery.sources import SourceError
     from cdpctl.output import review as view
     from cdpctl.review import EventDiff, ReviewSummary, review
@@ -81,5 +85,7 @@ def command(
                     shown.append(event_diff)
     except SourceError as error:
         fail(str(error))
-    typer.echo(view.VIEWS[chosen](summary, shown), nl=False)
+    colored = color_choice(color)
+    # click strips ANSI codes from output that is not a terminal unless told otherwise.
+    typer.echo(view.VIEWS[chosen](summary, shown, color=colored), nl=False, color=colored)
     raise typer.Exit(EXIT_FINDINGS if fail_on_change and summary.changed else EXIT_OK)

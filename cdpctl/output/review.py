@@ -81,8 +81,8 @@ def render_text(summary: ReviewSummary, shown: Sequence[EventDiff], *, color: bo
                 )
     hidden = summary.changed_events - len(shown)
     if hidden > 0:
-        more = f"… {hidden:,} more changed event(s) not shown (see them with --show N)"
-        console.print(Text(more))
+        note = f"… {hidden:,} more changed event(s) not shown (see them with --show N)"
+        console.print(Text(note))
     console.print(
         Text(
             f"{summary.events:,} events compared ({summary.malformed:,} malformed): "

@@ -109,20 +109,22 @@ def filtered(
     records: Iterable[Record | Malformed],
     filters: Filters,
     stats: ReplayStats,
-    on_malformed: Callable[[Malformed], None] | None = None,
+    on_malformed: Callable[[Malformed], bool] | None = None,
 ) -> Iterator[Record]:
     """Malformed records are counted (and handed to `on_malformed`: a live run dead-letters
-    them); filters drop the rest."""
+    them, and answers False for one an earlier run already reported, which is counted apart
+    and fails nothing again); filters drop the rest."""
     accepted = 0
     for record in records:
         if filters.limit is not None and accepted >= filters.limit:
             return
         stats.events_read += 1
         if isinstance(record, Malformed):
+            if on_malformed is not None and not on_malformed(record):
+                stats.malformed_before += 1
+                continue
             stats.malformed += 1
             stats.note_error(record.code, record.error, record)
-            if on_malformed is not None:
-                on_malformed(record)
             continue
         if filters.since or filters.until:
             stamp = parse_timestamp(record.event.get("timestamp"))
@@ -298,13 +300,15 @@ class LiveRun:
         self.stats.network_errors += counters.network_errors
         self.stats.bytes_sent += counters.bytes_sent
 
-    def malformed(self, record: Malformed) -> None:
-        """Dead-letter a malformed record once, however often the run is resumed."""
+    def malformed(self, record: Malformed) -> bool:
+        """Dead-letter a malformed record once, however often the run is resumed: False when
+        an earlier run already did."""
         key = Key(self.destination.file.name, ledger_states.MALFORMED, _raw_id(record))
         if not self.options.force and self.ledger.state(key) is not None:
-            return
+            return False
         self._dead_letter(f"{record.where}: {record.error}", raw=record.raw, line=record.number)
         self.ledger.record([Outcome(key, ledger_states.FAILED, reason=record.error)])
+        return True
 
     async def _produce(
         self,

@@ -31,3 +31,20 @@ def test_unknown_event_name_lists_only_the_bundled_call_type_samples() -> None:
         "cdpctl: identfy: CDP100 no such event file, and not a bundled sample "
         "(alias, group, identify, page, screen, track)\n"
     )
+
+
+def test_test_extra_bounds_the_packages_pip_backtracked_over() -> None:
+    """distributed pins dask to its own release, and s3fs's aiobotocore pins botocore to a few
+    patches: without lower and upper bounds on both partners, pip tried dozens of distributed
+    and boto3 releases before resolving `pip install '.[test]'`."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["test"]
+    for name in ("dask[bag]", "distributed", "s3fs", "fsspec", "aiobotocore", "boto3", "botocore"):
+        (spec,) = [s for s in extra if re.match(re.escape(name) + r"[<>=]", s)]
+        assert ">=" in spec and "<" in spec.replace("<=", ""), spec

@@ -36,6 +36,7 @@ INVALID_SETTING = "CDP311"
 BAD_ENV_REFERENCE = "CDP312"
 DUPLICATE_SUBSCRIPTION_NAME = "CDP313"
 TRIGGER_CONDITION_DROPPED = "CDP314"
+NOT_A_MAPPING_FILE = "CDP315"
 
 # A rendered payload checked against its action's fields.
 PAYLOAD_MISSING_FIELD = "CDP401"
@@ -131,6 +132,9 @@ DESCRIPTIONS: dict[str, str] = {
     DUPLICATE_SUBSCRIPTION_NAME: "Two subscriptions share a name; names key the replay ledger.",
     TRIGGER_CONDITION_DROPPED: "Segment drops a condition of the trigger (an unknown field, a "
     "function on a field it does not apply to), so the subscription matches more than it reads.",
+    NOT_A_MAPPING_FILE: "A YAML file that is plainly not a mapping file: a list, or a mapping "
+    "with none of the keys `version`, `destination`, `subscriptions` (a CI file, docker compose "
+    "without `version`); reported once, instead of every schema error.",
     PAYLOAD_MISSING_FIELD: "A required field is missing from the mapped payload.",
     PAYLOAD_WRONG_TYPE: "A mapped value has the wrong type for its field.",
     PAYLOAD_BAD_FORMAT: "A mapped value has the wrong format (email, E.164 phone, ISO-8601 date).",

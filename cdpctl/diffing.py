@@ -44,11 +44,32 @@ class Change:
         return f"{where}: {before} {_show(self.expected)}, {after} {_show(self.actual)}"
 
 
+SHOWN = 120  # characters of a value shown in a difference
+
+
 def _show(value: Any) -> str:
+    """The value as JSON, shortened at a word boundary (never mid-word) to about SHOWN
+    characters, with "…" where it was cut (inside the quotes of a string)."""
     import json
 
     text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 120 else text[:117] + "…"
+    if len(text) <= SHOWN:
+        return text
+    if isinstance(value, str):
+        return json.dumps(_words(value, SHOWN - 3) + "…", ensure_ascii=False)
+    return _words(text, SHOWN - 1) + "…"
+
+
+def _words(text: str, limit: int) -> str:
+    """The longest start of `text` of at most `limit` characters that ends at a word boundary
+    (a word longer than that is cut, as nothing shorter can be shown)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1]
+    boundary = max(cut.rfind(" "), cut.rfind(","))
+    if boundary <= 0:
+        return text[:limit]
+    return cut[:boundary].rstrip(" ,")
 
 
 def diff(expected: Any, actual: Any, path: tuple[str | int, ...] = ()) -> list[Change]:

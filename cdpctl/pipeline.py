@@ -78,6 +78,11 @@ class Destination:
     def redactor(self) -> Redactor:
         redactor = Redactor()
         redactor.extend(self.settings.secrets)
+        # An unset ${NAME} stays in the request as its own text; show it in that token form
+        # wherever it went, not URL- or form-encoded (client_id=%24%7BSFMC_CLIENT_ID%7D).
+        for name in self.settings.missing:
+            reference = "${" + name + "}"
+            redactor.add(reference, reference)
         return redactor
 
     def context(self, *, dry_run: bool) -> ActionContext:

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cdpctl import yamltext
+from cdpctl import resources, yamltext
 from cdpctl.catalog import find_action, type_name
 from cdpctl.providers.base import Action, Field, Provider, Setting
-from cdpctl.schema import SCHEMA_ID
 
 
 def env_name(provider: Provider, setting: str) -> str:
@@ -35,12 +34,11 @@ def env_name(provider: Provider, setting: str) -> str:
     return f"{prefix}_{snake}"
 
 
-def schema_reference(output: Path | None) -> str:
-    """The `$schema` reference for a file about to be written at `output` (None: stdout, taken
-    as the current folder): a `schemas/mapping.schema.json` committed in the project (written
-    by `cdpctl schema --write schemas`), found from the file's folder up to the repository
-    root, relative to the file; otherwise the schema's stable `$id`. Never a path into this
-    machine's installation, which means nothing in a repository."""
+def project_schema(output: Path | None) -> str | None:
+    """A `schemas/mapping.schema.json` committed in the project (written by `cdpctl schema
+    --write schemas`), found from the folder of the file about to be written at `output`
+    (None: stdout, taken as the current folder) up to the repository root, relative to that
+    folder; None when there is none."""
     base = (output.absolute().parent if output is not None else Path.cwd()).absolute()
     for folder in (base, *base.parents):
         candidate = folder / "schemas" / "mapping.schema.json"
@@ -48,7 +46,21 @@ def schema_reference(output: Path | None) -> str:
             return Path(os.path.relpath(candidate, base)).as_posix()
         if (folder / ".git").exists():
             break
-    return SCHEMA_ID
+    return None
+
+
+def installed_schema() -> str:
+    """The mapping-file schema installed with cdpctl, as an absolute path: it resolves on this
+    machine (the schema's `$id` URL is a name, not a page that can be fetched)."""
+    return resources.path("schemas/mapping.schema.json").resolve().as_posix()
+
+
+def schema_reference(output: Path | None) -> str:
+    """The `$schema` reference for a file about to be written at `output`: the project's
+    committed schema when there is one (it works for everyone who clones the repository),
+    else the installed schema (`installed_schema`; `cdpctl init` says it works on this
+    machine only, and how to commit the schemas)."""
+    return project_schema(output) or installed_schema()
 
 
 # --- content ---------------------------------------------------------------------------------

@@ -306,6 +306,9 @@ def check(document: Document) -> list[Diagnostic]:
         if "allOf" in error.absolute_schema_path:
             continue
         diagnostics.extend(_to_diagnostics(document, error))
+    # jsonschema yields one `required` error per missing key, and each names every key missing
+    # there: keep each finding once.
+    diagnostics = list(dict.fromkeys(diagnostics))
     diagnostics.sort(key=lambda d: (d.line or 0, d.column or 0))
     return diagnostics
 

@@ -70,7 +70,7 @@ def test_try_repo_fails_on_an_invalid_mapping_and_passes_on_valid_ones(tmp_path:
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "cdpctl validate" in failed.stdout and "Failed" in failed.stdout
     assert (
-        'mappings/invalid.yaml:22:13: error CDP302 loops has no action "sendEvnt"' in failed.stdout
+        'mappings/invalid.yaml:32:13: error CDP302 loops has no action "sendEvnt"' in failed.stdout
     )
     # pre-commit may split the files over parallel runs, each with its own summary line.
     checked = re.findall(r"^(\d+) files? checked", failed.stdout, re.M)

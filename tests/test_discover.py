@@ -77,8 +77,10 @@ def test_fields_json_has_types_defaults_and_constraints() -> None:
     email = fields["primary_email"]
     assert email["type"] == "string"
     assert email["required"] is False
-    assert email["constraints"]["format"] == "email"
+    # No format: Segment's action sends any text as primary_email (docs/fidelity.md).
+    assert "format" not in email["constraints"]
     assert email["constraints"]["maxLength"] == 254
+    assert fields["phone_number_id"]["type"] == "string"
     assert email["default"]["@if"]["then"] == {"@path": "$.traits.email"}
     assert fields["customFields"]["default"] is None
 

@@ -79,7 +79,7 @@ def test_every_dry_run_summary_has_the_estimate_and_a_live_one_does_not(
     }
     text = run_cli(args, env=ENV).stdout
     assert "backfill estimate at 5 requests/s (50% of 10/s, the documented Loops limit)" in text
-    assert "at least 30 request(s) · 6s" in text
+    assert "at least 30 requests · 6s" in text
     # file names are shown whole, however long (the line naming the files read, error examples)
     assert all(
         len(line) <= 80

@@ -164,11 +164,25 @@ def test_header_schema_line_and_secret_note() -> None:
     assert "    sendGridApiKey: ${SENDGRID_API_KEY}" in lines
 
 
-def test_schema_reference_is_stable_never_a_path_into_the_installation(tmp_path: Path) -> None:
-    (tmp_path / ".git").mkdir()  # a repository without committed schemas: the $id URL
-    path = _init(tmp_path, "loops")
-    first = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first == f"# yaml-language-server: $schema={SCHEMA_ID}"
+def test_schema_reference_resolves_committed_schemas_first(tmp_path: Path) -> None:
+    # A repository without committed schemas: the installed schema, a file that exists (the
+    # $id URL names the schema but is no page), and a note that it works on this machine only.
+    (tmp_path / ".git").mkdir()
+    target = tmp_path / "loops.yaml"
+    result = run_cli(["init", "loops", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    first = target.read_text(encoding="utf-8").splitlines()[0]
+    prefix = "# yaml-language-server: $schema="
+    assert first.startswith(prefix) and "cdpctl.dev" not in first
+    installed = Path(first[len(prefix) :])
+    assert installed.is_absolute()
+    assert json.loads(installed.read_text(encoding="utf-8"))["$id"] == SCHEMA_ID
+    assert (
+        f"note: the $schema line points at the schema installed with cdpctl ({installed}), "
+        "which works on this machine only; for one everyone who clones the repository gets, "
+        "commit it with `cdpctl schema --write schemas/` at the repository root and run init "
+        "again\n"
+    ) in result.stderr
     # With the schemas committed (cdpctl schema --write schemas), the file points at them.
     assert run_cli(["schema", "--write", str(tmp_path / "schemas")]).exit_code == 0
     nested = tmp_path / "mappings" / "team" / "loops.yaml"

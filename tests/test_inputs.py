@@ -120,7 +120,7 @@ def test_many_files_count_as_one_archive_and_findings_name_their_file(
     assert split["events_read"] == whole["events_read"] + 2
     assert split["malformed"] == 1
     firsts = {error["code"]: error["first"] for error in split["errors"]}
-    assert firsts["CDP109"] == f"{second} line 7"
+    assert firsts["CDP109"] == f"{second} line 7, column 2"
     assert firsts["CDP403"] == f"{second} line 6"
     orders, contacts = "Order completed event", "Upsert contact"
     assert (
@@ -162,6 +162,6 @@ def test_a_live_replay_of_many_files_keeps_one_ledger_in_the_current_folder(
     rows = sqlite3.connect(ledger).execute("SELECT state, COUNT(*) FROM outcomes GROUP BY state")
     assert dict(rows.fetchall()) == {"delivered": 21, "failed": 1}
     dead = [json.loads(line) for line in (tmp_path / "cdpctl-dead-letter.ndjson").open()]
-    assert dead[0]["deadLetter"]["reason"].startswith(f"{second} line 10: malformed JSON")
+    assert dead[0]["deadLetter"]["reason"].startswith(f"{second} line 10, column 1: malformed JSON")
     again = live(first, sandbox, str(second), "--resume")
     assert summary(again)["subscriptions"]["Upsert contact"]["already_done"] == 7

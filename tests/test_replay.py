@@ -70,7 +70,7 @@ def test_dry_run_counts_per_subscription_and_reports_malformed_lines(tmp_path: P
     assert report["subscriptions"]["Order completed event"]["would_send"] == 20
     assert report["subscriptions"]["Upsert contact"]["no_match"] == 20
     (error,) = report["errors"]
-    assert error["code"] == "CDP109" and error["first"] == f"{events} line 31"
+    assert error["code"] == "CDP109" and error["first"] == f"{events} line 31, column 2"
     assert not list(tmp_path.glob("*.sqlite")), "a dry run never writes the ledger"
     assert not list(tmp_path.glob("*dead-letter*"))
 

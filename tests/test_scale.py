@@ -245,7 +245,7 @@ def test_dask_replay_prints_the_local_summary(
         report = json.loads(local.stdout)
         assert report["events_read"] == FILES * (PER_FILE + 2) + 602
         firsts = {e["code"]: e["first"] for e in report["errors"]}
-        assert firsts["CDP109"] == f"{archive / 'events-2024-05-01.gz'} line 127"
+        assert firsts["CDP109"] == f"{archive / 'events-2024-05-01.gz'} line 127, column 2"
         assert firsts["CDP110"] == f"{archive / 'events-2024-05-01.gz'} line 84"
         if "--coalesce-identify" in extra:
             assert report["identifies_merged"] > 0
@@ -323,7 +323,7 @@ def test_s3_archive_in_segment_layout(s3: str, cluster: str, archive: Path, engi
     on_disk = comparable(replay(*files, "-m", LOOPS, "--format", "json"), "json")
     assert report["subscriptions"] == on_disk["subscriptions"]
     first = {e["code"]: e["first"] for e in report["errors"]}["CDP109"]
-    assert first == f"{s3}/{FIRST_DAY}/events-2024-05-01.gz line 127"
+    assert first == f"{s3}/{FIRST_DAY}/events-2024-05-01.gz line 127, column 2"
 
 
 def test_s3_engines_agree_and_diff_reads_s3(s3: str, cluster: str, new_loops: str) -> None:

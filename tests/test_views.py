@@ -41,6 +41,9 @@ def test_readme_first_command_prints_its_report_once_exactly_as_pinned() -> None
     assert result.returncode == 0, result.stderr
     assert result.stdout == PINNED.read_text(encoding="utf-8")
     assert result.stdout.count("event identify") == 1
+    # The first thing a user runs is clean: no warning or error about the bundled files.
+    assert " warning " not in result.stdout and " error " not in result.stdout
+    assert result.stderr == ""
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,10 @@ import os
 import typer
 
 from cdpctl.cli.common import (
+    COLOR_OPTION,
     EXIT_FINDINGS,
     EXIT_OK,
+    color_choice,
     emit,
     fail,
     format_option,
@@ -48,10 +50,12 @@ def command(
     ),
     blocksize: str = BLOCKSIZE_OPTION,
     format_flag: str | None = format_option(FORMATS),
+    color: str | None = COLOR_OPTION,
 ) -> None:
     """Render the same events through two mapping files and print per-event request diffs and
-    a summary (changed / unchanged / newly matched / no longer matched) — for reviewing a
-    mapping pull request, or what a change does to a month of archives (--engine dask)."""
+    a summary (changed / unchanged / newly matched / no longer matched / invalid under both,
+    and which fields changed in how many events) — for reviewing a mapping pull request, or
+    what a change does to a month of archives (--engine dask). Only what is sent is compared."""
     from cdpctl.delivery.sources import SourceError
     from cdpctl.output import review as view
     from cdpctl.review import EventDiff, ReviewSummary, review
@@ -82,5 +86,6 @@ def command(
                     shown.append(event_diff)
     except SourceError as error:
         fail(str(error))
-    emit(view.VIEWS[chosen](summary, shown), chosen)
+    colored = color_choice(color)
+    emit(view.VIEWS[chosen](summary, shown, color=colored), chosen, color=colored)
     raise typer.Exit(EXIT_FINDINGS if fail_on_change and summary.changed else EXIT_OK)

@@ -27,7 +27,7 @@ def command(
         "--schema",
         metavar="URL|PATH",
         help="The $schema reference for editors (default: schemas/mapping.schema.json of the "
-        "project if committed, relative to FILE, else the schema's $id URL).",
+        "project if committed, relative to FILE, else the schema installed with cdpctl).",
     ),
 ) -> None:
     """Start a mapping file: every required setting (secrets as ${ENV} references) and one
@@ -38,9 +38,18 @@ def command(
     try:
         spec = catalog.find_provider(provider)
         reference = schema_ref or scaffold.schema_reference(output)
+        machine_only = schema_ref is None and reference == scaffold.installed_schema()
         text = scaffold.scaffold(spec, actions or (), schema_ref=reference)
     except catalog.LookupFailed as error:
         fail(str(error))
+    if machine_only:
+        typer.echo(
+            f"note: the $schema line points at the schema installed with cdpctl ({reference}), "
+            "which works on this machine only; for one everyone who clones the repository "
+            "gets, commit it with `cdpctl schema --write schemas/` at the repository root and "
+            "run init again",
+            err=True,
+        )
     if output is None:
         emit(text, "yaml")
         return

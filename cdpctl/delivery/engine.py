@@ -75,20 +75,22 @@ def filtered(
     records: Iterable[Record | Malformed],
     filters: Filters,
     stats: ReplayStats,
-    on_malformed: Callable[[Malformed], None] | None = None,
+    on_malformed: Callable[[Malformed], bool] | None = None,
 ) -> Iterator[Record]:
     """Malformed records are counted (and handed to `on_malformed`: a live run dead-letters
-    them); filters drop the rest."""
+    them, and answers False for one an earlier run already reported, which is counted apart
+    and fails nothing again); filters drop the rest."""
     accepted = 0
     for record in records:
         if filters.limit is not None and accepted >= filters.limit:
             return
         stats.events_read += 1
         if isinstance(record, Malformed):
+            if on_malformed is not None and not on_malformed(record):
+                stats.malformed_before += 1
+                continue
             stats.malformed += 1
             stats.note_error(record.code, record.error, record)
-            if on_malformed is not None:
-                on_malformed(record)
             continue
         if filters.since or filters.until:
             stamp = parse_timestamp(record.event.get("timestamp"))

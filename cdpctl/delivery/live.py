@@ -163,13 +163,15 @@ class LiveRun:
         self.stats.bytes_sent += counters.bytes_sent
         self.stats.throttle_wait += counters.throttle_wait
 
-    def malformed(self, record: Malformed) -> None:
-        """Dead-letter a malformed record once, however often the run is resumed."""
+    def malformed(self, record: Malformed) -> bool:
+        """Dead-letter a malformed record once, however often the run is resumed: False when
+        an earlier run already did."""
         key = Key(self.destination.file.name, states.MALFORMED, raw_id(record))
         if not self.options.force and self._recorded_state(key) is not None:
-            return
+            return False
         self._dead_letter(f"{record.where}: {record.error}", raw=record.raw, line=record.number)
         self._outcome(Outcome(key, states.FAILED, reason=self._clip(record.error)))
+        return True
 
     async def _produce(self, records: Iterable[Record], lanes: list[asyncio.Queue[Any]]) -> None:
         destination_name = self.destination.file.name

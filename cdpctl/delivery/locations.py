@@ -20,14 +20,17 @@ class Location:
     line: int  # line (or JSON array element) number, 1-based
     name: str = field(default="", compare=False)  # the input as the user named it
     unit: str = field(default="line", compare=False)  # "line", or "element" of a JSON array
+    column: int | None = field(default=None, compare=False)  # where in the line, when known
 
     def __str__(self) -> str:
         where = f"{self.unit} {self.line}"
+        if self.column is not None:
+            where += f", column {self.column}"
         return f"{self.name} {where}" if self.name else where
 
     def shifted(self, lines_before: int) -> Location:
         """This location as a line of the whole input, given the lines of the parts before."""
-        return Location(self.input, 0, self.line + lines_before, self.name, self.unit)
+        return Location(self.input, 0, self.line + lines_before, self.name, self.unit, self.column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +41,8 @@ class Origin:
     part: int = 0
     name: str = ""
 
-    def at(self, line: int, unit: str = "line") -> Location:
-        return Location(self.input, self.part, line, self.name, unit)
+    def at(self, line: int, unit: str = "line", column: int | None = None) -> Location:
+        return Location(self.input, self.part, line, self.name, unit, column)
 
 
 NOWHERE = Origin()

@@ -87,10 +87,13 @@ class Malformed:
     unit: str = "line"
     code: str = codes.JSON_SYNTAX
     origin: Origin = NOWHERE
+    # The column of a JSON syntax error: part of the location, not of `error`, so one kind of
+    # error is one group in a summary whatever column each line breaks at.
+    column: int | None = None
 
     @property
     def where(self) -> Location:
-        return self.origin.at(self.number, self.unit)
+        return self.origin.at(self.number, self.unit, self.column)
 
 
 def decompressed(stream: IO[bytes]) -> IO[bytes]:
@@ -346,7 +349,8 @@ def parse(record: RawRecord, loads: Callable[[bytes], Any] = jsonwire.loads) -> 
     try:
         value = loads(data)
     except jsonwire.JSONDecodeError as error:
-        return Malformed(number, data, _syntax_message(error), unit, origin=origin)
+        message, column = _syntax_message(error)
+        return Malformed(number, data, message, unit, origin=origin, column=column)
     if not isinstance(value, dict):
         return Malformed(
             number,
@@ -372,14 +376,14 @@ def parse(record: RawRecord, loads: Callable[[bytes], Any] = jsonwire.loads) -> 
     return Record(number, data, value, unit, origin)
 
 
-def _syntax_message(error: jsonwire.JSONDecodeError) -> str:
-    """`malformed JSON at column 12: unexpected character` (the record's own line is the
-    location; orjson's `line 1 column 12 (char 11)` is folded into it)."""
+def _syntax_message(error: jsonwire.JSONDecodeError) -> tuple[str, int | None]:
+    """`malformed JSON: unexpected character` and its column (the record's own line is the
+    location, and orjson's `line 1 column 12 (char 11)` becomes its column)."""
     message = str(error)
     found = _ORJSON_POSITION.search(message)
     if found is None:
-        return f"malformed JSON: {message}"
-    return f"malformed JSON at column {found.group(1)}: {message[: found.start()]}"
+        return f"malformed JSON: {message}", None
+    return f"malformed JSON: {message[: found.start()]}", int(found.group(1))
 
 
 def _too_deep(data: bytes) -> bool:

@@ -53,6 +53,7 @@ _PLANNING = frozenset({"planned_requests", "planned_bytes"})
 _TOTALS = (
     "events_read",
     "malformed",
+    "malformed_before",
     "filtered_out",
     "planned_requests",
     "planned_bytes",
@@ -76,6 +77,9 @@ IN_DOUBT_LISTED = 10  # in-doubt events named in a summary (all of them are in t
 class ReplayStats:
     events_read: int = 0
     malformed: int = 0
+    # live --resume: malformed records an earlier run of the ledger already dead-lettered and
+    # reported; read again, not reported again, and they do not fail this run
+    malformed_before: int = 0
     filtered_out: int = 0
     planned_requests: int = 0  # requests of the Ready verdicts, one plan per event
     planned_bytes: int = 0

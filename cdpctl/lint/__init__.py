@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cdpctl import schema
+from cdpctl import codes, schema
 from cdpctl.diagnostics import Diagnostic, has_errors
 from cdpctl.lint import (
     context,
@@ -12,6 +12,7 @@ from cdpctl.lint import (
     duplicates,
     env_in_mapping,
     event_paths,
+    field_literals,
     growth,
     literals,
     never_matches,
@@ -33,9 +34,38 @@ class FileReport:
         return not has_errors(self.diagnostics)
 
 
+#: The top-level keys of a mapping file; a YAML mapping with none of them is some other file.
+MAPPING_FILE_KEYS = ("version", "destination", "subscriptions")
+
+
+def not_a_mapping_file(document: Document) -> Diagnostic | None:
+    """One finding for a YAML file that is plainly something else (a CI workflow, a compose
+    file, an Ansible playbook): a list, or a mapping with none of MAPPING_FILE_KEYS. Such
+    files reach `validate` through a broad pre-commit `files:` pattern; one line saying so
+    helps more than every schema error."""
+    data = document.data
+    if isinstance(data, list):
+        shape = "a list at the top level"
+    elif isinstance(data, dict) and not any(key in data for key in MAPPING_FILE_KEYS):
+        shape = "none of " + ", ".join(f'"{key}"' for key in MAPPING_FILE_KEYS)
+        shape += " at the top level"
+    else:
+        return None
+    return document.diagnostic(
+        codes.NOT_A_MAPPING_FILE,
+        f"not a cdpctl mapping file ({shape})",
+        (),
+        hint="leave it out of the paths you validate; for the pre-commit hook, set `files:` "
+        "to your mapping folder (docs/ci.md)",
+    )
+
+
 def check_document(document: Document) -> list[Diagnostic]:
     """Schema errors (after an unknown provider, which is reported whatever else is wrong);
     semantic rules only run on a structurally sound document."""
+    foreign = not_a_mapping_file(document)
+    if foreign is not None:
+        return [foreign]
     structural = schema.check(document)
     if structural:
         return destination.unknown_provider(document) + structural
@@ -55,6 +85,7 @@ RULES: tuple[context.Rule, ...] = (
     event_paths.check,
     timestamps.check,
     literals.check,
+    field_literals.check,
     env_in_mapping.check,
     templates.check,
     growth.check,

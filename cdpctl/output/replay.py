@@ -214,6 +214,12 @@ def summary_text(
         f"events read {stats.events_read:,} · malformed {stats.malformed:,} · "
         f"filtered out {stats.filtered_out:,} · {elapsed:,.1f}s · {rate:,.0f} events/s",
     ]
+    if stats.malformed_before:
+        lines.append(
+            f"{plural(stats.malformed_before, 'malformed record')} already reported by an "
+            "earlier run (see its dead letters):"
+        )
+        lines.append("  read again, not reported again, and not a failure of this run")
     if live:
         lines.append(
             f"requests {stats.requests:,} · retries {stats.retries:,} · "
@@ -234,10 +240,7 @@ def summary_text(
         if totals.get("in_doubt"):
             lines.extend(_in_doubt_lines(stats, totals["in_doubt"]))
     else:
-        lines.append(
-            f"would send {stats.planned_requests:,} request(s) (one per event, before "
-            f"batching) · {stats.planned_bytes:,} bytes"
-        )
+        lines.append(_would_send(stats, totals, estimate))
     if coalesced:
         lines.append(
             f"--coalesce-identify: {stats.identifies_merged:,} identify call(s) merged into a "
@@ -299,12 +302,37 @@ def _in_doubt_lines(stats: ReplayStats, count: int) -> list[str]:
     return lines
 
 
+def plural(count: float, noun: str) -> str:
+    """`1 request`, `1,440 requests`, `0.5 requests`."""
+    number = f"{count:,}" if isinstance(count, int) else f"{count:,.4g}"
+    return f"{number} {noun}" if count == 1 else f"{number} {noun}s"
+
+
+def _would_send(
+    stats: ReplayStats, totals: dict[str, int], estimate: BackfillEstimate | None
+) -> str:
+    """What a dry run's Ready verdicts would send, said as it is: an event may take several
+    requests (a lookup and a write), and batched actions pack events into fewer."""
+    requests, sends = stats.planned_requests, totals.get("would_send", 0)
+    notes = []
+    if sends and requests != sends:
+        ratio = requests / sends
+        each = f"{int(ratio):,}" if ratio.is_integer() else f"{ratio:,.2g} on average"
+        notes.append(f"{each} per event")
+    if estimate is not None and any(sub.batch for sub in estimate.subscriptions):
+        notes.append("before batching")
+    line = f"would send {plural(requests, 'request')}"
+    if notes:
+        line += f" ({', '.join(notes)})"
+    return f"{line} · {plural(stats.planned_bytes, 'byte')}"
+
+
 def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
     from rich.table import Table
 
     share = f"{1 - estimate.headroom:.0%} of {estimate.rate:,.4g}/s, " if estimate.headroom else ""
     title = (
-        f"backfill estimate at {estimate.effective_rate:,.4g} requests/s "
+        f"backfill estimate at {plural(estimate.effective_rate, 'request')}/s "
         f"({share}{estimate.rate_source})"
     )
     table = Table(box=None, pad_edge=False)
@@ -320,7 +348,7 @@ def _estimate_text(estimate: BackfillEstimate, color: bool) -> str:
             duration_text(estimate.seconds(sub.requests)),
         )
     total = (
-        f"at least {estimate.requests:,} request(s) · {duration_text(estimate.seconds())} "
+        f"at least {plural(estimate.requests, 'request')} · {duration_text(estimate.seconds())} "
         "(retries and 429s add to it)"
     )
     return "\n".join([title, _table_text(table, color), total]) + "\n"

@@ -18,7 +18,7 @@ _FAMILIES = {
     "1": "Loading the file",
     "2": "Mapping-file schema",
     "3": "Semantics of a mapping file",
-    "4": "Rendered payloads (test-event, send, replay)",
+    "4": "Payloads (rendered by test-event, send, replay; literals by validate)",
     "5": "Delivery",
     "6": "Lint rules beyond the schema",
     "7": "Tracking plans (validate --plan, events checked against a plan)",

@@ -166,8 +166,12 @@ def render_text(
                 console.print(Text(f"  {escape(why)}", style="dim"))
             continue
         invalid = isinstance(verdict, Invalid)
-        mark, style = ("✗ ", "red") if invalid else ("✓ ", "green")
-        console.print(Text.assemble((mark, style), (heading, "bold"), ("  matched", style)))
+        if isinstance(verdict, Skipped):  # the trigger matched, but nothing goes out
+            mark, style, state = "○ ", "yellow", "  matched, skipped: nothing to send"
+        else:
+            mark, style = ("✗ ", "red") if invalid else ("✓ ", "green")
+            state = "  matched"
+        console.print(Text.assemble((mark, style), (heading, "bold"), (state, style)))
         mapped = payload(verdict)
         if mapped is not None:
             console.print(Text("  payload", style="bold"))
@@ -178,7 +182,7 @@ def render_text(
         for problem in diagnostics(verdict):
             print_diagnostic(console, problem)
         if isinstance(verdict, Skipped):
-            console.print(Text(f"  nothing to send: {escape(verdict.reason)}", style="yellow"))
+            console.print(Text(f"  skipped: {escape(verdict.reason)}", style="yellow"))
         if isinstance(verdict, Ready):
             for request in verdict.requests:
                 print_request(
@@ -189,7 +193,9 @@ def render_text(
                 )
     console.print()
     count = sum(1 for _, verdict in verdicts if matched(verdict))
-    console.print(Text(f"{count} of {len(verdicts)} subscription(s) matched", style="bold"))
+    skipped = sum(1 for _, verdict in verdicts if isinstance(verdict, Skipped))
+    tail = f" ({skipped} skipped: nothing to send)" if skipped else ""
+    console.print(Text(f"{count} of {len(verdicts)} subscription(s) matched{tail}", style="bold"))
     return redactor.text(console.export_text(styles=color))  # the last step, over everything
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache, partial, reduce
 from typing import Any
@@ -63,6 +63,84 @@ def prepare(
     if action.check is not None and not errors:
         errors.extend(action.check(cleaned, settings))
     return cleaned, errors
+
+
+class _Unknown:
+    """A part of a mapped value only an event can tell (what a directive yields)."""
+
+    def __repr__(self) -> str:
+        return "<from the event>"
+
+
+#: Stands for a directive inside a literal handed to `literal_problems`.
+UNKNOWN: Any = _Unknown()
+
+
+def literal_problems(action: Action, name: str, value: Any) -> list[Diagnostic]:
+    """What `prepare` reports about field `name` for *every* event when the mapping writes the
+    literal `value` there (`validate` runs this without an event). Parts of `value` that are
+    UNKNOWN (directives inside an object or array) pass; every literal part goes through the
+    same compiled coercion and checks as `prepare`: one implementation of each rule."""
+    compiled = _compiled(action).fields.get(name)
+    if compiled is None or value is UNKNOWN:
+        return []
+    spec = compiled.spec
+    if value is None or value == "":  # kept only as an allowed null; else dropped as `prepare` does
+        if value is None and compiled.allow_null:
+            return []
+        return [_missing(spec)] if spec.required else []
+    if not _has_unknown(value):
+        if compiled.coerce is not None:
+            value = compiled.coerce(value)
+        if compiled.valid is None or compiled.valid(value):
+            return []
+        return check_value(spec, value, (name,))
+    return _part_problems(spec, value, (name,))
+
+
+def _has_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if type(value) is dict:
+        return any(_has_unknown(item) for item in value.values())
+    if type(value) is list:
+        return any(_has_unknown(item) for item in value)
+    return False
+
+
+def _literal_part(spec: Field, value: Any, path: tuple[str | int, ...]) -> list[Diagnostic]:
+    """A value inside an object field, conformed as `_pruner` conforms it, then checked."""
+    if _has_unknown(value):
+        return _part_problems(spec, value, path)
+    conform = _pruner(spec) or _coercer(spec)
+    return check_value(spec, value if conform is None else conform(value), path)
+
+
+def _part_problems(spec: Field, value: Any, path: tuple[str | int, ...]) -> list[Diagnostic]:
+    """The literal parts of an object or array value that also holds UNKNOWN parts."""
+    if spec.multiple and type(value) is list:
+        item_spec = replace(spec, multiple=False)
+        errors: list[Diagnostic] = []
+        for index, item in enumerate(value):
+            if item is UNKNOWN or item is None:
+                continue
+            if spec.type is FieldType.OBJECT and spec.properties:
+                errors.extend(_literal_part(item_spec, item, (*path, index)))
+            elif not _empty(spec, item) and not _has_unknown(item):
+                errors.extend(_check_scalar(spec, _coerce_scalar(spec.type, item), (*path, index)))
+        return errors
+    if spec.type is FieldType.OBJECT and spec.properties and type(value) is dict:
+        children = {child.name: child for child in spec.properties}
+        errors = []
+        for key, item in value.items():
+            child = children.get(key)
+            if child is None or item is UNKNOWN or item is None:
+                continue  # stripped, only an event tells, or removed / an allowed null
+            if item == "" and child.type not in (FieldType.STRING, FieldType.ANY):
+                continue  # removeEmptyValues
+            errors.extend(_literal_part(child, item, (*path, key)))
+        return errors
+    return []
 
 
 def _missing(spec: Field) -> Diagnostic:

@@ -6,6 +6,8 @@ framework step and the plan; the default-mapping example (§3.1) goes through th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from helpers import body_json, header, live_run, plan_requests
 
@@ -236,22 +238,38 @@ def test_sandbox_rejects_a_wrong_api_key_with_401(sandbox) -> None:
     assert "Invalid API key" in failure.value.reason
 
 
-def test_seed_sample_identify_through_the_bundled_example_gives_the_documented_request() -> None:
+def test_seed_sample_identify_through_the_default_mapping_gives_the_documented_request(
+    tmp_path: Path,
+) -> None:
     """Loops' own Segment page (seed 001): its sample identify, with the array form of
-    mailingLists it documents, through examples/loops.yaml."""
+    mailingLists it documents, through the action's default mapping (customAttributes:
+    $.traits, as that page sets it up; examples/loops.yaml names its traits instead)."""
     import json
-    from pathlib import Path
 
     from helpers import run_cli
 
     root = Path(__file__).parents[2]
+    mapping = tmp_path / "loops.yaml"
+    mapping.write_text(
+        "version: 1\n"
+        "destination:\n"
+        "  provider: loops\n"
+        "  settings:\n"
+        "    apiKey: ${LOOPS_API_KEY}\n"
+        "subscriptions:\n"
+        "  - name: Upsert contact\n"
+        '    trigger: type = "identify"\n'
+        "    action: createOrUpdateContact\n"
+        "    mapping:\n"
+        '      userId: {"@path": "$.userId"}\n'
+    )
     result = run_cli(
         [
             "test-event",
             "--format",
             "json",
-            str(root / "examples" / "loops.yaml"),
-            str(root / "sample_events" / "loops-seed-identify.json"),
+            str(mapping),
+            str(root / "tests" / "fixtures" / "loops" / "seed-identify.json"),
         ]
     )
     assert result.exit_code == 0, result.output

@@ -432,9 +432,17 @@ def test_a_field_missing_from_the_cached_lookup_is_looked_up_again_once() -> Non
     assert body_json(requests[1])["contacts"][0]["custom_fields"] == {"e3_T": "9"}
 
 
-def test_upsert_payload_validation_bad_email_non_e164_phone_and_too_long_name() -> None:
-    (email,) = errors_of(UPSERT, {"primary_email": "not-an-email"})
-    assert email.code == codes.PAYLOAD_BAD_FORMAT and email.json_path == ("primary_email",)
+def test_upsert_sends_any_primary_email_as_segment_does() -> None:
+    """Segment's updateUserProfile declares no email format on primary_email (action-
+    destinations 3.497.0): `jöe@example.com` and even "not-an-email" are sent, and SendGrid
+    judges them (a refused contact fails alone; see the batch tests)."""
+    for email in ("jöe@example.com", "not-an-email"):
+        assert errors_of(UPSERT, {"primary_email": email}) == []
+        requests, _ = upsert({"primary_email": email})
+        assert body_json(requests[-1])["contacts"][0]["email"] == email
+
+
+def test_upsert_payload_validation_non_e164_phone_and_too_long_name() -> None:
     (phone,) = errors_of(UPSERT, {"phone_number_id": "07700900123"})
     assert phone.code == codes.PAYLOAD_BAD_FORMAT
     assert phone.hint == E164_HINT

@@ -110,9 +110,9 @@ FIELDS = (
         "primary_email",
         "Email Address",
         "email",
-        "Identifier. Sent as email; SendGrid stores it in lower case.",
+        "Identifier. Sent as email; SendGrid stores it in lower case. Not checked as an email "
+        "address, as in Segment (jöe@example.com is sent; SendGrid judges it).",
         max_length=254,
-        format=Format.EMAIL,
     ),
     _contact_field(
         "phone_number_id",

@@ -374,7 +374,10 @@ def _unconfigured(
         if near
         else []
     )
-    return f'"{name}" is not configured in settings.{setting}: nothing to send', notes
+    reason = f'"{name}" is not configured in settings.{setting}: nothing to send'
+    if near:
+        reason += f' — did you mean "{near[0]}"? (event names match exactly, case included)'
+    return reason, notes
 
 
 def _key_value(name: str, key: str | None, columns: list[tuple[str, Any]]) -> Any:

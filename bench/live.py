@@ -6,9 +6,10 @@ Generates N events with bench/generate.py (default 100,000), starts a sink on 12
 process of its own (answers every POST 200 `{}` after reading its body: Segment's `/v1/batch`
 and Customer.io's `/api/v2/batch` answers for a batch with no error), then runs, pinned to one
 core (`taskset -c 0`; the sink gets the other one):
-- `cdpctl replay --live` with bench/mapping.yaml (Segment `/v1/batch`) and with a Customer.io
-  `trackEvent` mapping (`/api/v2/batch`), ledger and dead-letter file on, `--rate` far above
-  anything the sink limits;
+- `cdpctl replay --live` with three mappings — forwarding to Segment with Segment's default
+  mappings (a backfill's shape), bench/mapping.yaml (Segment `/v1/batch`, every field mapped
+  explicitly), and Customer.io `trackEvent` + `createUpdatePerson` (`/api/v2/batch`) — ledger
+  and dead-letter file on, `--rate` far above anything the sink limits;
 - `cdpctl replay` (dry run, `-w 1`) of the same archive and mapping, for the rate beside it.
 Prints whole-process events/s (best of K runs) and writes nothing else.
 """
@@ -27,6 +28,24 @@ from pathlib import Path
 
 BENCH = Path(__file__).parent
 ROOT = BENCH.parent
+#: Forwarding to a second Segment source with Segment's default mappings: a backfill's shape.
+FORWARD = """\
+version: 1
+destination:
+  provider: segment
+  settings:
+    source_write_key: ${SEGMENT_WRITE_KEY}
+subscriptions:
+  - name: identify
+    trigger: type = "identify"
+    action: sendIdentify
+  - name: track
+    trigger: type = "track"
+    action: sendTrack
+  - name: page
+    trigger: type = "page"
+    action: sendPage
+"""
 CUSTOMERIO = """\
 version: 1
 destination:
@@ -97,6 +116,7 @@ def main() -> None:
         )
     count = sum(1 for _ in events.open("rb"))
     (work / "customerio.yaml").write_text(CUSTOMERIO)
+    (work / "forward.yaml").write_text(FORWARD)
 
     port_file = work / "port"
     sink = subprocess.Popen(
@@ -121,12 +141,13 @@ def main() -> None:
         cdpctl = [*one_core, sys.executable, "-m", "cdpctl"]
         rows = []
         for label, mapping in (
-            ("Segment /v1/batch", BENCH / "mapping.yaml"),
+            ("Segment /v1/batch, forward", work / "forward.yaml"),
+            ("Segment /v1/batch, bench map", BENCH / "mapping.yaml"),
             ("Customer.io /api/v2/batch", work / "customerio.yaml"),
         ):
             live_times = []
             for run in range(args.repeat):
-                state = work / f"state-{label[:3]}-{run}.sqlite"
+                state = work / f"state-{len(rows)}-{run}.sqlite"
                 live_times.append(
                     timed(
                         [

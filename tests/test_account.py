@@ -533,7 +533,14 @@ def test_loops_attributes_mapped_from_the_event_are_checked_per_event(
     sandbox, tmp_path: Path
 ) -> None:
     mapping = tmp_path / "loops.yaml"
-    shutil.copy(ROOT / "examples" / "loops.yaml", mapping)
+    mapping.write_text(  # every trait a contact property: each is checked per event
+        "version: 1\ndestination:\n  provider: loops\n  settings:\n"
+        "    apiKey: ${LOOPS_API_KEY}\nsubscriptions:\n"
+        '  - name: contacts\n    trigger: type = "identify"\n'
+        "    action: createOrUpdateContact\n    mapping:\n"
+        '      customAttributes: {"@path": "$.traits"}\n'
+        '      mailingLists: {"@path": "$.traits.mailingLists"}\n'
+    )
     assert pull(sandbox, mapping).exit_code == 0
     event = tmp_path / "identify.json"
     traits = {

@@ -64,3 +64,31 @@ def test_the_seen_filter_never_forgets_a_key_it_was_given(
     assert all(seen.may_hold(key) for key in keys)
     fresh = [Key("d", "s", "other:" + text) for text in others]
     assert sum(seen.may_hold(key) for key in fresh) <= max(1, len(fresh) // 5)
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53), max_value=2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=5), min_size=1, max_size=6)
+)
+def test_a_segment_batch_body_joined_from_its_messages_is_the_batch_serialised(
+    messages: list[dict],
+) -> None:
+    """The /batch body is built from each message's own bytes; it must be exactly what
+    serialising the whole batch gives (JavaScript number forms included)."""
+    from cdpctl import jsonwire
+
+    joined = b'{"batch":[' + b",".join(jsonwire.dumps(m) for m in messages) + b"]}"
+    assert joined == jsonwire.dumps({"batch": messages})

@@ -38,6 +38,8 @@ SENDING = "sending"
 IN_DOUBT = "in doubt"  # its request may have been processed; resent only with --resend-in-doubt
 DELIVERED = "delivered"
 FAILED = "failed"
+#: refused, and its dead letter being written: a resumed run writes the letter and says failed
+FAILING = "failing"
 FINAL_STATES = (DELIVERED, FAILED)
 UNSETTLED = (SENDING, IN_DOUBT)
 MALFORMED = ""  # the subscription under which malformed records are recorded
@@ -165,6 +167,16 @@ class Ledger:
         with self._guard():
             row = self._db.execute(
                 "SELECT state FROM outcomes WHERE destination=? AND subscription=? "
+                "AND message_id=?",
+                (key.destination, key.subscription, key.message_id),
+            ).fetchone()
+        return row[0] if row is not None else None
+
+    def reason(self, key: Key) -> str | None:
+        """Why the ledger holds `key` in its state (a failure's reason), if it says."""
+        with self._guard():
+            row = self._db.execute(
+                "SELECT reason FROM outcomes WHERE destination=? AND subscription=? "
                 "AND message_id=?",
                 (key.destination, key.subscription, key.message_id),
             ).fetchone()

@@ -32,7 +32,7 @@ from cdpctl.providers.base import SAFE_METHODS, Action, ActionContext, Repeat
 from cdpctl.requestview import exchange_view
 from cdpctl.secrets import Redactor
 
-BATCH_LINGER = 0.2  # seconds a lane waits for more events before sending a partial batch
+BATCH_LINGER = 1.0  # seconds a lane waits for more events before sending a partial batch
 LANE_PENDING = 1000  # events a lane may hold in unsent batches (bounds memory)
 FLUSH_OUTCOMES = 512  # outcomes written to the ledger in one transaction…
 FLUSH_SECONDS = 0.1  # …or after this long, whichever comes first
@@ -258,6 +258,13 @@ class LiveRun:
         if state in states.FINAL_STATES:
             counters.already_done += 1
             return False
+        if state == states.FAILING:  # refused; the run stopped before it was all recorded
+            reason = self.ledger.reason(key) or "refused by the provider in an earlier run"
+            self._dead_letter(reason, event=record.event, subscription=sub.name, line=record.number)
+            self._outcome(Outcome(key, states.FAILED, reason=reason))
+            counters.failed += 1
+            self.stats.note_error(codes.DELIVERY_FAILED, _reason_shape(reason), record)
+            return False
         if self.options.resend_in_doubt or repeat_is_harmless(sub.action, verdict):
             return True
         counters.in_doubt += 1
@@ -403,9 +410,16 @@ class LiveRun:
             self.redactor.add(ctx.secrets_found.pop())
 
     def _fail(self, work: _Work, item: ItemOutcome) -> None:
-        """Dead-letter the event with why (durably), then record it as failed."""
+        """Dead-letter the event with why (durably), then record it as failed. `failing` is
+        committed first: a run killed between the two finds it, and writes the dead letter
+        (again) instead of taking the event for one in doubt."""
         failure = item.failure
         reason = failure.message if failure is not None else "not delivered"
+        failing = Outcome(work.key, states.FAILING, item.attempts, item.status, self._clip(reason))
+        try:
+            self.ledger.record([failing])
+        except LedgerError as error:
+            raise RunStopped(str(error)) from None
         self._dead_letter(
             reason,
             event=work.record.event,

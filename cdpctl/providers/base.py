@@ -220,13 +220,21 @@ class Request:
             object.__setattr__(self, "_wire", wire)
         return wire
 
+    def with_wire(self, wire: bytes) -> Request:
+        """This request, its body already serialised: `wire` must be `jsonwire.dumps(json)`
+        (a batch joined from its items' own serialisations, which saves serialising twice)."""
+        object.__setattr__(self, "_wire", wire)
+        return self
+
     def with_base(self, endpoint: str) -> Request:
         """Same request sent to `endpoint` (scheme://host[:port], see ENDPOINT_SHAPE): scheme
         and host replaced, path and query kept."""
         base = urlsplit(endpoint)
         own = urlsplit(self.url)
         url = urlunsplit((base.scheme, base.netloc, own.path, own.query, own.fragment))
-        return replace(self, url=url)
+        moved = replace(self, url=url)
+        object.__setattr__(moved, "_wire", self._wire)  # the same body: serialised once
+        return moved
 
 
 @dataclass(frozen=True, slots=True)

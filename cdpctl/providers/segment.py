@@ -789,7 +789,7 @@ def pack(sizes: list[int], max_bytes: int, max_events: int) -> list[list[int]]:
     return chunks
 
 
-Items = list[tuple[int, dict[str, Any]]]
+Items = list[tuple[int, dict[str, Any], bytes]]  # (payload index, message, its JSON bytes)
 Delivery = Generator[Request, Reply, dict[int, ItemResult]]
 
 
@@ -797,26 +797,29 @@ def _deliver(kind: str, region: Region, settings: Mapping[str, Any], items: Item
     """Send one batch; on a 400 split it in halves and resend them, so only the events Segment
     refuses fail (safe: a 400 refuses the whole batch, so nothing was accepted twice). Any
     other failure, after the transport's retries, fails this request's events only."""
-    reply = yield Request(
+    messages = [message for _, message, _ in items]
+    request = Request(
         "POST",
         BATCH.url(region.host),
         _headers(settings),
-        json={"batch": [message for _, message in items]},
-        repeat=_repeat([message for _, message in items]),
+        json={"batch": messages},
+        repeat=_repeat(messages),
         purpose=f"send {len(items)} {kind} call(s) in a batch ({region.title} region)",
         dry_run_reply=_ACCEPTED,
         handles=_CHECKED_STATUSES,
         sees_failure=True,
     )
+    # Each message was serialised to size the batches: the body is those bytes, joined.
+    reply = yield request.with_wire(b'{"batch":[' + b",".join(w for _, _, w in items) + b"]}")
     if reply.ok:
-        return {index: ItemResult(True, reply.status) for index, _ in items}
+        return {index: ItemResult(True, reply.status) for index, _, _ in items}
     if reply.status == 400 and len(items) > 1:
         middle = len(items) // 2
         first = yield from _deliver(kind, region, settings, items[:middle])
         second = yield from _deliver(kind, region, settings, items[middle:])
         return {**first, **second}
     failed = batch_failure(reply)
-    return {index: failed for index, _ in items}
+    return {index: failed for index, _, _ in items}
 
 
 def _plan_batch(kind: str, payloads: list[dict[str, Any]], ctx: ActionContext) -> Plan:
@@ -831,17 +834,17 @@ def _plan_batch(kind: str, payloads: list[dict[str, Any]], ctx: ActionContext) -
             results[index] = ItemResult(False, reason=MISSING_ID_ERROR)
             continue
         message = BUILDERS[kind](payload)
-        size = message_size(message)
-        if size > MAX_EVENT_BYTES:
-            results[index] = ItemResult(False, reason=_too_large(size))
+        wire = jsonwire.dumps(message)
+        if len(wire) > MAX_EVENT_BYTES:
+            results[index] = ItemResult(False, reason=_too_large(len(wire)))
             continue
-        sendable.append((index, message))
-        sizes.append(size)
+        sendable.append((index, message, wire))
+        sizes.append(len(wire))
     rejected: ItemResult | None = None
     for chunk in pack(sizes, MAX_BATCH_BYTES, MAX_BATCH_EVENTS):
         items = [sendable[position] for position in chunk]
         if rejected is not None:
-            results.update((index, rejected) for index, _ in items)
+            results.update((index, rejected) for index, _, _ in items)
             continue
         outcome = yield from _deliver(kind, region, ctx.settings, items)
         results.update(outcome)

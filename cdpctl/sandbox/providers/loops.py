@@ -12,7 +12,8 @@ Receipts (`GET /_sandbox/receipts` → loops): `contacts/update <identifier>` an
 The seeded account (state `properties` and `lists`) has Loops' default contact properties
 (email, firstName, lastName, notes, source, subscribed, userGroup, userId, createdAt), the
 custom properties favoriteColor and plan (string), seats (number), vip (boolean) and
-trialEndsAt (date), and the mailing lists `cm06f5v0e45nf0ml5754o9cix` "Newsletter" and
+trialEndsAt (date), the ones examples/loops.yaml sends (phone, birthday as a date,
+companyName, city, country), and the mailing lists `cm06f5v0e45nf0ml5754o9cix` "Newsletter" and
 `cm16k73gq014h0mmj5b6jdi9r` "Product updates".
 """
 
@@ -178,6 +179,12 @@ CUSTOM_PROPERTIES = (
     ("seats", "Seats", "number"),
     ("vip", "VIP", "boolean"),
     ("trialEndsAt", "Trial Ends At", "date"),
+    # what examples/loops.yaml sends, so the example fits the seeded account
+    ("phone", "Phone", "string"),
+    ("birthday", "Birthday", "date"),
+    ("companyName", "Company Name", "string"),
+    ("city", "City", "string"),
+    ("country", "Country", "string"),
 )
 NEWSLETTER_LIST = "cm06f5v0e45nf0ml5754o9cix"
 PRODUCT_UPDATES_LIST = "cm16k73gq014h0mmj5b6jdi9r"

@@ -177,6 +177,12 @@ class Redactor:
             text = pattern.sub(label, text)
         return text
 
+    def clip(self, text: str, limit: int) -> str:
+        """`text` redacted whole, then cut to `limit` characters: a secret straddling the cut
+        cannot leave in part."""
+        redacted = self.text(text)
+        return redacted if len(redacted) <= limit else redacted[:limit] + "…"
+
     def value(self, data: Any) -> Any:
         if not self.pairs and not self.short:
             return data

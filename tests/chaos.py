@@ -81,6 +81,7 @@ LOOPS_EVENTS = (
     'subscriptions:\n  - name: events\n    trigger: type = "track"\n    action: sendEvent\n'
     "    defaults: false\n    mapping:\n"
     '      userId: {"@path": "$.userId"}\n      eventName: {"@path": "$.event"}\n'
+    '      email: {"@template": "{{userId}}@example.com"}\n'
 )
 
 CASES = {

@@ -117,3 +117,70 @@ def test_replay_and_send_summaries_never_show_the_key(
     assert send.exit_code == 1, send.output
     for result in (replay, send):
         assert_no_part_of_the_key(result.stdout + result.stderr)
+
+
+class _QuotesAtTheCut(http.server.BaseHTTPRequestHandler):
+    """A 400 whose answer puts the credentials across every place a text used to be cut: the
+    failure reason (300 characters) and the dead letter's answer (2,000)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        secret = f"{SITE_ID}:{API_KEY}"
+        answer = ("x" * 280 + secret + "y" * 1680 + secret + "z" * 100).encode()
+        self.send_response(400)
+        self.send_header("content-type", "text/plain")
+        self.send_header("content-length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    do_PUT = do_POST
+
+    def log_message(self, *args: object) -> None:
+        del args
+
+
+def test_a_key_across_a_cut_off_leaves_no_part_in_dead_letters_ledger_or_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Texts are redacted whole, then cut: not 10 characters of the key in a row survive."""
+    import sqlite3
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _QuotesAtTheCut)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        monkeypatch.chdir(tmp_path)
+        events = tmp_path / "ev.ndjson"
+        identify = {"type": "identify", "userId": "u1", "traits": {"email": "a@example.com"}}
+        events.write_text(json.dumps(identify) + "\n", encoding="utf-8")
+        replay = run_cli(
+            [
+                "replay",
+                str(events),
+                "-m",
+                CUSTOMERIO,
+                "--live",
+                "--endpoint",
+                endpoint,
+                "--no-progress",
+                "--no-batch",
+                "--max-attempts",
+                "1",
+            ],
+            env=ENV,
+        )
+        event = tmp_path / "identify.json"
+        event.write_text(json.dumps(identify), encoding="utf-8")
+        send = run_cli(
+            ["send", CUSTOMERIO, str(event), "--live", "--endpoint", endpoint, "-v"], env=ENV
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert replay.exit_code == 1 and send.exit_code == 1, replay.output + send.output
+    dead = (tmp_path / "ev.ndjson.dead-letter.ndjson").read_text(encoding="utf-8")
+    with sqlite3.connect(tmp_path / "ev.ndjson.cdpctl-state.sqlite") as db:
+        reasons = " ".join(str(row[0]) for row in db.execute("SELECT reason FROM outcomes"))
+    assert "${CUSTOMERIO_API_KEY}" in dead and "${CUSTOMERIO_API_KEY}" in reasons
+    for text in (dead, reasons, replay.stdout + replay.stderr, send.stdout + send.stderr):
+        assert_no_part_of_the_key(text)

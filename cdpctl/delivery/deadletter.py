@@ -43,7 +43,10 @@ class DeadLetters:
         response: str | None = None,
         attempts: int | None = None,
     ) -> None:
-        details: dict[str, Any] = {"reason": self._redactor.text(reason), "at": _now()}
+        details: dict[str, Any] = {
+            "reason": self._redactor.clip(reason, MAX_BODY_CHARS),
+            "at": _now(),
+        }
         for name, value in (
             ("subscription", subscription),
             ("status", status),
@@ -52,11 +55,8 @@ class DeadLetters:
         ):
             if value is not None:
                 details[name] = value
-        if response:  # redacted whole, then cut: no part of a secret survives the cut
-            answer = self._redactor.text(response)
-            details["response"] = answer[:MAX_BODY_CHARS] + (
-                "…" if len(answer) > MAX_BODY_CHARS else ""
-            )
+        if response:
+            details["response"] = self._redactor.clip(response, MAX_BODY_CHARS)
         record: dict[str, Any] = {"deadLetter": details}
         if event is not None:
             record["event"] = event

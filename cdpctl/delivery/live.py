@@ -476,8 +476,7 @@ class LiveRun:
 
     def _clip(self, reason: str) -> str:
         """Redacted first, then cut: a secret straddling the cut cannot leave in part."""
-        text = self.redactor.text(reason)
-        return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS] + "…"
+        return self.redactor.clip(reason, MAX_REASON_CHARS)
 
     def _dead_letter(self, reason: str, **details: Any) -> None:
         try:

@@ -21,6 +21,8 @@ from cdpctl.pipeline import Invalid, Ready, Skipped
 from cdpctl.requestview import body_text, exchange_view, request_view
 from cdpctl.secrets import Redactor
 
+FAILURE_CHARS = 2000  # of a failure's reason shown (redacted first, then cut)
+
 
 def render_json(
     event: Any,
@@ -51,7 +53,7 @@ def render_json(
             entry["delivered"] = outcome.delivered
             entry["in_doubt"] = outcome.in_doubt
             failure = _failure(outcome)
-            entry["error"] = redactor.text(failure) if failure else None
+            entry["error"] = redactor.clip(failure, FAILURE_CHARS) if failure else None
         else:
             requests = verdict.requests if isinstance(verdict, Ready) else ()
             entry["requests"] = [request_view(r, redactor) for r in requests]
@@ -144,16 +146,22 @@ def render_text(
                 text = body if isinstance(body, str) else jsonwire.dumps_text(body)
                 console.print(Text("    " + escape(redactor.text(text))))
         failure = _failure(outcome)
+        shown = escape(redactor.clip(failure, FAILURE_CHARS)) if failure else ""
         if failure and outcome.in_doubt:
             console.print(
                 Text(
-                    f"  ? in doubt: {escape(redactor.text(failure))} — not sent again; check "
-                    "the provider before sending this event once more",
+                    f"  ? in doubt: {shown} — not sent again; check the provider before "
+                    "sending this event once more",
                     style="yellow",
                 )
             )
         elif failure:
-            console.print(Text(f"  ✗ not delivered: {escape(redactor.text(failure))}", style="red"))
+            console.print(
+                Text(
+                    f"  ✗ not delivered: {shown}",
+                    style="red",
+                )
+            )
     if changes is not None:
         if changes:
             console.print(

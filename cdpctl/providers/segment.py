@@ -706,7 +706,7 @@ def _warnings(kind: str, payload: Mapping[str, Any]) -> list[Diagnostic]:
 def _detail(reply: Reply) -> str:
     if isinstance(reply.json, dict) and isinstance(reply.json.get("message"), str):
         return reply.json["message"]
-    return reply.text.strip()[:300]
+    return reply.text.strip()  # whole: views redact it, then cut it
 
 
 def failure_reason(reply: Reply) -> str:

@@ -96,7 +96,7 @@ def error_detail(reply: Reply) -> str:
             ]
             if texts:
                 return "; ".join(texts)
-    return reply.text.strip()[:300]
+    return reply.text.strip()  # whole: views redact it, then cut it
 
 
 def failure(reply: Reply) -> ActionFailed:

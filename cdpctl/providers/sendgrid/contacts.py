@@ -432,7 +432,7 @@ def request_failure(reply: Reply, what: str) -> ItemResult:
     attempts ran out, or 0 when nothing answered. Not retryable: the attempts are spent."""
     if reply.status == 0:
         return unanswered(reply, f"SendGrid to the {what}")
-    detail = "; ".join(api.error_messages(reply.json)) or reply.text.strip()[:300]
+    detail = "; ".join(api.error_messages(reply.json)) or reply.text.strip()
     suffix = f": {detail}" if detail else ""
     if reply.status in REFUSED_KEY:
         reason = (

@@ -18,10 +18,10 @@ MAX_RETRY_AFTER = 300.0  # never sleep longer than five minutes on one provider 
 class SharedPacer:
     """Request departures at most one interval apart, and a pause deadline for every task.
 
-    Departures are counted from when a request really leaves, and pushed back by each answer
-    (`answered`): a provider counts *arrivals*, and a slow first connection or a busy machine
-    delays one request more than the next, so spacing from the client's schedule alone lets
-    two arrivals land closer than the limit. One task waits for a departure at a time. The
+    A departure is when a request's first byte is written, not when its task was let go: a
+    provider counts *arrivals*, and a new connection (or a busy machine) can hold one request
+    back while the next leaves on time, so the transport reports each real write (`went`) and
+    the next departure is an interval after it. One task waits for a departure at a time. The
     state lives in shared memory, so processes of one destination share one limit."""
 
     def __init__(self, requests_per_second: float | None, ctx: Any = None) -> None:
@@ -38,11 +38,8 @@ class SharedPacer:
             return max(self._next.value, self._paused_until.value) - now
 
     def went(self, now: float) -> None:
-        """A request left at `now`: the next one leaves an interval later at the earliest."""
-        self.answered(now)
-
-    def answered(self, now: float) -> None:
-        """A request's answer (or failure) came back at `now`."""
+        """A request left (or started writing) at `now`: the next one leaves an interval
+        later at the earliest."""
         with self._lock:
             if now + self.interval > self._next.value:
                 self._next.value = now + self.interval

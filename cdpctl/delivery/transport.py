@@ -211,8 +211,6 @@ class Transport:
             try:
                 reply = await self._attempt(target, headers, body)
             except _Failed as failed:
-                if self.pacer is not None:
-                    self.pacer.answered(self.clock())
                 self.counters.network_errors += 1
                 self.counters.ambiguous += failed.written
                 failures += 1
@@ -246,8 +244,6 @@ class Transport:
                 await asyncio.sleep(wait)
                 continue
             elapsed = self.clock() - started
-            if self.pacer is not None:
-                self.pacer.answered(self.clock())
             if reply.status == 429:
                 self.counters.throttled += 1
                 hint = provider_wait(reply)
@@ -306,7 +302,9 @@ class Transport:
         async def trace(event: str, info: Any) -> None:
             nonlocal written
             del info
-            if event.endswith("send_request_body.complete"):
+            if event.endswith("send_request_headers.started") and self.pacer is not None:
+                self.pacer.went(self.clock())  # the real departure, after any connection set-up
+            elif event.endswith("send_request_body.complete"):
                 written = True
 
         status: int | None = None

@@ -318,7 +318,7 @@ def _write_json(value: Any, out: list[str]) -> None:
     elif kind is bool:
         out.append("true" if value else "false")
     elif kind is int or kind is float:
-        out.append(number_to_string(value) if math.isfinite(value) else "null")
+        out.append(number_to_string(value) if math.isfinite(to_double(value)) else "null")
     elif value is None:
         out.append("null")
     elif isinstance(value, list):

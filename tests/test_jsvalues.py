@@ -182,6 +182,28 @@ _json_values = st.recursive(
 )
 
 
+@given(_json_values)
+def test_every_json_value_converts_as_javascript_does(value: Any) -> None:
+    kind = js_type(value)
+    assert js_typeof(value) == ("object" if kind in ("null", "array") else kind)
+    assert is_nullish(value) is (value is None)
+    if kind in ("array", "object"):
+        assert js_truthy(value) is True
+    if kind == "object":
+        assert js_to_string(value) == "[object Object]"
+        assert math.isnan(js_to_number(value))
+    if kind == "boolean":
+        assert js_to_string(value) == ("true" if value else "false")
+        assert js_to_number(value) == (1.0 if value else 0.0)
+    if kind == "null":
+        assert (js_to_string(value), js_to_number(value), js_truthy(value)) == ("null", 0.0, False)
+    if kind != "object":
+        # Number(v) is Number(String(v)) for primitives and arrays (ToPrimitive gives a string)
+        by_string = js_to_number(js_to_string(value))
+        if kind in ("string", "array"):
+            assert repr(js_to_number(value)) == repr(by_string)  # NaN and -0 alike
+
+
 @given(st.lists(_json_values, max_size=5))
 def test_string_of_an_array_joins_its_items_with_commas(items: list[Any]) -> None:
     expected = ",".join("" if item is None else js_to_string(item) for item in items)

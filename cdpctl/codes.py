@@ -46,7 +46,8 @@ PAYLOAD_TOO_LONG = "CDP404"
 PAYLOAD_NOT_ALLOWED = "CDP405"
 PAYLOAD_RULE = "CDP406"
 MAPPING_RUNTIME = "CDP407"
-UNRESOLVED_SECRET = "CDP408"
+# CDP408 is retired, never to be reused: it was UNRESOLVED_SECRET, never emitted (an unset
+# ${ENV_NAME} is a usage error, exit 2, before any event is judged).
 EXPRESSION_BUDGET = "CDP409"
 
 # Delivery (send --live, replay --live).
@@ -142,7 +143,6 @@ DESCRIPTIONS: dict[str, str] = {
     PAYLOAD_NOT_ALLOWED: "A mapped value is not one of the field's allowed values.",
     PAYLOAD_RULE: "A provider-specific rule rejects the payload.",
     MAPPING_RUNTIME: "The mapping failed while rendering this event (e.g. @json of bad text).",
-    UNRESOLVED_SECRET: "A ${ENV_NAME} reference has no value in the environment.",
     EXPRESSION_BUDGET: "An expression would build more for this event than the mapping budget "
     "allows (1 MB per value, 4 MB per event, bounded JMESPath work); the event is refused.",
     DELIVERY_FAILED: "A provider refused an event or never acknowledged it; see the dead letters.",

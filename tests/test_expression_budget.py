@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from cdpctl import codes
 from cdpctl.fastpath import FALLBACK, compile_subscription
+from cdpctl.jsvalues import UNDEFINED
 from cdpctl.loading import load_yaml
 from cdpctl.mapping import BudgetExceeded, MappingError, compile_mapping
 from cdpctl.mapping.budget import (
@@ -38,7 +39,6 @@ from cdpctl.mapping.budget import (
     MAX_VALUE_CHARS,
     json_size,
 )
-from cdpctl.mapping.jsvalues import UNDEFINED
 from cdpctl.mapping.templates import placeholder_text, render
 from cdpctl.mappingfile import read_mapping_file
 from cdpctl.pipeline import Invalid, Ready, compile_destination, evaluate

@@ -30,7 +30,7 @@ ALLOWED = {
         "routes archive records to workers; sources.parse bounds depth first, and NaN or "
         "out-of-range numbers are malformed records there"
     ),
-    ("cdpctl/mapping/jsvalues.py", "json.JSONDecoder"): (
+    ("cdpctl/jsvalues.py", "json.JSONDecoder"): (
         "JSON.parse inside mapping expressions, on values already read by the reader; the "
         "mapping engine's expression budget bounds it"
     ),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cdpctl.jsvalues import js_to_string, number_to_string, string_to_number
 from cdpctl.triggers import (
     UNDEFINED,
     Condition,
@@ -24,7 +25,6 @@ from cdpctl.triggers import (
     matches,
     parse,
 )
-from cdpctl.triggers.jsvalues import number_to_string, string_to_number, to_string
 
 
 def _warnings(fql: str) -> list[tuple[int, str]]:
@@ -369,7 +369,7 @@ def test_string_to_number_rejects_what_javascript_rejects(text: str) -> None:
 
 
 def test_to_string_matches_javascript() -> None:
-    assert [to_string(v) for v in (True, None, 7, 1.5, [1, None, "a"], {"a": 1})] == [
+    assert [js_to_string(v) for v in (True, None, 7, 1.5, [1, None, "a"], {"a": 1})] == [
         "true",
         "null",
         "7",

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cdpctl.mapping.jsvalues import UNDEFINED
+from cdpctl.jsvalues import UNDEFINED
 from cdpctl.providers import segment
 
 

@@ -9,10 +9,11 @@ ordinary way.
 
 from __future__ import annotations
 
+from cdpctl.jsvalues import UNDEFINED, js_truthy
+from cdpctl.jsvalues import js_to_string as js_string
 from cdpctl.mapping.codegen import Source
 from cdpctl.triggers.compiler import CompiledLeaf, compile_node
-from cdpctl.triggers.jsvalues import MISSING, OBJECT_PROTO_NAMES, is_truthy, member, split_path
-from cdpctl.triggers.jsvalues import to_string as js_string
+from cdpctl.triggers.lookup import OBJECT_PROTO_NAMES, member, split_path
 from cdpctl.triggers.model import PATH_ROOTS, TOP_LEVEL_FIELDS, Comparison, Group, Node
 
 _INLINE_TESTS = {
@@ -25,7 +26,7 @@ _INLINE_TESTS = {
 
 def trigger_expression(node: Node, source: Source, event: str) -> str:
     """A Python expression over the dict `event` that is true when the trigger matches."""
-    source.namespace.setdefault("M", MISSING)
+    source.namespace.setdefault("M", UNDEFINED)
     if isinstance(node, Group):
         if node.operator not in ("and", "or"):
             return "False"
@@ -53,7 +54,7 @@ def required_type(node: Node) -> str | None:
         isinstance(node, Comparison)
         and node.kind == "event-type"
         and node.operator == "="
-        and node.value is not MISSING
+        and node.value is not UNDEFINED
     ):
         return js_string(node.value)
     return None
@@ -67,7 +68,7 @@ def _leaf(node: Comparison, source: Source, event: str) -> str | None:
         key = TOP_LEVEL_FIELDS[node.kind]
         operator = "==" if node.operator == "=" else "!="
         return f"({event}.get({key!r}) {operator} {js_string(node.value)!r})"
-    if node.kind not in PATH_ROOTS or not is_truthy(node.name) or not isinstance(node.name, str):
+    if node.kind not in PATH_ROOTS or not js_truthy(node.name) or not isinstance(node.name, str):
         return None
     keys = split_path(node.name)
     if keys is None or any(key in OBJECT_PROTO_NAMES for key in keys):

@@ -15,15 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from cdpctl.jsvalues import UNDEFINED
 from cdpctl.lint.spec import CALL_TYPES, FQL_CARRIERS, MOVED
 from cdpctl.triggers import Trigger
 from cdpctl.triggers.compiler import compile_tree
-from cdpctl.triggers.jsvalues import MISSING, split_path
+from cdpctl.triggers.lookup import split_path
 from cdpctl.triggers.model import PATH_ROOTS, TOP_LEVEL_FIELDS, Comparison, Group, Node, label
 
 #: Beyond this many and-branches the analysis gives up (and reports nothing).
 MAX_BRANCHES: Final = 256
-ABSENT: Final = MISSING
+ABSENT: Final = UNDEFINED
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from cdpctl.jsvalues import UNDEFINED
 from cdpctl.mapping.budget import BudgetExceeded
 from cdpctl.mapping.compiler import compile_mapping, transform
-from cdpctl.mapping.jsvalues import UNDEFINED
 from cdpctl.mapping.objects import may_leave_undefined, strip_undefined
 from cdpctl.mapping.problems import MappingError, MappingProblem
 from cdpctl.mapping.validator import DIRECTIVES, validate

@@ -27,7 +27,7 @@ from typing import Any, Final
 import orjson
 
 from cdpctl.diagnostics import format_json_path
-from cdpctl.mapping.jsvalues import UNDEFINED
+from cdpctl.jsvalues import UNDEFINED
 from cdpctl.mapping.problems import MappingError, PathKey
 
 #: The most one directive may build: a string of this many characters, or a list or object

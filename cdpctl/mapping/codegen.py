@@ -20,9 +20,9 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
+from cdpctl.jsvalues import UNDEFINED, js_trim, js_truthy, loosely_equals_empty_string
 from cdpctl.mapping.budget import MAX_VALUE_CHARS, check_value, json_size
 from cdpctl.mapping.compiler import compile_node, is_directive
-from cdpctl.mapping.jsvalues import UNDEFINED, js_trim, js_truthy, loosely_equals_empty_string
 from cdpctl.mapping.objects import may_leave_undefined, strip_undefined
 from cdpctl.mapping.paths import follow_path, parse_path, strip_root
 from cdpctl.mapping.templates import _DOUBLE, _TRIPLE, placeholder_text

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from cdpctl.jsvalues import UNDEFINED, js_truthy, js_type, spread
 from cdpctl.mapping.budget import BudgetExceeded, check_mapped
 from cdpctl.mapping.conditionals import compile_if
-from cdpctl.mapping.jsvalues import UNDEFINED, js_truthy, js_type, spread
 from cdpctl.mapping.liquid import compile_liquid
 from cdpctl.mapping.objects import compile_exclude_when_null, compile_flatten, compile_merge
 from cdpctl.mapping.paths import compile_array_path, compile_path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdpctl.mapping.jsvalues import UNDEFINED, is_nullish, js_truthy, loosely_equals_empty_string
+from cdpctl.jsvalues import UNDEFINED, is_nullish, js_truthy, loosely_equals_empty_string
 from cdpctl.mapping.resolvers import CompileChild, Resolver, constant, raising
 
 

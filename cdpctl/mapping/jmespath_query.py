@@ -9,13 +9,13 @@ from jmespath import functions
 from jmespath.exceptions import JMESPathError
 from jmespath.visitor import Options, TreeInterpreter
 
+from cdpctl.jsvalues import UNDEFINED
 from cdpctl.mapping.budget import (
     MAX_JMESPATH_WORK,
     MAX_VALUE_CHARS,
     BudgetExceeded,
     json_size,
 )
-from cdpctl.mapping.jsvalues import UNDEFINED
 from cdpctl.mapping.problems import MappingError
 from cdpctl.mapping.resolvers import Resolver, raising
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
+from cdpctl.jsvalues import utf16_length
 from cdpctl.mapping.budget import MAX_VALUE_CHARS, BudgetExceeded
-from cdpctl.mapping.jsvalues import utf16_length
 from cdpctl.mapping.problems import MappingError
 from cdpctl.mapping.resolvers import CompileChild, Resolver, constant, raising
 

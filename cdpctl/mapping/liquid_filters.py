@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from liquid.undefined import Undefined
 
-from cdpctl.mapping.jsvalues import (
+from cdpctl.jsvalues import (
     UNDEFINED,
     js_to_string,
     js_trim,

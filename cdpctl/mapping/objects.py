@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from cdpctl.jsvalues import UNDEFINED, js_truthy, js_typeof, own_keys, utf16_units
 from cdpctl.mapping.budget import MAX_VALUE_CHARS, BudgetExceeded, check_built, json_size
-from cdpctl.mapping.jsvalues import UNDEFINED, js_truthy, js_typeof, own_keys, utf16_units
 from cdpctl.mapping.problems import MappingError
 from cdpctl.mapping.resolvers import CompileChild, Resolver, raising
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from cdpctl.mapping.budget import MAX_VALUE_CHARS, BudgetExceeded, json_size
-from cdpctl.mapping.jsvalues import (
+from cdpctl.jsvalues import (
     UNDEFINED,
     is_array_index,
     js_truthy,
@@ -14,6 +13,7 @@ from cdpctl.mapping.jsvalues import (
     utf16_length,
     utf16_units,
 )
+from cdpctl.mapping.budget import MAX_VALUE_CHARS, BudgetExceeded, json_size
 from cdpctl.mapping.problems import MappingError
 from cdpctl.mapping.resolvers import CompileChild, Resolver, raising
 

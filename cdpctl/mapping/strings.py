@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
-from cdpctl.mapping.budget import MAX_VALUE_CHARS, check_built, check_value, checked_text
-from cdpctl.mapping.jsvalues import (
+from cdpctl.jsvalues import (
     UNDEFINED,
     is_nullish,
     js_to_string,
@@ -15,6 +14,7 @@ from cdpctl.mapping.jsvalues import (
     json_stringify,
     utf16_length,
 )
+from cdpctl.mapping.budget import MAX_VALUE_CHARS, check_built, check_value, checked_text
 from cdpctl.mapping.problems import MappingError
 from cdpctl.mapping.resolvers import CompileChild, Resolver, constant, raising
 from cdpctl.mapping.validator import MAX_PATTERN_LENGTH, MAX_REPLACEMENT_LENGTH

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from cdpctl.jsvalues import UNDEFINED, js_to_string, js_trim, js_type
 from cdpctl.mapping.budget import MAX_VALUE_CHARS, check_value
-from cdpctl.mapping.jsvalues import UNDEFINED, js_to_string, js_trim, js_type
 from cdpctl.mapping.paths import compile_getter, follow_path, parse_path
 from cdpctl.mapping.problems import MappingError
 from cdpctl.mapping.resolvers import CompileChild, Resolver

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cdpctl.mapping.jsvalues import UNDEFINED, js_type, json_stringify, own_keys, utf16_length
+from cdpctl.jsvalues import UNDEFINED, js_type, json_stringify, own_keys, utf16_length
 from cdpctl.mapping.problems import MappingProblem, PathKey
 
 DIRECTIVES: Final = frozenset(

@@ -127,10 +127,6 @@ class PlanEvent:
             return self.name
         return self.call_type if self.name is None else f"{self.call_type} {self.name}"
 
-    def declares(self, section: str) -> bool:
-        """Whether the plan lists the members of `section` for this event."""
-        return (section,) in self._members
-
     def prop(self, path: Path) -> PlanProperty | None:
         return self._index.get(path)
 

@@ -20,8 +20,8 @@ from typing import Any
 from cdpctl import codes
 from cdpctl.diagnostics import Diagnostic
 from cdpctl.jsonwire import js_number_text
+from cdpctl.jsvalues import string_to_number
 from cdpctl.providers.base import Action, Field, FieldType, Format
-from cdpctl.triggers.jsvalues import string_to_number
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _E164_SHAPE = re.compile(r"^\+[1-9]\d{1,14}$")

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from typing import Any
+
+from cdpctl.jsvalues import UNDEFINED
 
 from .compiler import CompiledTrigger, compile_tree, explain_compiled
 from .errors import TriggerEvaluationError, TriggerSyntaxError, TriggerWarning
-from .jsvalues import MISSING
 from .model import Condition, Trigger, from_ast, leaves
 from .parser import parse
 
@@ -30,9 +31,6 @@ __all__ = [
     "matches",
     "parse",
 ]
-
-#: Stands for JavaScript ``undefined`` as an event: every trigger answers False for it.
-UNDEFINED: Final = MISSING
 
 
 @functools.lru_cache(maxsize=4096)
@@ -78,7 +76,7 @@ def conditions(trigger: str | Trigger) -> Iterator[Condition]:
     """Each leaf condition as (field, operator, value, column), in source order."""
     parsed = trigger if isinstance(trigger, Trigger) else parse(trigger)
     for leaf in leaves(parsed.root):
-        value = None if leaf.value is MISSING else leaf.value
+        value = None if leaf.value is UNDEFINED else leaf.value
         yield Condition(leaf.field, str(leaf.operator), value, leaf.column)
 
 

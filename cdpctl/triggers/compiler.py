@@ -12,25 +12,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .errors import TriggerEvaluationError
-from .jsvalues import (
-    MISSING,
-    OBJECT_PROTO_NAMES,
-    JSBuiltin,
+from cdpctl.jsvalues import (
+    UNDEFINED,
     has_lone_surrogate,
     is_number,
-    is_truthy,
-    member,
+    js_to_number,
+    js_to_string,
+    js_truthy,
     number_to_string,
-    split_path,
     string_to_number,
     to_double,
-    to_number,
-    to_string,
     utf16_contains,
     utf16_endswith,
     utf16_startswith,
 )
+
+from .errors import TriggerEvaluationError
+from .lookup import OBJECT_PROTO_NAMES, JSBuiltin, member, split_path
 from .model import PATH_ROOTS, TOP_LEVEL_FIELDS, Broken, Comparison, Group, Invalid, Node, label
 
 Predicate = Callable[[Any], bool]
@@ -109,7 +107,7 @@ def _path_reader(root: str, keys: tuple[str, ...]) -> Reader:
     if any(key in OBJECT_PROTO_NAMES for key in keys):
 
         def read_via_prototype(event: Any) -> Any:
-            obj = event.get(root, MISSING)
+            obj = event.get(root, UNDEFINED)
             for key in keys:
                 obj = member(obj, key)
             return obj
@@ -119,15 +117,15 @@ def _path_reader(root: str, keys: tuple[str, ...]) -> Reader:
         (key,) = keys
 
         def read_one(event: Any) -> Any:
-            obj = event.get(root, MISSING)
-            return obj.get(key, MISSING) if type(obj) is dict else member(obj, key)
+            obj = event.get(root, UNDEFINED)
+            return obj.get(key, UNDEFINED) if type(obj) is dict else member(obj, key)
 
         return read_one
 
     def read_path(event: Any) -> Any:
-        obj = event.get(root, MISSING)
+        obj = event.get(root, UNDEFINED)
         for key in keys:
-            obj = obj.get(key, MISSING) if type(obj) is dict else member(obj, key)
+            obj = obj.get(key, UNDEFINED) if type(obj) is dict else member(obj, key)
         return obj
 
     return read_path
@@ -137,20 +135,20 @@ def _reader(node: Comparison) -> tuple[Reader | None, str | None]:
     """How Segment reads the condition's field, or why it cannot."""
     if node.kind in TOP_LEVEL_FIELDS:
         key = TOP_LEVEL_FIELDS[node.kind]
-        return (lambda event: event.get(key, MISSING)), None
+        return (lambda event: event.get(key, UNDEFINED)), None
     if node.kind not in PATH_ROOTS:
-        return None, f'Segment ignores conditions on "{to_string(node.kind)}"'
+        return None, f'Segment ignores conditions on "{js_to_string(node.kind)}"'
     root = PATH_ROOTS[node.kind]
-    if not is_truthy(node.name):
+    if not js_truthy(node.name):
 
         def read_nothing(event: Any) -> Any:
             event.get(root)  # Segment still reads the object, so a null event fails the same way
-            return MISSING
+            return UNDEFINED
 
         return read_nothing, None
     keys = split_path(node.name) if isinstance(node.name, str) else None
     if keys is None:
-        return _raiser(f'its get() cannot split the path "{to_string(node.name)}"'), None
+        return _raiser(f'its get() cannot split the path "{js_to_string(node.name)}"'), None
     return _path_reader(root, keys), None
 
 
@@ -197,27 +195,27 @@ def _string_test(operator: str, text: str) -> Predicate:
 def _test(operator: Any, expected: Any) -> tuple[Predicate | None, str | None]:
     """The ``validateValue`` case for ``operator``, with the expected value converted once."""
     if operator == "=":
-        text = to_string(expected)
+        text = js_to_string(expected)
         return (lambda actual: actual == text), None
     if operator == "!=":
-        text = to_string(expected)
+        text = js_to_string(expected)
         return (lambda actual: actual != text), None
     if operator in _NUMBER_TESTS:
-        number = to_number(expected)
+        number = js_to_number(expected)
         if math.isnan(number) and operator != "number_not_equals":
             return None, "Segment compares with NaN, which nothing equals or orders against"
         return _number_test(operator, number), None
     if operator in _STRING_TESTS:
-        return _string_test(operator, to_string(expected)), None
+        return _string_test(operator, js_to_string(expected)), None
     if operator == "exists":
-        return (lambda actual: actual is not None and actual is not MISSING), None
+        return (lambda actual: actual is not None and actual is not UNDEFINED), None
     if operator == "not_exists":
-        return (lambda actual: actual is None or actual is MISSING), None
+        return (lambda actual: actual is None or actual is UNDEFINED), None
     if operator == "is_true":
         return (lambda actual: actual is True), None
     if operator == "is_false":
         return (lambda actual: actual is False), None
-    return None, f'Segment does not know the operator "{to_string(operator)}"'
+    return None, f'Segment does not know the operator "{js_to_string(operator)}"'
 
 
 def _compile_leaf(node: Comparison) -> CompiledLeaf:
@@ -235,7 +233,7 @@ def _compile_leaf(node: Comparison) -> CompiledLeaf:
         return CompiledLeaf(node, read, test, read_then_fail, test_problem)
     predicate: Predicate
     if node.operator in ("=", "!=") and node.kind in TOP_LEVEL_FIELDS:
-        key, text = TOP_LEVEL_FIELDS[node.kind], to_string(node.value)
+        key, text = TOP_LEVEL_FIELDS[node.kind], js_to_string(node.value)
         if node.operator == "=":
             predicate = lambda event: event.get(key) == text  # noqa: E731
         else:
@@ -302,7 +300,7 @@ def compile_node(node: Node) -> Compiled:
 
 
 def _other_event(predicate: Predicate, event: Any) -> bool:
-    if event is MISSING:  # validate() answers false for an undefined event
+    if event is UNDEFINED:  # validate() answers false for an undefined event
         return False
     if event is None:
         try:
@@ -331,7 +329,7 @@ def compile_tree(node: Node) -> CompiledTrigger:
 
 def describe(value: Any) -> str:
     """A short rendering of an event value for messages."""
-    if value is MISSING:
+    if value is UNDEFINED:
         return "missing"
     if value is None:
         return "null"
@@ -362,9 +360,9 @@ def _hint(operator: str, actual: Any) -> str:
     if operator in ("is_true", "is_false") and actual in ("true", "false"):
         return ' (text, not a boolean: compare with "true" or "false" in quotes)'
     if operator in _STRING_TESTS:
-        if operator.startswith("not_") and (actual is MISSING or actual is None):
+        if operator.startswith("not_") and (actual is UNDEFINED or actual is None):
             return " (Segment's !contains/!match never match a missing field)"
-        if not isinstance(actual, str) and actual is not MISSING and actual is not None:
+        if not isinstance(actual, str) and actual is not UNDEFINED and actual is not None:
             return " (not text)"
     return ""
 
@@ -386,7 +384,7 @@ def _why(node: Compiled, event: Any) -> str:
         failing = next(child for child in node.children if not child.predicate(event))
         return _why(failing, event)
     if group.operator != "or":
-        shown = to_string(group.operator)
+        shown = js_to_string(group.operator)
         return f'the group operator "{shown}" never matches (only "and" and "or" do)'
     if not node.children:
         return 'an empty "or" group never matches'
@@ -405,7 +403,7 @@ def explain_compiled(compiled: CompiledTrigger, event: Any) -> str | None:
             return None
     except TriggerEvaluationError as error:
         return str(error)
-    if event is MISSING:
+    if event is UNDEFINED:
         return "there is no event"
     if event is None:
         return "the event is null"

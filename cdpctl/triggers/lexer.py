@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from cdpctl.jsvalues import utf16_length
+
 from .errors import TriggerSyntaxError
-from .jsvalues import utf16_len
 
 _EOS: Final = ""  # what peek() answers at the end; never a real character
 _MAX_LENGTH: Final = 100_000
@@ -134,7 +135,7 @@ class _Lexer:
             if ch == _EOS:
                 raise TriggerSyntaxError(self._unterminated(quote, start), start + 1)
             text += ch
-            if utf16_len(text) >= _MAX_LENGTH:
+            if utf16_length(text) >= _MAX_LENGTH:
                 raise TriggerSyntaxError(
                     "string is too long (100000 characters or more)", start + 1
                 )
@@ -199,7 +200,7 @@ class _Lexer:
                     raise TriggerSyntaxError('a "\\" at the end has nothing to escape', self.pos)
                 ch = self.next()
             text += ch
-            if utf16_len(text) >= _MAX_LENGTH:
+            if utf16_length(text) >= _MAX_LENGTH:
                 raise TriggerSyntaxError("name is too long (100000 characters or more)", start + 1)
             if not _is_ident(self.peek()):
                 break

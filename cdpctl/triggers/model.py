@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
+from cdpctl.jsvalues import UNDEFINED, js_to_number, js_to_string, js_truthy, number_to_string
+
 from .errors import TriggerWarning
-from .jsvalues import MISSING, is_truthy, number_to_string, to_number, to_string
 
 #: AST condition ``type`` → the event attribute it reads.
 TOP_LEVEL_FIELDS: Final = {
@@ -27,12 +28,12 @@ PATH_ROOTS: Final = {
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """A leaf condition, as Segment's AST spells it (MISSING marks an absent key)."""
+    """A leaf condition, as Segment's AST spells it (UNDEFINED marks an absent key)."""
 
     kind: Any  # the AST "type": event-type, event, name, userId, event-property, ...
     operator: Any
-    value: Any = MISSING
-    name: Any = MISSING
+    value: Any = UNDEFINED
+    name: Any = UNDEFINED
     column: int = 0
 
     @property
@@ -41,7 +42,7 @@ class Comparison:
         if self.kind in TOP_LEVEL_FIELDS:
             return TOP_LEVEL_FIELDS[self.kind]
         if self.kind in PATH_ROOTS:
-            name = "" if self.name is MISSING else to_string(self.name)
+            name = "" if self.name is UNDEFINED else js_to_string(self.name)
             return f"{PATH_ROOTS[self.kind]}.{name}"
         return str(self.kind)
 
@@ -112,10 +113,10 @@ def to_ast(node: Node) -> dict[str, Any] | None:
     if isinstance(node, Invalid):
         return {"error": node.message}
     out: dict[str, Any] = {"type": node.kind}
-    if node.name is not MISSING:
+    if node.name is not UNDEFINED:
         out["name"] = node.name
     out["operator"] = node.operator
-    if node.value is not MISSING:
+    if node.value is not UNDEFINED:
         out["value"] = node.value
     return out
 
@@ -125,22 +126,22 @@ def from_ast(ast: Any, *, top: bool = True) -> Node:
     if not isinstance(ast, dict):
         if ast is None:
             return Broken("the AST holds a null condition")
-        return Comparison(kind=MISSING, operator=MISSING)
-    if top and is_truthy(ast.get("error", MISSING)):
-        return Invalid(to_string(ast["error"]))
+        return Comparison(kind=UNDEFINED, operator=UNDEFINED)
+    if top and js_truthy(ast.get("error", UNDEFINED)):
+        return Invalid(js_to_string(ast["error"]))
     if top or ast.get("type") == "group":
-        operator = ast.get("operator", MISSING)
-        children = ast.get("children", MISSING)
+        operator = ast.get("operator", UNDEFINED)
+        children = ast.get("children", UNDEFINED)
         if not isinstance(children, list):
             if operator in ("and", "or"):
                 return Broken(f'an "{operator}" group without a children list')
             children = []
         return Group(operator, tuple(from_ast(child, top=False) for child in children))
     return Comparison(
-        kind=ast.get("type", MISSING),
-        operator=ast.get("operator", MISSING),
-        value=ast.get("value", MISSING),
-        name=ast.get("name", MISSING),
+        kind=ast.get("type", UNDEFINED),
+        operator=ast.get("operator", UNDEFINED),
+        value=ast.get("value", UNDEFINED),
+        name=ast.get("name", UNDEFINED),
     )
 
 
@@ -160,7 +161,7 @@ def quote(text: str) -> str:
 
 def format_number(value: Any) -> str:
     """How FQL writes the number Segment compares with."""
-    return number_to_string(to_number(value))
+    return number_to_string(js_to_number(value))
 
 
 def normalize_number(value: float) -> int | float:
@@ -181,7 +182,7 @@ def label(node: Comparison) -> str:
     """The condition as FQL that says what Segment evaluates (``match(event, "*rder")``)."""
     op, value, name = node.operator, node.value, node.field
     if op in ("=", "!="):
-        return f"{name} {op} {quote(to_string(value))}"
+        return f"{name} {op} {quote(js_to_string(value))}"
     if op in ("number_equals", "number_not_equals"):
         return f"{name} {'=' if op == 'number_equals' else '!='} {format_number(value)}"
     if op in ("<", "<=", ">", ">="):
@@ -192,12 +193,12 @@ def label(node: Comparison) -> str:
         return f"{name} = {'true' if op == 'is_true' else 'false'}"
     bang = "!" if op in _NEGATED else ""
     base = _NEGATED.get(op, op)
-    text = to_string(value)
+    text = js_to_string(value)
     if base == "contains":
         return f"{bang}contains({name}, {quote(text)})"
     if base == "starts_with":
         return f"{bang}match({name}, {quote(text + '*')})"
     if base == "ends_with":
         return f"{bang}match({name}, {quote('*' + text)})"
-    shown = "" if value is MISSING else " " + to_string(value)
-    return f"{name} {to_string(op)}{shown}"
+    shown = "" if value is UNDEFINED else " " + js_to_string(value)
+    return f"{name} {js_to_string(op)}{shown}"

@@ -13,9 +13,11 @@ import re
 from collections import deque
 from typing import Final
 
+from cdpctl.jsvalues import js_to_string, string_to_number, utf16_slice
+
 from .errors import TriggerSyntaxError, TriggerWarning
-from .jsvalues import OBJECT_PROTO_NAMES, string_to_number, to_string, utf16_slice
 from .lexer import Token, lex
+from .lookup import OBJECT_PROTO_NAMES
 from .model import Broken, Comparison, Group, Node, Trigger, normalize_number, quote
 
 FIELD_KINDS: Final = {
@@ -373,14 +375,14 @@ class _Parser:
         is_true = op == "=" and value == "true"
         is_false = op == "=" and value == "false"
         if kind in ("event", "event-type") or (kind == "name" and not (exists or not_exists)):
-            return Comparison(kind, op, to_string(_token_value(value_token)), column=column)
+            return Comparison(kind, op, js_to_string(_token_value(value_token)), column=column)
         special = "exists" if exists else "not_exists" if not_exists else None
         if special is None:
             special = "is_true" if is_true else "is_false" if is_false else None
         if kind == "name" or kind == "userId":
             if special is not None:
                 return Comparison(kind, special, column=column)
-            return Comparison(kind, op, to_string(_token_value(value_token)), column=column)
+            return Comparison(kind, op, js_to_string(_token_value(value_token)), column=column)
         name = field.value[len(root) + 1 :] if field.value.startswith(root + ".") else field.value
         if special is not None:
             return Comparison(kind, special, name=name, column=column)
@@ -459,7 +461,7 @@ class _Parser:
             self.warn(
                 value_token.column,
                 f"Segment compares {root} with the text "
-                f'"{to_string(_token_value(value_token))}" here, so a numeric {root} never '
+                f'"{js_to_string(_token_value(value_token))}" here, so a numeric {root} never '
                 "equals it",
             )
         ordering = op in ("<", "<=", ">", ">=") and value_token.kind == "string"
@@ -489,7 +491,7 @@ class _Parser:
             )
         close = _pop(tokens)
         self.check_call(name_token, open_token, comma, value_token, close)
-        text = to_string(_token_value(value_token))
+        text = js_to_string(_token_value(value_token))
         if name == "contains":
             operator = "not_contains" if negate else "contains"
             value = text

@@ -26,7 +26,7 @@ from cdpctl.providers import get_provider
 from cdpctl.providers.base import ActionContext, ActionFailed, ItemResult, Reply, Request, Skip
 from cdpctl.providers.payload import prepare
 from cdpctl.providers.sfmc import api, auth
-from cdpctl.providers.sfmc.actions import plan_field_choices, plan_poll
+from cdpctl.providers.sfmc.actions import plan_poll
 from cdpctl.providers.sfmc.api import ASYNC_POLL_WAITS
 from cdpctl.providers.sfmc.titlecase import title_case
 from cdpctl.sandbox.providers.sfmc import (
@@ -302,29 +302,6 @@ def test_client_secret_is_redacted_also_as_the_form_encodes_it() -> None:
 def test_test_authentication_gets_a_token() -> None:
     requests, _ = scripted(SFMC.test_authentication(ctx()), [TOKEN])
     assert [r.url for r in requests] == [TOKEN_URL]
-
-
-def test_tv9_token_reply_shape_is_used_and_the_fields_request_lists_key_choices() -> None:
-    fields = {
-        "fields": [
-            {"name": "id", "isPrimaryKey": True},
-            {"name": "email", "isPrimaryKey": False},
-            {"name": "name", "isPrimaryKey": False},
-        ]
-    }
-    requests, choices = scripted(
-        plan_field_choices("1234567890", True, ctx()), [TOKEN, Reply(200, fields)]
-    )
-    assert [(r.method, r.url) for r in requests] == [
-        ("POST", TOKEN_URL),
-        ("GET", f"{REST}/data/v1/customobjects/1234567890/fields"),
-    ]
-    assert header(requests[1], "Authorization") == "Bearer test-access-token"
-    assert choices == [{"value": "id", "label": "id"}]
-    _, values = scripted(
-        plan_field_choices("1234567890", False, ctx()), [TOKEN, Reply(200, fields)]
-    )
-    assert [c["value"] for c in values] == ["email", "name"]
 
 
 # --- §2.1 contact (TV-1) ----------------------------------------------------------------------
@@ -1529,16 +1506,6 @@ def test_sandbox_api_events_are_recorded(sandbox) -> None:
     assert exchanges[-1].reply.status == 201
     (event,) = sandbox.state.providers["sfmc"]["events"]
     assert {k: event[k] for k in ("contactKey", "eventDefinitionKey", "data")} == body
-
-
-def test_sandbox_lists_data_extension_columns_for_key_choices(sandbox) -> None:
-    _, choices = live(
-        plan_field_choices("9a1c3e55-1d2b-4c6a-8f00-000000000002", True, ctx(SANDBOX)), sandbox.url
-    )
-    assert choices == [
-        {"value": "Contact Key", "label": "Contact Key"},
-        {"value": "Order Id", "label": "Order Id"},
-    ]
 
 
 def test_sandbox_routes_do_not_collide_with_other_providers() -> None:

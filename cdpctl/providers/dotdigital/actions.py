@@ -11,7 +11,7 @@ from typing import Any
 from cdpctl import codes
 from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.jsonwire import js_number_text
-from cdpctl.mapping.jsvalues import js_trim
+from cdpctl.jsvalues import js_trim
 from cdpctl.providers.base import (
     Action,
     ActionContext,

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from cdpctl.mapping.jsvalues import js_to_string, js_trim, js_truthy
+from cdpctl.jsvalues import js_to_string, js_trim, js_truthy
 
 # --- mobile numbers (§2.4, vectors V6 and V8) ------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from cdpctl import codes
 from cdpctl.diagnostics import Diagnostic
-from cdpctl.mapping.jsvalues import js_to_string
+from cdpctl.jsvalues import js_to_string
 from cdpctl.providers.base import (
     ActionContext,
     ActionFailed,

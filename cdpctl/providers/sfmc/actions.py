@@ -844,26 +844,3 @@ def plan_poll(job_id: str, upload_count: int, ctx: ActionContext, wait: float = 
     rows = reply.json.get("items") if isinstance(reply.json, dict) else None
     items = tuple(row_result(item) for item in rows or [])
     return PollOutcome("SUCCEEDED" if any(i.ok for i in items) else "FAILED", items)
-
-
-# --- configuration time: the columns of a data extension (Segment's dynamic fields) ----------
-
-
-def plan_field_choices(de_id: str, primary_key: bool, ctx: ActionContext) -> Plan:
-    """The primary-key columns (or the other columns) of a data extension as `{value, label}`
-    choices, as Segment's mapping UI offers them for `keys` and `values`."""
-    subdomain = checked_subdomain(ctx.settings)
-    url = api.DE_FIELDS.url(api.rest_host(subdomain), de=api.de_by_id(de_id))
-    reply = yield from authorized(
-        ctx, _get(url, "list the data extension's columns", {"fields": []})
-    )
-    if not reply.ok:
-        raise ActionFailed(
-            f"SFMC answered {reply.status}: {api.error_message(reply)}", status=reply.status
-        )
-    fields = reply.json.get("fields") if isinstance(reply.json, dict) else None
-    return [
-        {"value": f["name"], "label": f["name"]}
-        for f in fields or []
-        if isinstance(f, dict) and bool(f.get("isPrimaryKey")) is primary_key
-    ]

@@ -13,6 +13,7 @@ is recorded in doubt.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,7 +27,14 @@ from cdpctl.delivery.ledger import Key, Ledger, LedgerError, Outcome, Subscripti
 from cdpctl.delivery.limits import RetryPolicy, SharedPacer
 from cdpctl.delivery.sources import Malformed, Record
 from cdpctl.delivery.stats import ReplayStats, SubscriptionStats
-from cdpctl.delivery.transport import DEFAULT_DEADLINE, Exchange, ItemOutcome, Transport, deliver
+from cdpctl.delivery.transport import (
+    DEFAULT_DEADLINE,
+    Exchange,
+    ItemOutcome,
+    Transport,
+    TransportCounters,
+    deliver,
+)
 from cdpctl.pipeline import CompiledSubscription, Destination, Invalid, Ready, evaluate
 from cdpctl.providers.base import SAFE_METHODS, Action, ActionContext, Repeat
 from cdpctl.requestview import exchange_view
@@ -104,6 +112,8 @@ class LiveRun:
     _outcomes: list[Outcome] = field(default_factory=list)  # not yet written
     _flushed_at: float = 0.0
     _in_flight: dict[Key, _Work] = field(default_factory=dict)  # marked sending, unsettled
+    _transport: Transport | None = None
+    _absorbed: TransportCounters = field(default_factory=TransportCounters)
 
     def bind(self) -> None:
         """Match the mapping's subscriptions to the ledger's (ResumeAmbiguous when unsure)."""
@@ -136,6 +146,7 @@ class LiveRun:
                 endpoint=self.options.endpoint,
                 deadline=self.options.timeout,
             )
+            self._transport = transport
             ctx = self.destination.context(dry_run=False)
             lanes = [
                 asyncio.Queue[_Work | None](maxsize=256) for _ in range(self.options.concurrency)
@@ -151,17 +162,20 @@ class LiveRun:
                 await asyncio.gather(*tasks, ticker, return_exceptions=True)
                 self._absorb(transport)
                 self._settle_in_flight()
+                self.stats.in_flight = 0
                 self._flush(force=True)
                 self._learn_secrets(ctx)
 
     def _absorb(self, transport: Transport) -> None:
-        counters = transport.counters
-        self.stats.requests += counters.requests
-        self.stats.retries += counters.retries
-        self.stats.throttled += counters.throttled
-        self.stats.network_errors += counters.network_errors
-        self.stats.bytes_sent += counters.bytes_sent
-        self.stats.throttle_wait += counters.throttle_wait
+        """Add what the transport counted since the last call (progress sees it live)."""
+        counters, seen = transport.counters, self._absorbed
+        self.stats.requests += counters.requests - seen.requests
+        self.stats.retries += counters.retries - seen.retries
+        self.stats.throttled += counters.throttled - seen.throttled
+        self.stats.network_errors += counters.network_errors - seen.network_errors
+        self.stats.bytes_sent += counters.bytes_sent - seen.bytes_sent
+        self.stats.throttle_wait += counters.throttle_wait - seen.throttle_wait
+        self._absorbed = dataclasses.replace(counters)
 
     def malformed(self, record: Malformed) -> bool:
         """Dead-letter a malformed record once, however often the run is resumed: False when
@@ -219,6 +233,8 @@ class LiveRun:
         return self.ledger.state(key)
 
     def _progress(self) -> None:
+        if self._transport is not None:
+            self._absorb(self._transport)
         if self.on_progress is not None:
             self.stats.in_flight = len(self._in_flight)
             self.on_progress(self.stats)

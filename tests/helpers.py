@@ -38,6 +38,42 @@ subscriptions:
 acknowledges (and any duplicate): the delivery tests' witness."""
 
 
+#: Segment without messageIds: Segment gives each call a new id, so a repeat is a second event
+#: (not idempotent). Each event carries `properties.n`, so the sandbox's copies can be counted.
+UNKEYED_MAPPING = """\
+version: 1
+destination:
+  provider: segment
+  settings:
+    source_write_key: ${SEGMENT_WRITE_KEY}
+subscriptions:
+  - name: track
+    trigger: type = "track"
+    action: sendTrack
+    defaults: false
+    mapping:
+      user_id: {"@path": "$.userId"}
+      event_name: {"@path": "$.event"}
+      properties: {"@path": "$.properties"}
+"""
+
+#: Customer.io events in batches of 5: not idempotent (no key Customer.io deduplicates by).
+CUSTOMERIO_EVENTS_MAPPING = """\
+version: 1
+destination:
+  provider: customerio
+  settings:
+    siteId: ${CIO_SITE_ID}
+    apiKey: ${CIO_API_KEY}
+subscriptions:
+  - name: events
+    trigger: type = "track"
+    action: trackEvent
+    mapping:
+      batch_size: 5
+"""
+
+
 def run_cli(args: list[str], input: str | None = None, env: Mapping[str, str] | None = None):
     """Invoke the Typer app in-process; returns click's Result (exit_code, stdout, stderr)."""
     return CliRunner().invoke(app, args, input=input, env=dict(env or {}), catch_exceptions=False)

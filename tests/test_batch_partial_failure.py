@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from helpers import run_cli
+from helpers import CUSTOMERIO_EVENTS_MAPPING, run_cli
 
 from cdpctl.delivery.transport import Attempt, Exchange, NetworkFailure, Send, drive
 from cdpctl.providers import get_provider
@@ -413,27 +413,12 @@ def test_sfmc_classic_contact_without_answer_keeps_only_that_row_back() -> None:
 
 # --- end to end: cdpctl replay --live against the sandbox --------------------------------------
 
-CIO_MAPPING = """\
-version: 1
-destination:
-  provider: customerio
-  settings:
-    siteId: ${CIO_SITE_ID}
-    apiKey: ${CIO_API_KEY}
-subscriptions:
-  - name: events
-    trigger: type = "track"
-    action: trackEvent
-    mapping:
-      batch_size: 5
-"""
-
 
 def test_replay_dead_letters_only_events_the_sandbox_did_not_acknowledge(
     tmp_path: Path, sandbox
 ) -> None:
     mapping = tmp_path / "customerio.yaml"
-    mapping.write_text(CIO_MAPPING)
+    mapping.write_text(CUSTOMERIO_EVENTS_MAPPING)
     events = tmp_path / "events.ndjson"
     ids = {f"msg-{i:04d}" for i in range(300)}
     events.write_text(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import SEGMENT_MAPPING
+from helpers import CUSTOMERIO_EVENTS_MAPPING, SEGMENT_MAPPING, UNKEYED_MAPPING
 
 from cdpctl.sandbox.providers.customerio import API_KEY, SITE_ID
 from cdpctl.sandbox.providers.segment import WRITE_KEY
@@ -34,39 +34,6 @@ ENV = {
     "SFMC_CLIENT_SECRET": CLIENT_SECRET,
 }
 WATCHDOG = 90  # seconds: no run here takes more than a few
-
-#: Segment without messageIds: each attempt is a new event for Segment (not idempotent).
-UNKEYED = """\
-version: 1
-destination:
-  provider: segment
-  settings:
-    source_write_key: ${SEGMENT_WRITE_KEY}
-subscriptions:
-  - name: track
-    trigger: type = "track"
-    action: sendTrack
-    defaults: false
-    mapping:
-      user_id: {"@path": "$.userId"}
-      event_name: {"@path": "$.event"}
-      properties: {"@path": "$.properties"}
-"""
-
-CUSTOMERIO = """\
-version: 1
-destination:
-  provider: customerio
-  settings:
-    siteId: ${CIO_SITE_ID}
-    apiKey: ${CIO_API_KEY}
-subscriptions:
-  - name: events
-    trigger: type = "track"
-    action: trackEvent
-    mapping:
-      batch_size: 5
-"""
 
 
 def write_tracks(path: Path, count: int) -> list[str]:
@@ -158,7 +125,7 @@ def totals(report: dict[str, Any], column: str) -> int:
 @pytest.fixture
 def unkeyed(tmp_path: Path) -> Path:
     path = tmp_path / "unkeyed.yaml"
-    path.write_text(UNKEYED)
+    path.write_text(UNKEYED_MAPPING)
     return path
 
 
@@ -294,7 +261,7 @@ def test_a_dead_letter_file_that_cannot_be_written_at_the_last_batch_stops_the_r
     tmp_path: Path, sandbox: Any
 ) -> None:
     mapping = tmp_path / "customerio.yaml"
-    mapping.write_text(CUSTOMERIO)
+    mapping.write_text(CUSTOMERIO_EVENTS_MAPPING)
     events = tmp_path / "events.ndjson"
     write_tracks(events, 4)  # one batch, flushed when the input ends
     sandbox.set_faults(Faults(error_rate=1, rate_limits=False))
@@ -324,7 +291,7 @@ def test_a_customerio_207_partial_failure_dead_letters_exactly_the_refused_items
     tmp_path: Path, sandbox: Any
 ) -> None:
     mapping = tmp_path / "customerio.yaml"
-    mapping.write_text(CUSTOMERIO)
+    mapping.write_text(CUSTOMERIO_EVENTS_MAPPING)
     events = tmp_path / "events.ndjson"
     ids = write_tracks(events, 20)
     sandbox.set_faults(Faults(partial_rate=0.3, rate_limits=False, seed=4))

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import SEGMENT_MAPPING, run_cli, sigint_as_in_a_terminal
+from helpers import SEGMENT_MAPPING, UNKEYED_MAPPING, run_cli, sigint_as_in_a_terminal
 
 from cdpctl.delivery.ledger import hold
 from cdpctl.sandbox.providers.segment import WRITE_KEY
@@ -96,26 +96,6 @@ def wait_for_acknowledged(sandbox, count: int, process: subprocess.Popen[str]) -
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.01)
-
-
-#: Segment without messageIds: Segment gives each call a new id, so a repeat is a second event
-#: (not idempotent). Each event carries `properties.n`, so the sandbox's copies can be counted.
-UNKEYED_MAPPING = """\
-version: 1
-destination:
-  provider: segment
-  settings:
-    source_write_key: ${SEGMENT_WRITE_KEY}
-subscriptions:
-  - name: track
-    trigger: type = "track"
-    action: sendTrack
-    defaults: false
-    mapping:
-      user_id: {"@path": "$.userId"}
-      event_name: {"@path": "$.event"}
-      properties: {"@path": "$.properties"}
-"""
 
 
 def write_tracks(path: Path, count: int) -> set[int]:

@@ -41,7 +41,6 @@ FAILED = "failed"
 #: refused, and its dead letter being written: a resumed run writes the letter and says failed
 FAILING = "failing"
 FINAL_STATES = (DELIVERED, FAILED)
-UNSETTLED = (SENDING, IN_DOUBT)
 MALFORMED = ""  # the subscription under which malformed records are recorded
 BLOCKED = "<tracking plan>"  # …and events the tracking plan blocks (--plan-mode block)
 

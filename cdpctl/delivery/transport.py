@@ -142,7 +142,6 @@ class TransportCounters:
     retries: int = 0
     throttled: int = 0
     network_errors: int = 0
-    ambiguous: int = 0
     bytes_sent: int = 0
     throttle_wait: float = 0.0  # seconds spent waiting out 429s (and Retry-After)
 
@@ -212,7 +211,6 @@ class Transport:
                 reply = await self._attempt(target, headers, body)
             except _Failed as failed:
                 self.counters.network_errors += 1
-                self.counters.ambiguous += failed.written
                 failures += 1
                 last = failures >= self.policy.max_attempts
                 if failed.written and not safe:

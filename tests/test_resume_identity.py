@@ -229,18 +229,35 @@ def test_state_files_that_cannot_be_used_are_one_line_naming_the_file(
     read_only = tmp_path / "read-only.sqlite"
     read_only.write_bytes(good.read_bytes())
     read_only.chmod(0o444)
+    # root writes through file permissions, but not through the immutable attribute
+    immutable = os.geteuid() == 0 and _chattr("+i", read_only)
     before = sent(sandbox)
     cases = [(not_sqlite, "not a cdpctl ledger"), (truncated, "")]
-    if os.geteuid() != 0:  # root writes through file permissions
+    if os.geteuid() != 0 or immutable:
         cases.append((read_only, "read-only"))
-    for path, words in cases:
-        result = replay(events, mapping, sandbox, "--resume", "--state", str(path))
-        assert result.exit_code == 2, (path, result.output)
-        message = result.stderr.strip()
-        assert len(message.splitlines()) == 1, message
-        assert str(path) in message and words in message
-        assert "internal error" not in message and "Traceback" not in message
+    try:
+        for path, words in cases:
+            result = replay(events, mapping, sandbox, "--resume", "--state", str(path))
+            assert result.exit_code == 2, (path, result.output)
+            message = result.stderr.strip()
+            assert len(message.splitlines()) == 1, message
+            assert str(path) in message and words in message
+            assert "internal error" not in message and "Traceback" not in message
+    finally:
+        if immutable:
+            _chattr("-i", read_only)
     assert sent(sandbox) == before, "nothing sent"
+    assert os.geteuid() != 0 or immutable, "root could not make the ledger read-only to test it"
+
+
+def _chattr(flag: str, path: Path) -> bool:
+    import shutil
+    import subprocess
+
+    tool = shutil.which("chattr")
+    if tool is None:
+        return False
+    return subprocess.run([tool, flag, str(path)], capture_output=True).returncode == 0
 
 
 def test_a_segment_id_keeps_the_identity_through_a_rename_and_an_edit(tmp_path: Path) -> None:

@@ -217,8 +217,8 @@ class Transport:
                     attempt = Attempt(failed.status, self.clock() - started, failed.error, True)
                     self._log(log, request, attempt)
                     raise InDoubt(
-                        f"{failed.error} after the request was sent; the provider may have "
-                        "processed it",
+                        f"{failed.error.rstrip('.')} after the request was sent; the provider "
+                        "may have processed it",
                         tuple(log),
                         [],
                     ) from None
@@ -230,8 +230,8 @@ class Transport:
                 if last:
                     if failed.written:
                         raise InDoubt(
-                            f"{failed.error} after the request was sent, on the last of "
-                            f"{len(log)} attempt(s); the provider may have processed it",
+                            f"{failed.error.rstrip('.')} after the request was sent, on the "
+                            f"last of {len(log)} attempt(s); the provider may have processed it",
                             tuple(log),
                             [],
                         ) from None
@@ -391,11 +391,13 @@ async def drive(
                     raise PlanFailed(str(failure), exchanges, status=None, retryable=True) from None
                 reply, log = Reply(0, text=str(failure)), failure.log
             except InDoubt as doubt:
+                reply = Reply(0, text=doubt.reason, in_doubt=True)
                 if not request.sees_failure:
                     plan.close()
+                    exchanges.append(Exchange(request, reply, clock() - started, doubt.log))
                     raise InDoubt(doubt.reason, doubt.log, exchanges) from None
                 # one chunk of a batch: its events are in doubt, the plan goes on with the rest
-                reply, log = Reply(0, text=doubt.reason, in_doubt=True), doubt.log
+                log = doubt.log
             except Unsendable as problem:
                 plan.close()
                 raise PlanFailed(str(problem), exchanges, status=None, retryable=False) from None

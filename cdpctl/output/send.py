@@ -131,7 +131,8 @@ def render_text(
             timing = f" {response['elapsed_ms']} ms" if verbose else ""
             console.print(
                 Text(
-                    f"  ← {response['status']} (attempt {response['attempts']}{timing})",
+                    f"  ← {response['status'] or 'no whole answer'} "
+                    f"(attempt {response['attempts']}{timing})",
                     style=style,
                 )
             )

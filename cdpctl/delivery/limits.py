@@ -5,50 +5,41 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import multiprocessing
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 MAX_RETRY_AFTER = 300.0  # never sleep longer than five minutes on one provider hint
 
 
 class SharedPacer:
-    """Request departures at most one interval apart, and a pause deadline for every task.
+    """Request departures at most one interval apart, and a pause deadline, for every task of
+    a destination (one live run is one process: its tasks share one pacer).
 
     A departure is when a request's first byte is written, not when its task was let go: a
     provider counts *arrivals*, and a new connection (or a busy machine) can hold one request
     back while the next leaves on time, so the transport reports each real write (`went`) and
-    the next departure is an interval after it. One task waits for a departure at a time. The
-    state lives in shared memory, so processes of one destination share one limit."""
+    the next departure is an interval after it. One task waits for a departure at a time."""
 
-    def __init__(self, requests_per_second: float | None, ctx: Any = None) -> None:
-        mp = ctx or multiprocessing.get_context()
+    def __init__(self, requests_per_second: float | None) -> None:
         self.interval = 1.0 / requests_per_second if requests_per_second else 0.0
-        self._next = mp.Value("d", 0.0, lock=False)  # the earliest next departure
-        self._paused_until = mp.Value("d", 0.0, lock=False)
-        self._lock = mp.Lock()
-        self._turn: asyncio.Lock | None = None  # this process's tasks, one at a time
+        self._next = 0.0  # the earliest next departure
+        self._paused_until = 0.0
+        self._turn: asyncio.Lock | None = None  # created in the running event loop
 
     def wait(self, now: float) -> float:
         """Seconds until the next request may leave."""
-        with self._lock:
-            return max(self._next.value, self._paused_until.value) - now
+        return max(self._next, self._paused_until) - now
 
     def went(self, now: float) -> None:
         """A request left (or started writing) at `now`: the next one leaves an interval
         later at the earliest."""
-        with self._lock:
-            if now + self.interval > self._next.value:
-                self._next.value = now + self.interval
+        self._next = max(self._next, now + self.interval)
 
     def pause_until(self, deadline: float) -> None:
         """Hold every task of this destination until `deadline` (a provider's Retry-After)."""
-        with self._lock:
-            if deadline > self._paused_until.value:
-                self._paused_until.value = deadline
+        self._paused_until = max(self._paused_until, deadline)
 
     async def acquire(self, clock: Callable[[], float] = time.monotonic) -> None:
         """Wait until this task's request may leave, and take the departure."""

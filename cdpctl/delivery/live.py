@@ -128,10 +128,9 @@ class LiveRun:
             self._written = SeenFilter()
 
     async def run(self, records: Iterable[Record]) -> None:
+        """Send what `records` make Ready; `bind` first (it may refuse the run)."""
         import httpx
 
-        if not self._identity:
-            self.bind()
         limits = httpx.Limits(
             max_connections=self.options.concurrency * 2,
             max_keepalive_connections=self.options.concurrency * 2,

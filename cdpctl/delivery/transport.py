@@ -170,8 +170,6 @@ class Transport:
     rng: random.Random = field(default_factory=random.Random)
     counters: TransportCounters = field(default_factory=TransportCounters)
     clock: Callable[[], float] = time.monotonic
-    #: every attempt as it ends (request, attempt): `-v` views and recordings
-    on_attempt: Callable[[Request, Attempt], None] | None = None
 
     async def send(
         self,
@@ -215,7 +213,7 @@ class Transport:
                 last = failures >= self.policy.max_attempts
                 if failed.written and not safe:
                     attempt = Attempt(failed.status, self.clock() - started, failed.error, True)
-                    self._log(log, request, attempt)
+                    log.append(attempt)
                     raise InDoubt(
                         f"{failed.error.rstrip('.')} after the request was sent; the provider "
                         "may have processed it",
@@ -226,7 +224,7 @@ class Transport:
                 attempt = Attempt(
                     failed.status, self.clock() - started, failed.error, failed.written, wait
                 )
-                self._log(log, request, attempt)
+                log.append(attempt)
                 if last:
                     if failed.written:
                         raise InDoubt(
@@ -253,10 +251,10 @@ class Transport:
                     throttled_for += wait
                     self.counters.throttle_wait += wait
                     self.counters.retries += 1
-                    self._log(log, request, Attempt(429, elapsed, waited=wait))
+                    log.append(Attempt(429, elapsed, waited=wait))
                     await self._hold(wait)
                     continue
-                self._log(log, request, Attempt(429, elapsed))
+                log.append(Attempt(429, elapsed))
                 return _over_budget(reply, throttled_for), tuple(log)
             last = failures + 1 >= self.policy.max_attempts
             if (
@@ -265,13 +263,13 @@ class Transport:
                 or not self.is_retryable(reply.status)
                 or last
             ):
-                self._log(log, request, Attempt(reply.status, elapsed))
+                log.append(Attempt(reply.status, elapsed))
                 return reply, tuple(log)
             failures += 1
             self.counters.retries += 1
             hinted = provider_wait(reply)
             wait = hinted if hinted is not None else self.policy.delay(failures, self.rng)
-            self._log(log, request, Attempt(reply.status, elapsed, waited=wait))
+            log.append(Attempt(reply.status, elapsed, waited=wait))
             if hinted is not None:
                 self.counters.throttle_wait += wait
                 await self._hold(wait)
@@ -285,11 +283,6 @@ class Transport:
             self.pacer.pause_until(self.clock() + wait)
         else:
             await asyncio.sleep(wait)
-
-    def _log(self, log: list[Attempt], request: Request, attempt: Attempt) -> None:
-        log.append(attempt)
-        if self.on_attempt is not None:
-            self.on_attempt(request, attempt)
 
     async def _attempt(self, target: Request, headers: dict[str, str], body: bytes) -> Reply:
         """One attempt within the deadline; raises _Failed saying whether it was written."""

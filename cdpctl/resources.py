@@ -5,7 +5,6 @@ In an installed wheel they live in `cdpctl/_data/`; in a source checkout, at the
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,12 @@ def path(relative: str) -> Path:
 
 @cache
 def load_json(relative: str) -> Any:
-    return json.loads(path(relative).read_text(encoding="utf-8"))
+    """A shipped JSON file, read as every other JSON cdpctl reads (sample events are events:
+    JavaScript's numbers, as a user's own would be)."""
+    from cdpctl import jsonwire
+
+    shipped = path(relative)
+    return jsonwire.read(shipped.read_bytes(), str(shipped))
 
 
 def sample_event_names() -> list[str]:

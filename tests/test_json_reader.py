@@ -21,7 +21,6 @@ READER = "cdpctl/jsonwire.py"
 
 # Places that parse JSON without the reader, each with why that is safe.
 ALLOWED = {
-    ("cdpctl/resources.py", "json.loads"): "bundled data files inside the package (trusted)",
     ("cdpctl/delivery/sources.py", "orjson.loads"): (
         "finds where an archive's array element ends; the element is then parsed by "
         "sources.parse, which applies the depth bound before jsonwire.loads"

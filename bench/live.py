@@ -94,7 +94,9 @@ def serve(port_file: Path) -> None:
 
 def timed(command: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, check=False, timeout=3600
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
@@ -128,7 +130,10 @@ def main() -> None:
         ]
     )
     try:
+        deadline = time.monotonic() + 30
         while not port_file.exists() or not port_file.read_text():
+            if sink.poll() is not None or time.monotonic() > deadline:
+                sys.exit("the sink did not start (no port within 30 s)")
             time.sleep(0.05)
         url = f"http://127.0.0.1:{port_file.read_text()}"
         env = {

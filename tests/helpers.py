@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner
@@ -72,6 +73,23 @@ subscriptions:
     mapping:
       batch_size: 5
 """
+
+
+def replay_command(events: Path, mapping: Path, endpoint: str, *extra: str) -> list[str]:
+    """`cdpctl replay EVENTS -m MAPPING --live` into `endpoint`, a JSON summary, no progress."""
+    return [
+        "replay",
+        str(events),
+        "-m",
+        str(mapping),
+        "--live",
+        "--endpoint",
+        endpoint,
+        "--no-progress",
+        "--format",
+        "json",
+        *extra,
+    ]
 
 
 def run_cli(args: list[str], input: str | None = None, env: Mapping[str, str] | None = None):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CUSTOMERIO_EVENTS_MAPPING, SEGMENT_MAPPING, UNKEYED_MAPPING
+from helpers import CUSTOMERIO_EVENTS_MAPPING, SEGMENT_MAPPING, UNKEYED_MAPPING, replay_command
 
 from cdpctl.sandbox.providers.customerio import API_KEY, SITE_ID
 from cdpctl.sandbox.providers.segment import WRITE_KEY
@@ -79,22 +79,7 @@ def replay(
     events: Path, mapping: Path, sandbox: Any, *extra: str, memory: int | None = None
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     result = run(
-        [
-            "replay",
-            str(events),
-            "-m",
-            str(mapping),
-            "--live",
-            "--endpoint",
-            sandbox.url,
-            "--format",
-            "json",
-            "--no-progress",
-            "--rate",
-            "1000",
-            *extra,
-        ],
-        memory=memory,
+        replay_command(events, mapping, sandbox.url, "--rate", "1000", *extra), memory=memory
     )
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     return result, json.loads(result.stdout) if result.stdout.strip() else {}

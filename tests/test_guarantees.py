@@ -17,7 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import SEGMENT_MAPPING, UNKEYED_MAPPING, run_cli, sigint_as_in_a_terminal
+from helpers import (
+    SEGMENT_MAPPING,
+    UNKEYED_MAPPING,
+    replay_command,
+    run_cli,
+    sigint_as_in_a_terminal,
+)
 
 from cdpctl.delivery.ledger import hold
 from cdpctl.sandbox.providers.segment import WRITE_KEY
@@ -60,22 +66,6 @@ def mapping(tmp_path: Path) -> Path:
     path = tmp_path / "segment.yaml"
     path.write_text(MAPPING)
     return path
-
-
-def replay_command(events: Path, mapping: Path, endpoint: str, *extra: str) -> list[str]:
-    return [
-        "replay",
-        str(events),
-        "-m",
-        str(mapping),
-        "--live",
-        "--endpoint",
-        endpoint,
-        "--no-progress",
-        "--format",
-        "json",
-        *extra,
-    ]
 
 
 def start(args: list[str]) -> subprocess.Popen[str]:

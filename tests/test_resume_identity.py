@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import run_cli
+from helpers import replay_command, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,22 +58,7 @@ def write_events(path: Path, count: int) -> None:
 
 
 def replay(events: Path, mapping: Path, sandbox: Any, *extra: str) -> Any:
-    return run_cli(
-        [
-            "replay",
-            str(events),
-            "-m",
-            str(mapping),
-            "--live",
-            "--endpoint",
-            sandbox.url,
-            "--no-progress",
-            "--format",
-            "json",
-            *extra,
-        ],
-        env=ENV,
-    )
+    return run_cli(replay_command(events, mapping, sandbox.url, *extra), env=ENV)
 
 
 def sent(sandbox: Any) -> int:

@@ -92,3 +92,28 @@ def test_a_segment_batch_body_joined_from_its_messages_is_the_batch_serialised(
 
     joined = b'{"batch":[' + b",".join(jsonwire.dumps(m) for m in messages) + b"]}"
     assert joined == jsonwire.dumps({"batch": messages})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.integers(), st.text(max_size=40), st.none(), st.booleans(), st.floats()))
+def test_an_id_learnt_from_a_provider_is_carried_only_when_it_is_plain(value: object) -> None:
+    """Contact and request ids come back from providers and go into later URLs: a path, a
+    query, a line break or a type that is no id fails the event, and the message never
+    echoes the value."""
+    import re
+
+    from cdpctl.providers.base import ActionContext, ActionFailed, learnt_id
+
+    live = ActionContext(settings={}, dry_run=False)
+    plain = (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}", value)
+    )
+    try:
+        assert learnt_id(value, "the contact", live) == value and plain
+    except ActionFailed as refused:
+        assert not plain
+        assert "the contact" in refused.reason
+        if isinstance(value, str) and any(c in value for c in "/?#\n"):
+            assert value not in refused.reason
+    dry = ActionContext(settings={})
+    assert learnt_id("<contactId>", "the contact", dry) == "<contactId>"

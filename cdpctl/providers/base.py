@@ -282,6 +282,29 @@ class ItemResult:
     in_doubt: bool = False  # its request may have been processed (see `unanswered`)
 
 
+#: What an id a provider hands back may hold before cdpctl puts it in a URL or a body.
+LEARNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
+
+
+def learnt_id(value: Any, what: str, ctx: ActionContext) -> Any:
+    """An id learnt from a provider's answer (a contact id, an async request id), checked
+    before a later request carries it: a whole number, or up to 200 letters, digits and
+    `._:-`. Anything else (a path, a query, a line break) fails the event, naming what and
+    never echoing the value. Dry runs hold the plan's own placeholders and pass as they are."""
+    if ctx.dry_run:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and LEARNT_ID.fullmatch(value):
+        return value
+    raise ActionFailed(
+        f"{what}: the provider's answer holds an id cdpctl will not put in a request "
+        f"({type(value).__name__} of {len(str(value)):,} characters; ids are whole numbers or "
+        "letters, digits and ._:-)",
+        retryable=False,
+    )
+
+
 def unanswered(reply: Reply, provider: str) -> ItemResult:
     """The result for each event of a request that got no answer at all (status 0): failed,
     or in doubt when the request was sent and may have been processed."""

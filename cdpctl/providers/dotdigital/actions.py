@@ -24,6 +24,7 @@ from cdpctl.providers.base import (
     Reply,
     Request,
     Upsert,
+    learnt_id,
 )
 from cdpctl.providers.dotdigital import api
 from cdpctl.providers.dotdigital.rules import (
@@ -77,11 +78,11 @@ def _js_string(value: Any) -> str:
     return str(value)
 
 
-def _contact_id(reply: Reply, what: str) -> Any:
+def _contact_id(reply: Reply, what: str, ctx: ActionContext) -> Any:
     contact_id = reply.json.get("contactId") if isinstance(reply.json, Mapping) else None
     if contact_id is None:
         raise ActionFailed(f"{what}: Dotdigital's answer has no contactId", status=reply.status)
-    return contact_id
+    return learnt_id(contact_id, what, ctx)
 
 
 # --- the contact identifier (§2.2) -----------------------------------------------------------
@@ -507,7 +508,7 @@ def _plan_enrol(payload: dict[str, Any], ctx: ActionContext) -> Plan:
         repeat=Repeat.IDEMPOTENT,  # an upsert by the identifier
         dry_run_reply=Reply(200, {"contactId": CONTACT_ID_PLACEHOLDER}),
     )
-    contact_id = _contact_id(reply, "fetch or create the contact")
+    contact_id = _contact_id(reply, "fetch or create the contact", ctx)
     yield Request(
         "POST",
         api.ENROLMENTS.url(api.api_host(ctx.settings)),
@@ -547,7 +548,7 @@ def _plan_remove(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     )
     if reply.status == 404:
         raise ActionFailed(NOT_FOUND_TO_REMOVE, status=404, retryable=False)
-    contact_id = _contact_id(reply, "look up the contact")
+    contact_id = _contact_id(reply, "look up the contact", ctx)
     yield Request(
         "DELETE",
         api.LIST_CONTACT_DELETE.url(
@@ -654,7 +655,7 @@ def _plan_campaign(payload: dict[str, Any], ctx: ActionContext) -> Plan:
         raise ActionFailed(
             "contact not found — campaigns are sent only to existing contacts", status=404
         )
-    yield campaign_request(payload, _contact_id(reply, "look up the contact"), ctx.settings)
+    yield campaign_request(payload, _contact_id(reply, "look up the contact", ctx), ctx.settings)
 
 
 # --- sendSms (§3.5) and sendTransactionalSms (§3.7) ------------------------------------------

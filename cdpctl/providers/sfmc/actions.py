@@ -24,6 +24,7 @@ from cdpctl.providers.base import (
     Reply,
     Request,
     Upsert,
+    learnt_id,
 )
 from cdpctl.providers.sfmc import api
 from cdpctl.providers.sfmc.auth import authorized, bearer_headers, checked_subdomain
@@ -538,7 +539,8 @@ def _plan_async(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     api.judge(reply)
     request_id = reply.json.get("requestId") if isinstance(reply.json, dict) else None
     if request_id:
-        (row,) = yield from settle_async(str(request_id), 1, ctx)
+        checked = learnt_id(request_id, "the async request", ctx)
+        (row,) = yield from settle_async(str(checked), 1, ctx)
         if not row.ok:
             raise ActionFailed(row.reason, status=row.status, retryable=row.retryable)
 
@@ -599,7 +601,8 @@ def async_batch(
             reply.json.get("requestId") if reply.ok and isinstance(reply.json, dict) else None
         )
         if request_id:
-            submitted = yield from settle_async(str(request_id), len(group), ctx)
+            checked = learnt_id(request_id, "the async request", ctx)
+            submitted = yield from settle_async(str(checked), len(group), ctx)
         for (index, _), result in zip(group, submitted, strict=True):
             results[index] = result
 

@@ -161,3 +161,18 @@ def review(
                 summary.fields[(sub.subscription, where, kind)] += 1
         summary.changed_events += result.changed
         yield result
+
+
+def collect_changed(
+    old: Destination,
+    new: Destination,
+    records: Iterable[Record | Malformed],
+    summary: ReviewSummary,
+    shown: list[EventDiff],
+    show: int,
+) -> None:
+    """Review every record into `summary`, keeping the first `show` changed events in
+    `shown` (filled as it goes, so what came before a broken archive is kept)."""
+    for event_diff in review(old, new, records, summary):
+        if event_diff.changed and len(shown) < show:
+            shown.append(event_diff)

@@ -58,7 +58,7 @@ def command(
     what a change does to a month of archives (--engine dask). Only what is sent is compared."""
     from cdpctl.delivery.sources import SourceError
     from cdpctl.output import review as view
-    from cdpctl.review import EventDiff, ReviewSummary, review
+    from cdpctl.review import EventDiff, ReviewSummary, collect_changed
 
     chosen = output_format(format_flag, FORMATS)
     on_dask = dask_options(engine_name, scheduler, workers, blocksize)
@@ -81,9 +81,7 @@ def command(
             records = source.records()
             if limit is not None:
                 records = (r for i, r in enumerate(records) if i < limit)
-            for event_diff in review(old, new, records, summary):
-                if event_diff.changed and len(shown) < show:
-                    shown.append(event_diff)
+            collect_changed(old, new, records, summary, shown, show)
     except SourceError as error:
         fail(str(error))
     colored = color_choice(color)

@@ -228,7 +228,7 @@ def _events_view(destination: Destination, remote: Any, events: list[str], fmt: 
     from cdpctl.delivery.sources import SourceError
     from cdpctl.output import review as view
     from cdpctl.pipeline import DestinationError
-    from cdpctl.review import EventDiff, ReviewSummary, review
+    from cdpctl.review import EventDiff, ReviewSummary, collect_changed
     from cdpctl.workspace.events import workspace_destination
 
     try:
@@ -240,9 +240,7 @@ def _events_view(destination: Destination, remote: Any, events: list[str], fmt: 
     summary = ReviewSummary()
     shown: list[EventDiff] = []
     try:
-        for event_diff in review(before, destination, archive(events).records(), summary):
-            if event_diff.changed and len(shown) < 20:
-                shown.append(event_diff)
+        collect_changed(before, destination, archive(events).records(), summary, shown, 20)
     except SourceError as error:
         fail(str(error))
     text = view.VIEWS[fmt](summary, shown)

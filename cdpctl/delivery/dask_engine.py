@@ -48,7 +48,7 @@ from cdpctl.delivery.sources import (
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.mappingfile import MappingFile
 from cdpctl.pipeline import Destination, compile_destination
-from cdpctl.review import EventDiff, ReviewSummary, review
+from cdpctl.review import EventDiff, ReviewSummary, collect_changed
 from cdpctl.secrets import ENV_REFERENCE
 
 BLOCKSIZE = 64 * 1024 * 1024
@@ -160,9 +160,7 @@ def _judge_review(name: str, item: Input, part: int, block: bytes | None) -> Par
     shown: list[EventDiff] = []
     error = None
     try:
-        for event_diff in review(old, new, _records(item, part, block), summary):
-            if event_diff.changed and len(shown) < job.show:
-                shown.append(event_diff)
+        collect_changed(old, new, _records(item, part, block), summary, shown, job.show)
     except SourceError as failure:
         error = str(failure)
     lines = block.count(b"\n") if block is not None else 0

@@ -28,6 +28,7 @@ from cdpctl.providers.base import (
     Reply,
     Request,
     is_retryable,
+    learnt_id,
     unanswered,
 )
 from cdpctl.providers.payload import E164_HINT
@@ -532,7 +533,11 @@ def _search_ids(
     if not reply.ok:
         return request_failure(reply, "contact search")
     found = reply.json.get("result") if isinstance(reply.json, dict) else None
-    return [r["id"] for r in found or [] if isinstance(r, dict) and isinstance(r.get("id"), str)]
+    ids = [r["id"] for r in found or [] if isinstance(r, dict) and isinstance(r.get("id"), str)]
+    try:  # the ids go into the removal's query string
+        return [learnt_id(contact_id, "the contact search", ctx) for contact_id in ids]
+    except ActionFailed as unusable:
+        return ItemResult(False, reply.status, unusable.reason)
 
 
 def _remove_from_list(ctx: ActionContext, list_id: str, items: list[_Item]) -> Step:

@@ -35,5 +35,3 @@ done
 echo "== measuring"
 "$VENV/bin/python" "$BENCH/suite.py" "$@"
 
-echo "== the generated fast path, on ordinary and fallback-heavy events"
-"$VENV/bin/python" "$BENCH/fastpath.py" --events "$1"

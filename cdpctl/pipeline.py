@@ -1,6 +1,7 @@
 """load → compile → match → map → prepare → plan: one event's verdict for one subscription.
 
-`evaluate` is the one place an event is judged. test-event, send, diff, dry-run replay and live
+`evaluate` is the one place an event is judged: each subscription compiles into one generated
+function (cdpctl.compiler) that runs these steps. test-event, send, diff, dry-run replay and live
 replay all call it, so what a dry run shows is what live mode sends: live mode delivers exactly
 the `Ready` verdicts, through the plan the dry run drove. Everything here is compiled once per
 mapping file (`load_destination`) and then applied to any number of events; nothing here prints
@@ -12,9 +13,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from cdpctl import codes, mapping, triggers
+from cdpctl import codes, jsonwire, mapping, triggers
+from cdpctl.compiler import Judge, write_judge
 from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.mappingfile import MappingFile, effective_mapping
 from cdpctl.providers import get_provider
@@ -54,12 +57,13 @@ class CompiledSubscription:
     action: Action
     trigger: str
     enabled: bool
-    matches: Callable[[Mapping[str, Any]], bool]
-    transform: Callable[[Any], Any]
+    # The subscription's generated judge (cdpctl.compiler): `judge(event, ctx, sized=False)`
+    # answers None (no match), a Verdict, or with `sized` an int (see `finish`).
+    judge: Judge
+    event_type: str | None  # the only event type its trigger can match, if it requires one
+    code: str  # the judge's generated source, for tests and debugging
     mapping: dict[str, Any]
     defaulted: tuple[str, ...]
-    # The mapping may yield undefined array slots or NaN (see mapping.may_leave_undefined).
-    strips: bool
     trigger_warnings: tuple[triggers.TriggerWarning, ...] = ()  # what Segment reads differently
     # The file's optional `id:` (the subscription's Segment id): an identity that survives a
     # rename, unlike `name`. None when the file gives none.
@@ -133,6 +137,9 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
     provider = get_provider(file.provider)
     if provider is None:
         raise DestinationError(f"{file.path}: unknown provider {file.provider!r}")
+    settings = resolve_settings(provider, file.settings, environ)
+    # A body counted by size alone (`finish`) needs settings under which the plan sends it.
+    settings_usable = not (provider.check_settings and provider.check_settings(settings.values))
     compiled = []
     for sub in file.subscriptions:
         action = provider.action(sub.action)
@@ -141,10 +148,19 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
         effective, defaulted = effective_mapping(action, sub.mapping, sub.use_defaults)
         try:
             parsed = triggers.parse(sub.trigger)
-            predicate = _never_raising(triggers.compile_trigger(parsed))
             transform = mapping.compile_mapping(effective)
         except (triggers.TriggerSyntaxError, mapping.MappingError) as error:
             raise DestinationError(f"{file.path}: subscription {sub.name!r}: {error}") from error
+        message = action.message if settings_usable else None
+        judge = write_judge(
+            sub.name,
+            parsed.root,
+            effective,
+            transform,
+            mapping.may_leave_undefined(effective),
+            refused,
+            partial(finish, action, message),
+        )
         compiled.append(
             CompiledSubscription(
                 index=sub.index,
@@ -152,31 +168,16 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
                 action=action,
                 trigger=sub.trigger,
                 enabled=sub.enabled,
-                matches=predicate,
-                transform=transform,
+                judge=judge.function,
+                event_type=judge.event_type,
+                code=judge.source,
                 mapping=effective,
                 defaulted=defaulted,
-                strips=mapping.may_leave_undefined(effective),
                 trigger_warnings=parsed.warnings,
                 id=sub.id,
             )
         )
-    settings = resolve_settings(provider, file.settings, environ)
     return Destination(file, provider, tuple(compiled), settings)
-
-
-def _never_raising(
-    predicate: Callable[[Mapping[str, Any]], bool],
-) -> Callable[[Mapping[str, Any]], bool]:
-    """Where Segment's matcher throws (odd triggers on odd events), the event does not match."""
-
-    def matches(event: Mapping[str, Any]) -> bool:
-        try:
-            return predicate(event)
-        except triggers.TriggerEvaluationError:
-            return False
-
-    return matches
 
 
 # --- verdicts --------------------------------------------------------------------------------
@@ -231,28 +232,48 @@ def evaluate(
     *,
     explain: bool = False,
 ) -> Verdict:
-    """Judge one event for one subscription: the only implementation of this step."""
+    """Judge one event for one subscription: a call of its compiled judge, the only
+    implementation of this step."""
     if not sub.enabled:
         return DISABLED
-    if not sub.matches(event):
+    verdict: Verdict | None = sub.judge(event, ctx)
+    if verdict is None:
         return NoMatch(triggers.explain(sub.trigger, event)) if explain else NO_MATCH
-    payload, problems = map_event(sub, event, ctx.settings)
-    if payload is None:
-        return Invalid(tuple(problems))
-    if problems and any(p.severity is Severity.ERROR for p in problems):
-        return Invalid(_errors_first(problems), payload)
-    return planned(sub, payload, tuple(problems), ctx)
+    return verdict
+
+
+def finish(
+    action: Action,
+    message: Callable[[Mapping[str, Any]], Any] | None,
+    mapped: Any,
+    ctx: ActionContext,
+    sized: bool,
+) -> Verdict | int:
+    """The judgement of a mapped event, after its mapping: the framework's clean/coerce/
+    validate step, the action's check, then its plan. With `sized`, a valid event without
+    warnings whose action declares its one request's body (`message`) is answered by the
+    body's size instead of a `Ready` (the dry run counts millions of them)."""
+    if type(mapped) is not dict:
+        return Invalid((Diagnostic(codes.MAPPING_RUNTIME, "mapping did not produce an object"),))
+    payload, problems = prepare(action, mapped, ctx.settings)
+    if problems:
+        if any(p.severity is Severity.ERROR for p in problems):
+            return Invalid(_errors_first(problems), payload)
+        return planned(action, payload, tuple(problems), ctx)
+    if sized and message is not None:
+        return len(jsonwire.dumps(message(payload)))
+    return planned(action, payload, (), ctx)
 
 
 def planned(
-    sub: CompiledSubscription,
+    action: Action,
     payload: dict[str, Any],
     warnings: tuple[Diagnostic, ...],
     ctx: ActionContext,
 ) -> Verdict:
-    """The last step of `evaluate`, for a valid payload: its plan's requests, or why none."""
+    """The last step of a judgement, for a valid payload: its plan's requests, or why none."""
     try:
-        requests = dry_run(sub.action.plan(payload, ctx))
+        requests = dry_run(action.plan(payload, ctx))
     except Skip as skip:
         return Skipped(skip.reason, payload, warnings)
     except ActionFailed as failure:
@@ -267,30 +288,22 @@ def evaluate_all(
     return [(sub, evaluate(sub, event, ctx, explain=explain)) for sub in destination.subscriptions]
 
 
-def map_event(
-    sub: CompiledSubscription, event: Mapping[str, Any], settings: Mapping[str, Any]
-) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
-    """Apply a subscription's mapping and the framework's clean/coerce/validate step."""
-    try:
-        mapped = sub.transform(event)
-        if sub.strips:
-            mapped = mapping.strip_undefined(mapped)
-    except mapping.BudgetExceeded as refusal:
-        return None, [
-            Diagnostic(
-                codes.EXPRESSION_BUDGET,
-                f"refused: {refusal.rule()}",
-                json_path=refusal.field,
-                hint="; ".join(
-                    filter(None, (refusal.reached(), "see Budgets in docs/mapping-language.md"))
+def refused(error: mapping.MappingError) -> Invalid:
+    """The verdict for an event whose mapping fails or outgrows the budgets."""
+    if isinstance(error, mapping.BudgetExceeded):
+        return Invalid(
+            (
+                Diagnostic(
+                    codes.EXPRESSION_BUDGET,
+                    f"refused: {error.rule()}",
+                    json_path=error.field,
+                    hint="; ".join(
+                        filter(None, (error.reached(), "see Budgets in docs/mapping-language.md"))
+                    ),
                 ),
             )
-        ]
-    except mapping.MappingError as error:
-        return None, [Diagnostic(codes.MAPPING_RUNTIME, f"mapping failed: {error}")]
-    if not isinstance(mapped, dict):
-        return None, [Diagnostic(codes.MAPPING_RUNTIME, "mapping did not produce an object")]
-    return prepare(sub.action, mapped, settings)
+        )
+    return Invalid((Diagnostic(codes.MAPPING_RUNTIME, f"mapping failed: {error}"),))
 
 
 def dry_run(plan: Plan) -> list[Request]:

@@ -1,6 +1,6 @@
 """Budgets for expressions (cdpctl.mapping.budget): an expression that would build far more than
 the event it reads is refused for that event — a located CDP409, counted, the run going on —
-before the value is built, the same way with the generated fast path on and off; within the
+before the value is built, the same way in every command (one compiled judge); within the
 budget, every directive means what it meant before.
 
 The hostile cases are the ones reported against `test-event` and `replay`: a 570 KB note of
@@ -29,7 +29,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdpctl import codes
-from cdpctl.fastpath import FALLBACK, compile_subscription
 from cdpctl.jsvalues import UNDEFINED
 from cdpctl.loading import load_yaml
 from cdpctl.mapping import BudgetExceeded, MappingError, compile_mapping
@@ -364,7 +363,7 @@ def test_hostile_sizes_give_a_value_within_the_budget_or_the_budget_error(
         assert json_size(produced, MAX_VALUE_CHARS) <= MAX_VALUE_CHARS
 
 
-# --- verdicts: the same with the fast path on and off -----------------------------------------
+# --- verdicts: one for evaluate and the dry run's bulk counting --------------------------------
 
 SEGMENT_BUDGET_MAPPING = """\
 version: 1
@@ -404,25 +403,24 @@ def budget_destination(tmp_path: Path, text: str = SEGMENT_BUDGET_MAPPING):
     ],
     ids=["template", "arrayPath"],
 )
-def test_a_hostile_event_gets_the_same_verdict_with_the_fast_path_on_and_off(
+def test_a_hostile_event_is_refused_by_the_compiled_judge_as_the_dry_run_counts_it(
     tmp_path: Path, properties: dict[str, Any], field: tuple[str, ...]
 ) -> None:
     destination = budget_destination(tmp_path)
     (sub,) = destination.subscriptions
-    fast = compile_subscription(sub, "segment", destination.context(dry_run=True))
-    assert fast is not None
     hostile = track(**properties)
     verdict = evaluate(sub, hostile, destination.context(dry_run=True))
     assert isinstance(verdict, Invalid)
     (diagnostic,) = verdict.diagnostics
     assert diagnostic.code == codes.EXPRESSION_BUDGET and diagnostic.json_path == field
-    assert fast.function(hostile) is FALLBACK  # so the caller asks evaluate: the same verdict
+    # The dry run's bulk counting asks the same judge: the same verdict, not a size.
+    assert sub.judge(hostile, destination.context(dry_run=True), True) == verdict
     ordinary = track(note="fine", items=[{"id": 1}])
     assert isinstance(evaluate(sub, ordinary, destination.context(dry_run=True)), Ready)
-    assert isinstance(fast.function(ordinary), int)
+    assert isinstance(sub.judge(ordinary, destination.context(dry_run=True), True), int)
 
 
-def test_the_event_budget_gives_the_same_verdict_with_the_fast_path_on_and_off(
+def test_the_event_budget_is_one_verdict_for_evaluate_and_the_dry_run(
     tmp_path: Path,
 ) -> None:
     """Five copies of a 900 KB property: each value is the event's own, the payload 4.5 MB."""
@@ -434,8 +432,6 @@ def test_the_event_budget_gives_the_same_verdict_with_the_fast_path_on_and_off(
     )
     destination = budget_destination(tmp_path, text + "\n")
     (sub,) = destination.subscriptions
-    fast = compile_subscription(sub, "segment", destination.context(dry_run=True))
-    assert fast is not None
     verdict = evaluate(sub, track(note="n" * 900_000), destination.context(dry_run=True))
     assert isinstance(verdict, Invalid)
     (diagnostic,) = verdict.diagnostics
@@ -448,10 +444,11 @@ def test_the_event_budget_gives_the_same_verdict_with_the_fast_path_on_and_off(
     assert re.fullmatch(
         r"at least 4,50\d,\d{3} bytes; see Budgets in docs/mapping-language\.md", diagnostic.hint
     )
-    assert fast.function(track(note="n" * 900_000)) is FALLBACK
+    sized = sub.judge(track(note="n" * 900_000), destination.context(dry_run=True), True)
+    assert sized == verdict
     within = evaluate(sub, track(note="n" * 700_000), destination.context(dry_run=True))
     assert codes.EXPRESSION_BUDGET not in {d.code for d in getattr(within, "diagnostics", ())}
-    assert isinstance(fast.function(track(note="fine")), int)
+    assert isinstance(sub.judge(track(note="fine"), destination.context(dry_run=True), True), int)
 
 
 # --- the command line: located, counted, bounded ----------------------------------------------

@@ -34,7 +34,7 @@ from dask.bytes import read_bytes
 from distributed import Client, LocalCluster, WorkerPlugin
 
 from cdpctl.delivery import coalesce
-from cdpctl.delivery.engine import DryRenderer, Filters, PlanGate, dry_renderer, filtered
+from cdpctl.delivery.engine import DryJudge, Filters, PlanGate, filtered
 from cdpctl.delivery.inputs import Archive, Input
 from cdpctl.delivery.locations import Location, Origin
 from cdpctl.delivery.sources import (
@@ -113,14 +113,14 @@ class _Job(WorkerPlugin):
         self.show = show
         self.plan = plan
         self.destinations: tuple[Destination, ...] = ()
-        self.render: DryRenderer | None = None
+        self.judge: DryJudge | None = None
 
     def __repr__(self) -> str:  # never show the environment (it holds secrets)
         return f"<cdpctl job: {', '.join(f.path for f in self.files)}>"
 
     def setup(self, worker: Any) -> None:
         self.destinations = tuple(compile_destination(f, self.environ) for f in self.files)
-        self.render = dry_renderer(self.destinations[0], self.plan)
+        self.judge = DryJudge(self.destinations[0], self.plan)
 
 
 def _job(name: str) -> _Job:
@@ -145,8 +145,8 @@ def _judge_replay(name: str, item: Input, part: int, block: bytes | None) -> Par
         records = filtered(_records(item, part, block), job.filters, stats)
         if job.coalesce_identify:
             records = coalesce.folding(records, folds)
-        assert job.render is not None
-        job.render(records, stats)
+        assert job.judge is not None
+        job.judge(records, stats)
     except SourceError as failure:
         error = str(failure)
     lines = block.count(b"\n") if block is not None else 0
@@ -183,8 +183,8 @@ def _judge_identifies(
         for _, other in items[1:]:
             fold = coalesce.merge(fold, other)
         merged.append(fold)
-    assert job.render is not None
-    job.render(coalesce.finish(merged, stats), stats)
+    assert job.judge is not None
+    job.judge(coalesce.finish(merged, stats), stats)
     return [stats]
 
 

@@ -1,5 +1,5 @@
 """Replay's reading and judging: filters, partitions, the tracking-plan gate and the dry-run
-judge loop. Live sending is `cdpctl.delivery.live`."""
+judge-and-count loop. Live sending is `cdpctl.delivery.live`."""
 
 from __future__ import annotations
 
@@ -9,16 +9,15 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cdpctl import triggers
+from cdpctl.compiler import Judge
 from cdpctl.delivery.ledger import Key
 from cdpctl.delivery.sources import Malformed, Record
-from cdpctl.delivery.stats import ReplayStats
-from cdpctl.pipeline import Destination, evaluate
-from cdpctl.providers.base import ActionContext
+from cdpctl.delivery.stats import ReplayStats, SubscriptionStats
+from cdpctl.pipeline import Destination
 
 if TYPE_CHECKING:
     from cdpctl.plans.checker import PlanChecker
@@ -153,41 +152,82 @@ def where_predicate(fql: str | None) -> Callable[[dict[str, Any]], bool] | None:
 
 # --- dry run ---------------------------------------------------------------------------------
 
-
-DryRenderer = Callable[[Iterable[Record], ReplayStats], None]
-
-
-def dry_renderer(destination: Destination, plan: PlanGate | None = None) -> DryRenderer:
-    """`render_records` for `destination`, prepared once: on generated functions unless
-    CDPCTL_FASTPATH=0 (cdpctl.fastpath; the same counts, faster)."""
-    from cdpctl import fastpath
-
-    if fastpath.enabled():
-        from cdpctl.delivery.fast import FastRenderer
-
-        return FastRenderer(destination, plan)
-    # One context for every call, as the fast renderer keeps: what a plan caches in it (a
-    # token, a looked-up id) must not depend on how a worker's events were chunked.
-    return partial(render_records, destination, plan=plan, ctx=destination.context(dry_run=True))
+_FLUSH_EVERY = 1024  # records between bulk updates of the counters (progress, Ctrl-C)
 
 
-def render_records(
-    destination: Destination,
-    records: Iterable[Record],
-    stats: ReplayStats,
-    plan: PlanGate | None = None,
-    ctx: ActionContext | None = None,
-) -> None:
-    """Dry run: every event's verdict for every subscription, counted; nothing is sent."""
-    ctx = ctx or destination.context(dry_run=True)
-    enabled = [(s, stats.sub(s.name)) for s in destination.subscriptions if s.enabled]
-    tally = stats.tally
-    for record in records:
-        if plan is not None and not plan.admits(record, stats):
-            continue
-        event = record.event
-        for sub, counters in enabled:
-            tally(counters, evaluate(sub, event, ctx), record)
+class DryJudge:
+    """Dry run: every event judged by every enabled subscription's compiled judge, counted;
+    nothing is sent. The one judge-and-count loop of local, worker and Dask runs.
+
+    Each event goes only to the subscriptions whose trigger can match its type. The judges run
+    `sized` (cdpctl.compiler): their plain answers (no match; ready with one request of N
+    bytes) are counted in bulk, any other verdict by `ReplayStats.tally`. One context serves
+    every call: what a plan caches in it (a token, a looked-up id) must not depend on how a
+    worker's events were chunked."""
+
+    def __init__(self, destination: Destination, plan: PlanGate | None = None) -> None:
+        self.ctx = destination.context(dry_run=True)
+        self.plan = plan
+        self.subscriptions = [sub for sub in destination.subscriptions if sub.enabled]
+
+    def __call__(self, records: Iterable[Record], stats: ReplayStats) -> None:
+        ctx = self.ctx
+        plan = self.plan
+        tally = stats.tally
+        slots = [stats.sub(sub.name) for sub in self.subscriptions]
+        everywhere, by_type = self._dispatch()
+        ready = [0] * len(slots)
+        sizes = [0] * len(slots)
+        judged_before = [c.matched + c.no_match for c in slots]
+        seen = 0
+        try:
+            for record in records:
+                if plan is not None and not plan.admits(record, stats):
+                    continue  # blocked: judged by no subscription
+                event = record.event
+                for judge, slot in by_type.get(event["type"], everywhere):
+                    answer = judge(event, ctx, True)
+                    if answer is None:
+                        continue
+                    if type(answer) is int:
+                        ready[slot] += 1
+                        sizes[slot] += answer
+                    else:
+                        tally(slots[slot], answer, record)
+                seen += 1
+                if seen == _FLUSH_EVERY:
+                    self._flush(stats, slots, judged_before, ready, sizes, seen)
+                    seen = 0
+                    judged_before = [c.matched + c.no_match for c in slots]
+        finally:  # also when the archive breaks off: what was read is counted
+            self._flush(stats, slots, judged_before, ready, sizes, seen)
+
+    def _dispatch(self) -> tuple[list[tuple[Judge, int]], dict[str, list[tuple[Judge, int]]]]:
+        """(judge, slot) pairs for events of any type, and per type a trigger requires."""
+        judges = [(sub.judge, slot, sub.event_type) for slot, sub in enumerate(self.subscriptions)]
+        everywhere = [(judge, slot) for judge, slot, kind in judges if kind is None]
+        by_type = {
+            kind: [(judge, slot) for judge, slot, required in judges if required in (None, kind)]
+            for _, _, kind in judges
+            if kind is not None
+        }
+        return everywhere, by_type
+
+    @staticmethod
+    def _flush(
+        stats: ReplayStats,
+        slots: list[SubscriptionStats],
+        judged_before: list[int],
+        ready: list[int],
+        sizes: list[int],
+        seen: int,
+    ) -> None:
+        for slot, counters in enumerate(slots):
+            if ready[slot]:
+                stats.tally_ready(counters, ready[slot], ready[slot], sizes[slot])
+            judged = counters.matched + counters.no_match - judged_before[slot]
+            counters.no_match += seen - judged  # skipped by type, or answered None
+            ready[slot] = sizes[slot] = 0
 
 
 def raw_id(record: Record | Malformed) -> str:

@@ -20,9 +20,9 @@ from cdpctl import jsonwire
 from cdpctl.delivery.coalesce import coalesced
 from cdpctl.delivery.deadletter import DeadLetters
 from cdpctl.delivery.engine import (
+    DryJudge,
     Filters,
     PlanGate,
-    dry_renderer,
     filtered,
     partition_of,
     quick_partition,
@@ -140,7 +140,7 @@ def _dry(
         records = filtered(plan.source.records(), plan.filters, stats)
         if plan.coalesce_identify:
             records = coalesced(records, stats)
-        dry_renderer(destination, plan.plan)(_ticking(records, stats, on_progress), stats)
+        DryJudge(destination, plan.plan)(_ticking(records, stats, on_progress), stats)
         return
     # The parent only routes. Without filters it routes from the raw text and the workers
     # parse; otherwise it parses with plain orjson (routing needs no JavaScript number

@@ -132,7 +132,7 @@ class ReplayStats:
         self, counters: SubscriptionStats, events: int, requests: int, size: int
     ) -> None:
         """Count `events` Ready verdicts at once, with their planned requests and body bytes
-        (the dry-run fast path counts in bulk)."""
+        (the dry run counts in bulk)."""
         counters.matched += events
         counters.would_send += events
         counters.planned_requests += requests

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cdpctl.delivery.engine import Filters, PlanGate, dry_renderer, filtered
+from cdpctl.delivery.engine import DryJudge, Filters, PlanGate, filtered
 from cdpctl.delivery.sources import Malformed, RawRecord, Record, SourceError, parse
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.pipeline import Destination
@@ -103,7 +103,7 @@ def _work(
     job: WorkerJob, destination: Destination, plan: PlanGate | None, inbox: Any, outbox: Any
 ) -> None:
     stats = ReplayStats()
-    render = dry_renderer(destination, plan)
+    judge = DryJudge(destination, plan)
     last = time.monotonic()
     for chunk in _chunks(inbox):
         parsed = _records(chunk)
@@ -111,7 +111,7 @@ def _work(
             records = list(filtered(parsed, Filters(), stats))
         else:
             records = [record for record in parsed if isinstance(record, Record)]
-        render(records, stats)
+        judge(records, stats)
         now = time.monotonic()
         if now - last >= SNAPSHOT_EVERY:
             last = now

@@ -144,12 +144,6 @@ def check_mapped(payload: Any) -> Any:
     return payload
 
 
-def check_mapped_fields(fields: dict[str, Any]) -> None:
-    """`check_mapped` for the generated fast path, whose mapped fields may hold ``UNDEFINED``
-    where the compiled mapping leaves the key out."""
-    check_mapped({key: value for key, value in fields.items() if value is not UNDEFINED})
-
-
 def _undefined_as_null(value: Any) -> None:
     """An undefined array slot is sent as null (``JSON.stringify``); nothing else is expected."""
     if value is UNDEFINED:

@@ -379,6 +379,10 @@ class Action:
     batch: BatchSpec | None = None
     plan_batch: Callable[[list[dict[str, Any]], ActionContext], Plan] | None = None
     upsert: Upsert = Upsert.NONE
+    #: The JSON body of the one request `plan` sends for a payload `check` accepts, where the
+    #: action declares it (its plan builds the body with this very function); a dry run counts
+    #: such events by their body's size without building the request.
+    message: Callable[[Mapping[str, Any]], Any] | None = None
 
     def field(self, name: str) -> Field | None:
         for candidate in self.fields:

@@ -92,7 +92,8 @@ def _subscription(case: Case) -> tuple[CompiledSubscription, Any]:
             SubscriptionConfig(
                 index=0,
                 name=case.action,
-                trigger='type = "track"',  # never consulted: every event of a case is sent
+                # Every event of a case is sent: a trigger true for any event, missing type too.
+                trigger='type = "track" or type != "track"',
                 action=case.action,
                 mapping=dict(case.mapping),
                 use_defaults=case.defaults,
@@ -100,8 +101,7 @@ def _subscription(case: Case) -> tuple[CompiledSubscription, Any]:
         ),
     )
     destination = compile_destination(file, {})
-    sub = dataclasses.replace(destination.subscriptions[0], matches=lambda event: True)
-    return sub, destination
+    return destination.subscriptions[0], destination
 
 
 def effective_mapping(

@@ -92,6 +92,12 @@ def _plain_object(mapping: Any) -> bool:
     )
 
 
+def mapped_keys(mapping: Any) -> tuple[Any, ...] | None:
+    """The keys a judge's mapped object can hold, in their order, where the mapping is a plain
+    object of fields (None where only an event tells: a root directive)."""
+    return tuple(spread(mapping)) if _plain_object(mapping) else None
+
+
 def _write_fields(source: Source, mapping: dict[Any, Any]) -> None:
     """`m`: the mapped object, keys that resolve to undefined left out, within the budget."""
     code = MappingCode(source, "e", root_is_dict=True)

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from cdpctl import codes, jsonwire, mapping, triggers
-from cdpctl.compiler import Judge, write_judge
+from cdpctl.compiler import Judge, mapped_keys, write_judge
 from cdpctl.diagnostics import Diagnostic, Severity
 from cdpctl.mappingfile import MappingFile, effective_mapping
 from cdpctl.providers import get_provider
@@ -31,7 +31,7 @@ from cdpctl.providers.base import (
     Request,
     Skip,
 )
-from cdpctl.providers.payload import prepare
+from cdpctl.providers.payload import Preparer, prepare, preparer
 from cdpctl.secrets import Redactor, ResolvedSettings, resolve_settings
 
 #: Share of a provider's documented rate limit a run uses unless told otherwise. Requests leave
@@ -151,6 +151,8 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
             transform = mapping.compile_mapping(effective)
         except (triggers.TriggerSyntaxError, mapping.MappingError) as error:
             raise DestinationError(f"{file.path}: subscription {sub.name!r}: {error}") from error
+        keys = mapped_keys(effective)
+        prepare_mapped = partial(prepare, action) if keys is None else preparer(action, keys)
         message = action.message if settings_usable else None
         judge = write_judge(
             sub.name,
@@ -159,7 +161,7 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
             transform,
             mapping.may_leave_undefined(effective),
             refused,
-            partial(finish, action, message),
+            partial(finish, prepare_mapped, action, message),
         )
         compiled.append(
             CompiledSubscription(
@@ -243,6 +245,7 @@ def evaluate(
 
 
 def finish(
+    prepare_mapped: Preparer,
     action: Action,
     message: Callable[[Mapping[str, Any]], Any] | None,
     mapped: Any,
@@ -250,12 +253,13 @@ def finish(
     sized: bool,
 ) -> Verdict | int:
     """The judgement of a mapped event, after its mapping: the framework's clean/coerce/
-    validate step, the action's check, then its plan. With `sized`, a valid event without
+    validate step (`prepare_mapped`: `payload.prepare` for the mapping's keys) with the
+    action's check, then its plan. With `sized`, a valid event without
     warnings whose action declares its one request's body (`message`) is answered by the
     body's size instead of a `Ready` (the dry run counts millions of them)."""
     if type(mapped) is not dict:
         return Invalid((Diagnostic(codes.MAPPING_RUNTIME, "mapping did not produce an object"),))
-    payload, problems = prepare(action, mapped, ctx.settings)
+    payload, problems = prepare_mapped(mapped, ctx.settings)
     if problems:
         if any(p.severity is Severity.ERROR for p in problems):
             return Invalid(_errors_first(problems), payload)

@@ -94,7 +94,11 @@ class BudgetExceeded(MappingError):
 
     def at(self, key: PathKey) -> BudgetExceeded:
         """The same refusal, located one level further out (``key`` is the parent's key)."""
-        return BudgetExceeded(self.what, self.size, self.limit, self.kind, (key, *self.field))
+        return self.within((key,))
+
+    def within(self, path: tuple[PathKey, ...]) -> BudgetExceeded:
+        """The same refusal, located under ``path`` (the keys of the objects around it)."""
+        return BudgetExceeded(self.what, self.size, self.limit, self.kind, (*path, *self.field))
 
     def __reduce__(self) -> Any:
         return _rebuild, (self.what, self.size, self.limit, self.kind, self.field)

@@ -15,6 +15,7 @@ from itertools import count
 from typing import Any
 
 from cdpctl.jsvalues import UNDEFINED
+from cdpctl.mapping.budget import BudgetExceeded
 from cdpctl.mapping.compiler import compile_node, is_directive
 from cdpctl.mapping.objects import may_leave_undefined, strip_undefined
 from cdpctl.mapping.paths import follow_path, parse_path, strip_root
@@ -48,7 +49,7 @@ class Source(_Indented):
 
     def __init__(self) -> None:
         super().__init__()
-        self.namespace: dict[str, Any] = {"U": UNDEFINED}
+        self.namespace: dict[str, Any] = {"U": UNDEFINED, "BudgetExceeded": BudgetExceeded}
         self._numbers = count()
         self._bound: dict[int, str] = {}
 
@@ -111,45 +112,47 @@ class MappingCode(_Indented):
         self._paths[keys] = name
         return name
 
-    def value(self, node: Any, keep_undefined: bool = False) -> str:
-        """Write the statements for `node`; return an expression (a name or a literal) for its
-        value, which may be UNDEFINED."""
+    def value(self, node: Any, where: tuple[Any, ...], keep_undefined: bool = False) -> str:
+        """Write the statements for `node`, found at keys `where` of the mapping; return an
+        expression (a name or a literal) for its value, which may be UNDEFINED."""
         if isinstance(node, dict):
             if is_directive(node):
-                return self._directive(node, keep_undefined)
+                return self._directive(node, where, keep_undefined)
             if keep_undefined:
-                return self._interpreted(node, keep_undefined)
-            return self._object(node)
+                return self._interpreted(node, where, keep_undefined)
+            return self._object(node, where)
         if isinstance(node, list):
-            return self._interpreted(node, keep_undefined)
+            return self._interpreted(node, where, keep_undefined)
         if isinstance(node, _SCALARS) and type(node) is not float:
             return repr(node)
         return self.source.bind(node, "c")
 
-    def _interpreted(self, node: Any, keep_undefined: bool) -> str:
-        """The node's compiled resolver, called as is (exact, if slower)."""
+    def _interpreted(self, node: Any, where: tuple[Any, ...], keep_undefined: bool) -> str:
+        """The node's compiled resolver, called as is; a budget refusal is located at `where`,
+        as the compiled objects around it would locate it."""
         resolve = self.source.bind(compile_node(node, keep_undefined), "r")
         name = self.source.name("v")
+        with self.block("try:"):
+            self.add(f"{name} = {resolve}({self.root})")
+        with self.block("except BudgetExceeded as refusal:"):
+            self.add(f"raise refusal.within({where!r}) from None")
         if may_leave_undefined(node) and not keep_undefined:
             strip = self.source.bind(strip_undefined, "strip")
-            self.add(f"{name} = {resolve}({self.root})")
             self.add(f"if {name} is not U: {name} = {strip}({name})")
-        else:
-            self.add(f"{name} = {resolve}({self.root})")
         return name
 
-    def object_items(self, node: dict[Any, Any]) -> list[tuple[Any, str, bool]]:
-        """(key, expression, may be undefined) for each key of a raw object, in order."""
+    def object_items(
+        self, node: dict[Any, Any], where: tuple[Any, ...] = ()
+    ) -> list[tuple[Any, str, bool]]:
+        """(key, expression, may be undefined) for each key of a raw object at `where`."""
         items = []
         for key, child in node.items():
-            if isinstance(child, _SCALARS):
-                items.append((key, self.value(child), False))
-            else:
-                items.append((key, self.value(child), True))
+            expression = self.value(child, (*where, key))
+            items.append((key, expression, not isinstance(child, _SCALARS)))
         return items
 
-    def _object(self, node: dict[Any, Any]) -> str:
-        items = self.object_items(node)
+    def _object(self, node: dict[Any, Any], where: tuple[Any, ...]) -> str:
+        items = self.object_items(node, where)
         name = self.source.name("o")
         first_optional = next((i for i, item in enumerate(items) if item[2]), len(items))
         leading = ", ".join(
@@ -163,8 +166,8 @@ class MappingCode(_Indented):
                 self.add(f"{name}[{key!r}] = {expression}")
         return name
 
-    def _directive(self, node: dict[Any, Any], keep_undefined: bool) -> str:
+    def _directive(self, node: dict[Any, Any], where: tuple[Any, ...], keep_undefined: bool) -> str:
         argument = next(node[key] for key in node if is_directive_key(key))
         if "@path" in node and isinstance(argument, str):
             return self.path(parse_path(strip_root(argument)))
-        return self._interpreted(node, keep_undefined)
+        return self._interpreted(node, where, keep_undefined)

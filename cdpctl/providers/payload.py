@@ -32,37 +32,93 @@ def prepare(
     action: Action, payload: Mapping[str, Any], settings: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[Diagnostic]]:
     """Clean and coerce a mapped payload, returning it with every problem found."""
-    plan = _compiled(action)
-    fields = plan.fields
-    cleaned: dict[str, Any] = {}
-    invalid: list[_CompiledField] = []
-    for key, value in payload.items():
-        compiled = fields.get(key)
-        if compiled is None:  # not a field of the action: Segment's schema removes it
+    return preparer(action, tuple(payload))(payload, settings)
+
+
+Preparer = Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[dict[str, Any], list[Diagnostic]]]
+
+
+@lru_cache(maxsize=1024)
+def preparer(action: Action, keys: tuple[str, ...]) -> Preparer:
+    """`prepare` for payloads whose keys are some of `keys`, in that order (a compiled
+    mapping's fields): one function generated from the action's field rules.
+
+    Per key: left out when absent, not a field of the action (Segment's schema removes it),
+    `null` where the field does not allow it, or `""` (Segment's removeEmptyValues); else
+    coerced and checked by the field's compiled rule. A value already of one of the types a
+    plain field takes as it is (`_AS_IS`) skips both: its coercion would leave it and its
+    check pass it. Only when something is wrong are the problems worked out, in field order."""
+    rules = _compiled(action)
+    names: dict[str, Any] = {"M": _ABSENT, "report": partial(_report, rules, action.check)}
+    if action.check is not None:
+        names["check"] = action.check
+    lines = ["def prepare(payload, settings):", "    cleaned = {}", "    bad = []"]
+    for number, key in enumerate(keys):
+        rule = rules.fields.get(key)
+        if rule is None:
             continue
-        if value is None:
-            if compiled.allow_null:
-                cleaned[key] = value
-            continue
-        if value == "":  # Segment's removeEmptyValues drops "" from the payload's top level
-            continue
-        if compiled.coerce is not None:
-            value = compiled.coerce(value)
-        cleaned[key] = value
-        if compiled.valid is not None and not compiled.valid(value):
-            invalid.append(compiled)
+        value = f"v{number}"
+        keep_null = f"cleaned[{key!r}] = None" if rule.allow_null else "pass"
+        lines += [
+            f"    {value} = payload.get({key!r}, M)",
+            f"    if {value} is M: pass",
+            f"    elif {value} is None: {keep_null}",
+            f"    elif {value} == '': pass",
+            "    else:",
+        ]
+        check = [f"        cleaned[{key!r}] = {value}"]
+        if rule.coerce is not None:
+            names[f"coerce{number}"] = rule.coerce
+            check.insert(0, f"        {value} = coerce{number}({value})")
+        if rule.valid is not None:
+            names[f"valid{number}"] = rule.valid
+            check.append(f"        if not valid{number}({value}): bad.append({key!r})")
+        as_is = _AS_IS.get(rule.spec.type) if _plain(rule.spec) else None
+        if as_is is not None:  # the common case: nothing to coerce or check
+            test = " and ".join(f"type({value}) is not {kind.__name__}" for kind in as_is)
+            lines.append(f"        if {test}:")
+            lines += ["    " + line for line in check if "cleaned[" not in line]
+            lines.append(f"        cleaned[{key!r}] = {value}")
+        else:
+            lines += check
+    missing = [f"{name!r} not in cleaned" for name in rules.required if name in keys]
+    if any(name not in keys for name in rules.required):
+        missing = ["True"]  # a required field the mapping never writes
+    lines.append(f"    if {' or '.join(['bad', *missing])}:")
+    lines.append("        return cleaned, report(cleaned, bad, settings)")
+    lines.append(
+        "    return cleaned, check(cleaned, settings)" if action.check else "    return cleaned, []"
+    )
+    namespace = dict(names)
+    exec(compile("\n".join(lines) + "\n", f"<prepare {action.name}>", "exec"), namespace)
+    generated: Preparer = namespace["prepare"]
+    return generated
+
+
+def _report(
+    rules: _CompiledAction,
+    check: Callable[[dict[str, Any], Mapping[str, Any]], list[Diagnostic]] | None,
+    cleaned: dict[str, Any],
+    bad: list[str],
+    settings: Mapping[str, Any],
+) -> list[Diagnostic]:
+    """Every problem of a payload with an invalid or a missing required field, in field order;
+    the action's check only when the fields found none (its rules assume a payload they
+    accept)."""
     errors: list[Diagnostic] = []
-    if invalid or any(name not in cleaned for name in plan.required):
-        for compiled in plan.ordered:  # report in field order
-            name = compiled.spec.name
-            if name not in cleaned:
-                if compiled.spec.required:
-                    errors.append(_missing(compiled.spec))
-            elif compiled in invalid:
-                errors.extend(check_value(compiled.spec, cleaned[name], (name,)))
-    if action.check is not None and not errors:
-        errors.extend(action.check(cleaned, settings))
-    return cleaned, errors
+    for compiled in rules.ordered:
+        name = compiled.spec.name
+        if name not in cleaned:
+            if compiled.spec.required:
+                errors.append(_missing(compiled.spec))
+        elif name in bad:
+            errors.extend(check_value(compiled.spec, cleaned[name], (name,)))
+    if not errors and check is not None:
+        return check(cleaned, settings)
+    return errors
+
+
+_ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "<absent>"})()
 
 
 class _Unknown:
@@ -241,21 +297,38 @@ def _coercer(spec: Field) -> Callable[[Any], Any] | None:
     return lambda value: value if type(value) in native else slow(value)
 
 
-_NATIVE: dict[FieldType, tuple[type, ...]] = {
+#: The types a field of each plain type takes as they are: coercion leaves them and the
+#: type check passes them (`preparer` skips both for them).
+_AS_IS: dict[FieldType, tuple[type, ...]] = {
     FieldType.STRING: (str,),
     FieldType.BOOLEAN: (bool,),
     FieldType.NUMBER: (int, float),
     FieldType.INTEGER: (int,),
+    FieldType.OBJECT: (dict,),
 }
+#: Coerced types (an object is never coerced, only pruned when it declares properties).
+_NATIVE = {kind: types for kind, types in _AS_IS.items() if kind is not FieldType.OBJECT}
 
 
-_QUICK_TYPE_CHECKS: dict[FieldType, Callable[[Any], bool]] = {
-    FieldType.STRING: lambda value: type(value) is str,
-    FieldType.OBJECT: lambda value: type(value) is dict,
-    FieldType.BOOLEAN: lambda value: type(value) is bool,
-    FieldType.NUMBER: lambda value: type(value) is int or type(value) is float,
-    FieldType.INTEGER: lambda value: type(value) is int,
-}
+def _is_one_of(types: tuple[type, ...]) -> Callable[[Any], bool]:
+    return lambda value: type(value) in types
+
+
+_QUICK_TYPE_CHECKS = {kind: _is_one_of(types) for kind, types in _AS_IS.items()}
+
+
+def _plain(spec: Field) -> bool:
+    """A field whose only rule is its type."""
+    return (
+        spec.type in _AS_IS
+        and not spec.multiple
+        and spec.enum is None
+        and spec.format is None
+        and spec.max_length is None
+        and spec.minimum is None
+        and spec.maximum is None
+        and not spec.properties
+    )
 
 
 def _fast_validator(spec: Field) -> Callable[[Any], bool] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import orjson
@@ -488,17 +488,25 @@ def build_context(
     payload: Mapping[str, Any], *, traits: bool = False, skip: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """`context` in Segment's key order; unmapped parts are left out, consent is always there."""
-    context: dict[str, Any] = {}
-    if traits:
-        context["traits"] = dict(payload.get("traits") or {})
-    for key, field_name in _CONTEXT_KEYS:
-        if key in skip:
-            continue
-        if key == "consent":
-            context["consent"] = context_consent(payload)
-        elif field_name in payload:
-            context[key] = payload[field_name]
+    before, after = _context_keys(skip)
+    context: dict[str, Any] = {"traits": dict(payload.get("traits") or {})} if traits else {}
+    context.update({key: payload[name] for key, name in before if name in payload})
+    context["consent"] = context_consent(payload)
+    context.update({key: payload[name] for key, name in after if name in payload})
     return context
+
+
+@lru_cache(maxsize=8)
+def _context_keys(
+    skip: tuple[str, ...],
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The (key, field) pairs of `context` before `consent` and after it, less `skip`."""
+    at = [key for key, _ in _CONTEXT_KEYS].index("consent")
+    kept = [(key, name) for key, name in _CONTEXT_KEYS if key not in skip]
+    return (
+        tuple(pair for pair in kept if pair in _CONTEXT_KEYS[:at]),
+        tuple(pair for pair in kept if pair in _CONTEXT_KEYS[at + 1 :]),
+    )
 
 
 def _pick(payload: Mapping[str, Any], pairs: tuple[tuple[str, str], ...]) -> dict[str, Any]:

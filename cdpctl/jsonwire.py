@@ -83,7 +83,8 @@ def _integral_float_hint(text: bytes) -> bool:
 
 
 def _exponent_hint(text: bytes) -> bool:
-    return b"e+" in text or b"e-6" in text
+    # `+` alone is found by memchr, several times faster than a two-byte search
+    return (b"+" in text and b"e+" in text) or b"e-6" in text
 
 
 def dumps(value: Any) -> bytes:

@@ -9,9 +9,9 @@ reference: shared/reference/providers/segment.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 import orjson
@@ -36,6 +36,7 @@ from cdpctl.providers.base import (
     Setting,
     unanswered,
 )
+from cdpctl.providers.layouts import Copy, Entry, Fixed, Nested, Pick, Rule, compile_layout
 from cdpctl.providers.payload import is_iso8601
 from cdpctl.secrets import basic_credentials
 
@@ -484,58 +485,20 @@ def context_consent(payload: Mapping[str, Any]) -> dict[str, Any]:
     return dict(consent) if isinstance(consent, dict) and consent_is_valid(consent) else {}
 
 
-def build_context(
-    payload: Mapping[str, Any], *, traits: bool = False, skip: tuple[str, ...] = ()
-) -> dict[str, Any]:
+def _context(*, traits: bool = False, skip: tuple[str, ...] = ()) -> Nested:
     """`context` in Segment's key order; unmapped parts are left out, consent is always there."""
-    before, after = _context_keys(skip)
-    context: dict[str, Any] = {"traits": dict(payload.get("traits") or {})} if traits else {}
-    context.update({key: payload[name] for key, name in before if name in payload})
-    context["consent"] = context_consent(payload)
-    context.update({key: payload[name] for key, name in after if name in payload})
-    return context
+    entries: list[Entry] = [Copy("traits", "traits")] if traits else []
+    for key, field_name in _CONTEXT_KEYS:
+        if key in skip:
+            continue
+        entries.append(Rule(key, context_consent) if key == "consent" else Pick(key, field_name))
+    return Nested("context", tuple(entries))
 
 
-@lru_cache(maxsize=8)
-def _context_keys(
-    skip: tuple[str, ...],
-) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """The (key, field) pairs of `context` before `consent` and after it, less `skip`."""
-    at = [key for key, _ in _CONTEXT_KEYS].index("consent")
-    kept = [(key, name) for key, name in _CONTEXT_KEYS if key not in skip]
-    return (
-        tuple(pair for pair in kept if pair in _CONTEXT_KEYS[:at]),
-        tuple(pair for pair in kept if pair in _CONTEXT_KEYS[at + 1 :]),
-    )
-
-
-def _pick(payload: Mapping[str, Any], pairs: tuple[tuple[str, str], ...]) -> dict[str, Any]:
-    return {key: payload[name] for key, name in pairs if name in payload}
-
-
-_IDS = (("userId", "user_id"), ("anonymousId", "anonymous_id"))
-
-
-def identify_message(payload: Mapping[str, Any]) -> dict[str, Any]:
-    traits = dict(payload.get("traits") or {})
-    if "address" in payload:
-        traits["address"] = payload["address"]
-    return {
-        **_pick(payload, (*_IDS, ("timestamp", "timestamp"), ("messageId", "message_id"))),
-        "context": build_context(payload),
-        "traits": traits,
-        "type": "identify",
-    }
-
-
-def track_message(payload: Mapping[str, Any]) -> dict[str, Any]:
-    head = (*_IDS, ("timestamp", "timestamp"), ("event", "event_name"), ("messageId", "message_id"))
-    return {
-        **_pick(payload, head),
-        "context": build_context(payload, traits=True),
-        "properties": dict(payload.get("properties") or {}),
-        "type": "track",
-    }
+def _head(*middle: tuple[str, str]) -> tuple[Pick, ...]:
+    """The message's first keys: the ids, then `middle`, each sent when mapped."""
+    pairs = (("userId", "user_id"), ("anonymousId", "anonymous_id"), *middle)
+    return tuple(Pick(key, name) for key, name in pairs)
 
 
 def spread(keys: tuple[str, ...], base: Mapping[str, Any], mapped: Any) -> dict[str, Any]:
@@ -551,48 +514,57 @@ def spread(keys: tuple[str, ...], base: Mapping[str, Any], mapped: Any) -> dict[
 _PAGE_KEYS = ("path", "referrer", "search", "title", "url")
 
 
-def page_message(payload: Mapping[str, Any]) -> dict[str, Any]:
+def _page_properties(payload: Mapping[str, Any]) -> dict[str, Any]:
     page = payload.get("page")
     page = page if isinstance(page, dict) else {}
-    base = _pick(payload, (("name", "page_name"), ("category", "page_category")))
+    base = {
+        key: payload[name]
+        for key, name in (("name", "page_name"), ("category", "page_category"))
+        if name in payload
+    }
     base.update((key, page[key]) for key in _PAGE_KEYS if key in page)
-    head = (*_IDS, ("timestamp", "timestamp"), ("name", "page_name"), ("messageId", "message_id"))
-    return {
-        **_pick(payload, head),
-        "context": build_context(payload),
-        "properties": spread(("name", "category", *_PAGE_KEYS), base, payload.get("properties")),
-        "type": "page",
-    }
+    return spread(("name", "category", *_PAGE_KEYS), base, payload.get("properties"))
 
 
-def screen_message(payload: Mapping[str, Any]) -> dict[str, Any]:
-    head = (*_IDS, ("timestamp", "timestamp"), ("name", "screen_name"), ("messageId", "message_id"))
-    base = _pick(payload, (("name", "screen_name"),))
-    return {
-        **_pick(payload, head),
-        "context": build_context(payload, skip=("timezone",)),
-        "properties": spread(("name",), base, payload.get("properties")),
-        "type": "screen",
-    }
+def _screen_properties(payload: Mapping[str, Any]) -> dict[str, Any]:
+    base = {"name": payload["screen_name"]} if "screen_name" in payload else {}
+    return spread(("name",), base, payload.get("properties"))
 
 
-def group_message(payload: Mapping[str, Any]) -> dict[str, Any]:
-    head = (*_IDS, ("groupId", "group_id"), ("timestamp", "timestamp"), ("messageId", "message_id"))
-    return {
-        **_pick(payload, head),
-        "context": build_context(payload, skip=("groupId",)),
-        "traits": dict(payload.get("traits") or {}),
-        "type": "group",
-    }
-
-
-BUILDERS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
-    "identify": identify_message,
-    "track": track_message,
-    "page": page_message,
-    "screen": screen_message,
-    "group": group_message,
+#: Each call's message, as Segment's actions build it (key order included).
+LAYOUTS: dict[str, tuple[Entry, ...]] = {
+    "identify": (
+        *_head(("timestamp", "timestamp"), ("messageId", "message_id")),
+        _context(),
+        Copy("traits", "traits", overlay=(("address", "address"),)),
+        Fixed("type", "identify"),
+    ),
+    "track": (
+        *_head(("timestamp", "timestamp"), ("event", "event_name"), ("messageId", "message_id")),
+        _context(traits=True),
+        Copy("properties", "properties"),
+        Fixed("type", "track"),
+    ),
+    "page": (
+        *_head(("timestamp", "timestamp"), ("name", "page_name"), ("messageId", "message_id")),
+        _context(),
+        Rule("properties", _page_properties),
+        Fixed("type", "page"),
+    ),
+    "screen": (
+        *_head(("timestamp", "timestamp"), ("name", "screen_name"), ("messageId", "message_id")),
+        _context(skip=("timezone",)),
+        Rule("properties", _screen_properties),
+        Fixed("type", "screen"),
+    ),
+    "group": (
+        *_head(("groupId", "group_id"), ("timestamp", "timestamp"), ("messageId", "message_id")),
+        _context(skip=("groupId",)),
+        Copy("traits", "traits"),
+        Fixed("type", "group"),
+    ),
 }
+BUILDERS = {kind: compile_layout(f"segment {kind}", layout) for kind, layout in LAYOUTS.items()}
 
 
 def has_identifier(payload: Mapping[str, Any]) -> bool:

@@ -142,7 +142,7 @@ DESCRIPTIONS: dict[str, str] = {
     PAYLOAD_TOO_LONG: "A mapped value is longer or larger than the provider accepts.",
     PAYLOAD_NOT_ALLOWED: "A mapped value is not one of the field's allowed values.",
     PAYLOAD_RULE: "A provider-specific rule rejects the payload.",
-    MAPPING_RUNTIME: "The mapping failed while rendering this event (e.g. @json of bad text).",
+    MAPPING_RUNTIME: "The mapping failed while mapping this event (e.g. @json of bad text).",
     EXPRESSION_BUDGET: "An expression would build more for this event than the mapping budget "
     "allows (1 MB per value, 4 MB per event, bounded JMESPath work); the event is refused.",
     DELIVERY_FAILED: "A provider refused an event or never acknowledged it; see the dead letters.",

@@ -72,7 +72,7 @@ class CompiledSubscription:
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """A mapping file compiled for rendering and delivery."""
+    """A mapping file compiled for judging and delivery."""
 
     file: MappingFile
     provider: Provider

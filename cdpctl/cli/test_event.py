@@ -1,4 +1,4 @@
-"""`cdpctl test-event MAPPING EVENT` — render one event through every subscription."""
+"""`cdpctl test-event MAPPING EVENT` — judge one event by every subscription."""
 
 from __future__ import annotations
 

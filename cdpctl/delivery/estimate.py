@@ -1,6 +1,6 @@
 """How long a live backfill of what a dry run judged would take at the provider's rate limit.
 
-Computed from the dry run's counters alone (never by rendering again): per subscription, the
+Computed from the dry run's counters alone (never by judging again): per subscription, the
 events it would send and the bytes of their requests; batched actions pack them into requests
 of at most the action's `BatchSpec` events and bytes (or --batch-size), other actions send the
 requests the dry run planned. All subscriptions of a destination share one rate limit (one

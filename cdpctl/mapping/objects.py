@@ -63,7 +63,7 @@ _MAY_LEAVE_UNDEFINED = frozenset({"@arrayPath", "@json", "@transform", "@merge",
 
 def may_leave_undefined(mapping: Any) -> bool:
     """Whether `strip_undefined` can change this mapping's result (conservative: True when
-    unsure), so bulk rendering may skip that walk for the many mappings where it cannot."""
+    unsure), so bulk judging may skip that walk for the many mappings where it cannot."""
     if isinstance(mapping, dict):
         return any(
             key in _MAY_LEAVE_UNDEFINED or may_leave_undefined(value)

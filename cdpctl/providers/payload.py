@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import lru_cache, partial, reduce
+from functools import lru_cache, partial
 from typing import Any
 
 from cdpctl import codes
@@ -332,46 +332,58 @@ def _plain(spec: Field) -> bool:
 
 
 def _fast_validator(spec: Field) -> Callable[[Any], bool] | None:
-    """A predicate that is True only when `check_value` would find nothing (cheap path)."""
+    """A predicate that is True only when `check_value` would find nothing (cheap path): the
+    field's rules as one expression, compiled once."""
+    names: dict[str, Any] = {}
+    test = _valid_expression(spec, "value", names)
+    if test is None:
+        return None
+    predicate: Callable[[Any], bool] = eval(f"lambda value: {test}", names)
+    return predicate
+
+
+def _valid_expression(spec: Field, value: str, names: dict[str, Any]) -> str | None:
+    """An expression over `value` (a variable or a subscript) true only when `check_value`
+    finds nothing; None when anything goes. Objects the caller's `names` must hold are bound
+    there."""
     if spec.type is FieldType.ANY and not (spec.enum or spec.multiple or spec.properties):
         return None
-    checks: list[Callable[[Any], bool]] = [
-        _QUICK_TYPE_CHECKS.get(spec.type) or partial(_type_ok, spec.type)
-    ]
+    item = "item" if spec.multiple else value
+
+    def bind(thing: Any) -> str:
+        name = f"_r{len(names)}"
+        names[name] = thing
+        return name
+
+    as_is = _AS_IS.get(spec.type)
+    if as_is is not None:
+        checks = [f"type({item}) in {bind(as_is)}"]
+    else:
+        checks = [f"{bind(partial(_type_ok, spec.type))}({item})"]
     if spec.enum is not None:
-        allowed = spec.enum
-        checks.append(lambda value: value in allowed)
+        checks.append(f"{item} in {bind(spec.enum)}")
     if spec.type is FieldType.DATETIME:
-        checks.append(lambda value: not isinstance(value, str) or is_iso8601(value))
+        checks.append(f"(type({item}) is not str or {bind(is_iso8601)}({item}))")
     if spec.max_length is not None:
-        longest = spec.max_length
-        checks.append(lambda value: not isinstance(value, str) or len(value) <= longest)
+        checks.append(f"(type({item}) is not str or len({item}) <= {spec.max_length})")
     if spec.format is not None:
-        kind = spec.format
-        checks.append(
-            lambda value: not isinstance(value, str) or format_problem(kind, value) is None
-        )
+        problem = bind(partial(format_problem, spec.format))
+        checks.append(f"(type({item}) is not str or {problem}({item}) is None)")
     if spec.minimum is not None or spec.maximum is not None:
-        checks.append(lambda value: not _check_scalar(spec, value, ()))
-    if spec.properties:
-        children = [
-            (child.name, child.required, _fast_validator(child)) for child in spec.properties
-        ]
-        checks.append(
-            lambda value: all(
-                (child_ok is None or child_ok(value[name])) if name in value else not required
-                for name, required, child_ok in children
+        checks.append(f"not {bind(partial(_check_scalar, spec))}({item}, ())")
+    for child in spec.properties:
+        held = f"{item}[{child.name!r}]"
+        child_test = _valid_expression(child, held, names)
+        if child.required:
+            checks.append(
+                f"{child.name!r} in {item}" + (f" and {child_test}" if child_test else "")
             )
-        )
-    one = reduce(_both, checks)
+        elif child_test is not None:
+            checks.append(f"({child.name!r} not in {item} or {child_test})")
+    one = " and ".join(f"({check})" for check in checks)
     if spec.multiple:
-        many = lambda value: type(value) is list and all(one(v) for v in value)  # noqa: E731
-        return (lambda value: value is None or many(value)) if spec.allow_null else many
-    return (lambda value: value is None or one(value)) if spec.allow_null else one
-
-
-def _both(first: Callable[[Any], bool], second: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda value: first(value) and second(value)
+        one = f"(type({value}) is list and all({one} for item in {value}))"
+    return f"({value} is None or {one})" if spec.allow_null else one
 
 
 def coerce(spec: Field, value: Any) -> Any:

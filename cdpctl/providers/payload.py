@@ -32,62 +32,65 @@ def prepare(
     action: Action, payload: Mapping[str, Any], settings: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[Diagnostic]]:
     """Clean and coerce a mapped payload, returning it with every problem found."""
-    return preparer(action, tuple(payload))(payload, settings)
+    return preparer(action, tuple(payload))(dict(payload), settings)
 
 
-Preparer = Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[dict[str, Any], list[Diagnostic]]]
+#: Cleans a mapped payload *in place* and returns it with every problem found.
+Preparer = Callable[[dict[str, Any], Mapping[str, Any]], tuple[dict[str, Any], list[Diagnostic]]]
 
 
 @lru_cache(maxsize=1024)
 def preparer(action: Action, keys: tuple[str, ...]) -> Preparer:
     """`prepare` for payloads whose keys are some of `keys`, in that order (a compiled
-    mapping's fields): one function generated from the action's field rules.
+    mapping's fields), working on a payload the caller owns: one function generated from the
+    action's field rules.
 
-    Per key: left out when absent, not a field of the action (Segment's schema removes it),
-    `null` where the field does not allow it, or `""` (Segment's removeEmptyValues); else
-    coerced and checked by the field's compiled rule. A value already of one of the types a
-    plain field takes as it is (`_AS_IS`) skips both: its coercion would leave it and its
-    check pass it. Only when something is wrong are the problems worked out, in field order."""
+    Per key: removed when not a field of the action (Segment's schema removes it), `null`
+    where the field does not allow it, or `""` (Segment's removeEmptyValues); else coerced and
+    checked by the field's compiled rule. A value already of one of the types a plain field
+    takes as it is (`_AS_IS`) skips both: its coercion would leave it and its check pass it.
+    Only when something is wrong are the problems worked out, in field order."""
     rules = _compiled(action)
     names: dict[str, Any] = {"M": _ABSENT, "report": partial(_report, rules, action.check)}
     if action.check is not None:
         names["check"] = action.check
-    lines = ["def prepare(payload, settings):", "    cleaned = {}", "    bad = []"]
+    lines = ["def prepare(payload, settings):", "    bad = []"]
     for number, key in enumerate(keys):
         rule = rules.fields.get(key)
         if rule is None:
+            lines.append(f"    payload.pop({key!r}, None)")
             continue
         value = f"v{number}"
-        keep_null = f"cleaned[{key!r}] = None" if rule.allow_null else "pass"
+        keep_null = "pass" if rule.allow_null else f"del payload[{key!r}]"
         lines += [
             f"    {value} = payload.get({key!r}, M)",
             f"    if {value} is M: pass",
             f"    elif {value} is None: {keep_null}",
-            f"    elif {value} == '': pass",
-            "    else:",
+            f"    elif {value} == '': del payload[{key!r}]",
         ]
-        check = [f"        cleaned[{key!r}] = {value}"]
+        check = []
         if rule.coerce is not None:
             names[f"coerce{number}"] = rule.coerce
-            check.insert(0, f"        {value} = coerce{number}({value})")
+            check.append(f"{value} = payload[{key!r}] = coerce{number}({value})")
         if rule.valid is not None:
             names[f"valid{number}"] = rule.valid
-            check.append(f"        if not valid{number}({value}): bad.append({key!r})")
+            check.append(f"if not valid{number}({value}): bad.append({key!r})")
         as_is = _AS_IS.get(rule.spec.type) if _plain(rule.spec) else None
+        if not check:
+            continue
         if as_is is not None:  # the common case: nothing to coerce or check
             test = " and ".join(f"type({value}) is not {kind.__name__}" for kind in as_is)
-            lines.append(f"        if {test}:")
-            lines += ["    " + line for line in check if "cleaned[" not in line]
-            lines.append(f"        cleaned[{key!r}] = {value}")
+            lines.append(f"    elif {test}:")
         else:
-            lines += check
-    missing = [f"{name!r} not in cleaned" for name in rules.required if name in keys]
+            lines.append("    else:")
+        lines += ["        " + line for line in check]
+    missing = [f"{name!r} not in payload" for name in rules.required if name in keys]
     if any(name not in keys for name in rules.required):
         missing = ["True"]  # a required field the mapping never writes
     lines.append(f"    if {' or '.join(['bad', *missing])}:")
-    lines.append("        return cleaned, report(cleaned, bad, settings)")
+    lines.append("        return payload, report(payload, bad, settings)")
     lines.append(
-        "    return cleaned, check(cleaned, settings)" if action.check else "    return cleaned, []"
+        "    return payload, check(payload, settings)" if action.check else "    return payload, []"
     )
     namespace = dict(names)
     exec(compile("\n".join(lines) + "\n", f"<prepare {action.name}>", "exec"), namespace)

@@ -2,7 +2,7 @@
 
     python bench/scale_agreement.py [--events 240000] [--files 8]
 
-The suite checks the Dask engine on a few thousand events (tests/test_scale.py); this runs the
+The suite checks the Dask engine on a few thousand events (tests/scale/test_scale.py); this runs the
 same comparison on a realistic archive: EVENTS generated events (bench/generate.py, seed 42)
 in FILES gzip files, replayed dry through bench/mapping.yaml and diffed against a changed copy
 of it, each in text and JSON, with

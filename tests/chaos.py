@@ -1,6 +1,6 @@
 """Chaos runs of live delivery: random fault schedules × kill -9 at random points × `--resume`,
 checked per event against the sandbox's receipts (how many times each event reached the
-provider). Used by tests/test_chaos.py (a few bounded rounds) and bench/chaos.py (many).
+provider). Used by tests/delivery/test_chaos.py (a few bounded rounds) and bench/chaos.py (many).
 
 The invariant, per event, once the last resume has finished:
 - the ledger settles it: delivered, failed or in doubt;

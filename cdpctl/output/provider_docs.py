@@ -2,7 +2,7 @@
 declarations (settings, endpoints, actions, fields), so the pages cannot drift from the code.
 
 `python -m cdpctl.output.provider_docs docs/providers` rewrites the generated part of every
-page; tests/test_provider_docs.py fails when a page is stale.
+page; tests/providers/test_provider_docs.py fails when a page is stale.
 """
 
 from __future__ import annotations

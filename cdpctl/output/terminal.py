@@ -28,7 +28,7 @@ from typing import IO, Any, TextIO
 
 # Every character of Unicode general category Cc (C0, DEL, C1), Cf (format: bidi controls, zero
 # width characters, tags), Zl and Zp (line and paragraph separators), and lone surrogates (file
-# names that are not UTF-8). tests/test_terminal.py holds this list to `unicodedata`.
+# names that are not UTF-8). tests/cli/test_terminal.py holds this list to `unicodedata`.
 _UNSAFE_CLASS = (
     "\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
     "\u200b-\u200f\u2028-\u202e\u2060-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb"

@@ -83,7 +83,8 @@ def summary(run: Run, label: str) -> dict[str, Any]:
     if label.startswith("cdpctl"):
         return {
             "events": data["events_read"],
-            "outputs": data["requests"],
+            # a dry run sends nothing: its work is the requests it planned
+            "outputs": data.get("planned_requests", data["requests"]),
             "seconds": data["elapsed_seconds"],
         }
     if label.startswith("Node"):

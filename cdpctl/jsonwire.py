@@ -115,18 +115,31 @@ def loads(data: bytes | str) -> Any:
 
 # 2^53 has 16 digits, so an unsafe integer holds a run of 16; digits become "0" so that one C
 # substring search finds any run (a regex takes 5 times longer on a typical event). "[" becomes
-# "{" so that one count finds the opening brackets: one pass serves both checks.
-_SCAN = bytes.maketrans(b"123456789[", b"000000000{")
+# "{" so that one count finds the opening brackets, "E" becomes "e" and "+" goes, so that a
+# positive exponent of three digits reads `0e000` however it is written: `bare(raw)` serves
+# every check in one pass.
+_SCAN = bytes.maketrans(b"123456789[E", b"000000000{e")
 _SIXTEEN_ZEROS = b"0" * 16
+
+
+def bare(raw: bytes) -> bytes:
+    """`raw` with every digit "0", "[" "{", "E" "e", and no "+": what the cheap checks of a
+    read (`scan`, `needs_js_numbers`) search."""
+    return raw.translate(_SCAN, b"+")
 
 
 def scan(raw: bytes) -> tuple[int, bool]:
     """The two cheap checks every read makes, in one pass over `raw`: how many opening
     brackets it holds (at most MAX_DEPTH: it cannot nest deeper than that), and whether its
-    parsed value must go through `js_numbers` (it may hold an integral float like `25.0` or an
-    integer beyond 2^53)."""
-    bare = raw.translate(_SCAN)
-    return bare.count(b"{"), _integral_float_hint(raw) or _SIXTEEN_ZEROS in bare
+    parsed value must go through `js_numbers`."""
+    bare = raw.translate(_SCAN, b"+")
+    return bare.count(b"{"), needs_js_numbers(raw, bare)
+
+
+def needs_js_numbers(raw: bytes, bare: bytes) -> bool:
+    """Whether `raw` (`bare` is `bare(raw)`) may hold an integral float like `25.0`
+    or an integer beyond 2^53, which orjson and JavaScript read differently."""
+    return _integral_float_hint(raw) or _SIXTEEN_ZEROS in bare
 
 
 def js_numbers(value: Any) -> Any:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from cdpctl import jsonwire
 from cdpctl.delivery import sources
 from cdpctl.delivery.locations import Origin
+from cdpctl.delivery.projection import ALWAYS, ProjectedDecoder
 from cdpctl.delivery.sources import Malformed, RawRecord, Record, event_records, parse
 
 ORIGIN = Origin(0, 0, "events.ndjson")
@@ -193,6 +194,7 @@ def test_lines_over_the_limit_are_skipped_across_blocks(monkeypatch: pytest.Monk
         (4, "Malformed"),
         (6, "Record"),
     ]
+    assert isinstance(read[1], Malformed)
     assert read[1].error == "larger than 0 MB"  # the limit is 40 bytes here
     assert read_fast(text) == read_reference(text)
 
@@ -203,3 +205,66 @@ def test_scan_counts_brackets_and_flags_numbers() -> None:
     assert jsonwire.scan(b'{"a":12345678901234567}')[1] is True
     assert jsonwire.scan(b'{"a":"12345678901234567"}')[1] is True  # in a string: walked, harmless
     assert jsonwire.scan(b'{"a":1.5,"b":3}')[1] is False
+
+
+# --- decoding only the projected keys ---------------------------------------------------------
+
+_PROJECTIONS = st.sets(st.sampled_from(["userId", "traits", "event", "x", "properties"])).map(
+    lambda keys: frozenset(keys) | ALWAYS
+)
+
+
+def read_projected(text: bytes, keys: frozenset[str]) -> tuple[list[Record | Malformed], int]:
+    decoder = ProjectedDecoder(keys)
+    decoder.trial = 0  # always project: what is compared is its exactness, not its speed
+    return list(event_records(io.BytesIO(text), ORIGIN, decoder)), decoder.projected
+
+
+def items(event: dict[str, object], keys: frozenset[str] | None = None) -> list[tuple[str, str]]:
+    """An event's keys (those in `keys`) and the repr of their values, in key order: repr
+    tells 1 from 1.0 and -0.0 from 0."""
+    return sorted((k, repr(v)) for k, v in event.items() if keys is None or k in keys)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=_LINES, keys=_PROJECTIONS)
+def test_projected_reading_holds_exactly_the_whole_readings_keys(
+    lines: list[bytes], keys: frozenset[str]
+) -> None:
+    text = b'{"type":"track"}\n' + b"\n".join(lines) + b"\n"
+    projected, _ = read_projected(text, keys)
+    whole = [parse(r) for r in reference_lines(text, sources.MAX_LINE_BYTES)]
+    assert len(projected) == len(whole)
+    for got, expected in zip(projected, whole, strict=True):
+        if isinstance(expected, Record):
+            assert isinstance(got, Record)
+            assert (got.number, got.raw, got.unit) == (expected.number, expected.raw, "line")
+            assert items(got.event, keys) == items(expected.event, keys)
+            # a line read whole (one the projection cannot serve) holds the whole event
+            assert items(got.event) in (items(expected.event, keys), items(expected.event))
+        else:
+            assert exact(got) == exact(expected)
+
+
+def test_plain_events_are_projected_and_odd_ones_read_whole() -> None:
+    lines = [
+        b'{"type":"track","userId":"u1","event":"A","context":{"ip":"1.2.3.4"}}',
+        b'{"type":"track","userId":"u2","big":1e400}',  # orjson refuses it: malformed
+        b'{"type":"track","userId":"caf\xc3\xa9","skipped":"\xff"}',  # invalid UTF-8
+        b'{"type":"track","userId":"u3","n":25.0}',  # an integral float: decoded whole
+        b'{"type":"identify","userId":"u4","userId":"u5"}',  # the last one wins
+    ]
+    text = b"\n".join(lines)
+    projected, count = read_projected(text, frozenset({"userId"}) | ALWAYS)
+    assert count == 2
+    assert [type(r).__name__ for r in projected] == [
+        "Record",
+        "Malformed",
+        "Malformed",
+        "Record",
+        "Record",
+    ]
+    first, big, _, _, last = projected
+    assert isinstance(first, Record) and first.event == {"type": "track", "userId": "u1"}
+    assert isinstance(last, Record) and last.event == {"type": "identify", "userId": "u5"}
+    assert exact(big) == exact(parse(RawRecord(2, lines[1], "line", False, ORIGIN)))

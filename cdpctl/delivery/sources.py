@@ -23,8 +23,9 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any, Protocol, TypeVar, cast
 
 import orjson
 
@@ -416,7 +417,9 @@ def parse(record: RawRecord, loads: Callable[[bytes], Any] = jsonwire.loads) -> 
     return Record(number, data, value, unit, origin)
 
 
-def event_records(stream: IO[bytes], origin: Origin = NOWHERE) -> Iterator[Record | Malformed]:
+def event_records(
+    stream: IO[bytes], origin: Origin = NOWHERE, project: Project | None = None
+) -> Iterator[Record | Malformed]:
     """`parse` of each of `raw_records(stream, origin)`, with NDJSON lines read the fast way:
     `parse_line`, on the bytes as they are split (no RawRecord in between)."""
     first = _first_line(stream)
@@ -425,34 +428,47 @@ def event_records(stream: IO[bytes], origin: Origin = NOWHERE) -> Iterator[Recor
             yield parse(raw)
         return
     for number, data in _line_items(first, stream):
-        yield parse_line(number, data, origin)
+        yield parse_line(number, data, origin, project if project and project.enabled else None)
 
 
 _EVENT_TYPES = frozenset(EVENT_TYPES)
 
 
-def parse_line(number: int, data: bytes | None, origin: Origin = NOWHERE) -> Record | Malformed:
+class Project(Protocol):
+    """Decodes only the keys a run reads (cdpctl.delivery.projection): given a line and its
+    `jsonwire.bare` form, those keys as `jsonwire.loads` gives them, or None where it cannot
+    serve the line exactly. `enabled` False: it has settled on decoding whole."""
+
+    enabled: bool
+
+    def __call__(self, data: bytes, bare: bytes) -> dict[str, Any] | None: ...
+
+
+def parse_line(
+    number: int, data: bytes | None, origin: Origin = NOWHERE, project: Project | None = None
+) -> Record | Malformed:
     """`parse(RawRecord(number, data, "line", …))`, with the common case fused: one pass of
-    cheap checks (`jsonwire.scan`), orjson, and the record built without the frozen
-    dataclass's per-field guard. Anything not a plain event — a malformed line, one with many
-    brackets, a dead letter, a non-event — goes through `parse` itself, so every message,
-    code, column and count is the one `parse` gives. `data` None is a line over
-    MAX_LINE_BYTES."""
+    cheap checks (`jsonwire.bare`), one decode — of the keys `project` decodes, else whole by
+    orjson — and the record built without the frozen dataclass's per-field guard. Anything
+    not a plain event — a malformed line, one with many brackets, a dead letter, a non-event
+    — goes through `parse` itself, so every message, code, column and count is the one
+    `parse` gives. `data` None is a line over MAX_LINE_BYTES."""
     if data is None:
         return parse(RawRecord(number, b"", "line", True, origin))
-    brackets, walk = jsonwire.scan(data)
-    if brackets <= MAX_DEPTH:
-        try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            if type(value) is dict and "deadLetter" not in value:
-                kind = value.get("type")
-                if type(kind) is str and kind in _EVENT_TYPES:
-                    return _record(
-                        number, data, jsonwire.js_numbers(value) if walk else value, origin
-                    )
+    bare = jsonwire.bare(data)
+    if bare.count(b"{") <= MAX_DEPTH:
+        walk = jsonwire.needs_js_numbers(data, bare)
+        value = project(data, bare) if project is not None and not walk else None
+        if value is None:
+            try:
+                value = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                value = None
+        if type(value) is dict and "deadLetter" not in value:
+            kind = value.get("type")
+            if type(kind) is str and kind in _EVENT_TYPES:
+                event = jsonwire.js_numbers(value) if walk else value
+                return _record(number, data, event, origin)
     return parse(RawRecord(number, data, "line", False, origin))
 
 
@@ -530,13 +546,14 @@ class EventSource:
         self._raw: IO[bytes] | None = None
 
     def records(
-        self, loads: Callable[[bytes], Any] = jsonwire.loads
+        self, loads: Callable[[bytes], Any] = jsonwire.loads, project: Project | None = None
     ) -> Iterator[Record | Malformed]:
+        """Every record, parsed; `project` (see `parse_line`) decodes only what a run reads."""
         if loads is not jsonwire.loads:
             for raw in self.raw():
                 yield parse(raw, loads)
             return
-        yield from self._read(event_records)
+        yield from self._read(partial(event_records, project=project))
 
     def raw(self) -> Iterator[RawRecord]:
         """The records' bytes, unparsed. A file that cannot be read to its end (corrupt or

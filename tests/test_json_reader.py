@@ -28,8 +28,7 @@ ALLOWED = {
         "exactly as they do to parse (tests/test_read_fast.py)"
     ),
     ("cdpctl/delivery/projection.py", "orjson.loads"): (
-        "times orjson against the projected decode on a run's first lines; its result is "
-        "not used"
+        "times orjson against the projected decode on a run's first lines; its result is not used"
     ),
     ("cdpctl/delivery/projection.py", "msgspec.json"): (
         "decodes the keys a dry run reads, after the depth bound and jsonwire's number "

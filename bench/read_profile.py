@@ -60,7 +60,7 @@ def main() -> None:
             if name != "whole" and keys is not None:
                 decoder = last[name] = ProjectedDecoder(keys)
                 if forced:
-                    decoder.trial = 0
+                    decoder.settle(True)
             return sum(1 for _ in event_records(io.BytesIO(data), project=decoder))
 
         return run

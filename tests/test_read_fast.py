@@ -216,7 +216,7 @@ _PROJECTIONS = st.sets(st.sampled_from(["userId", "traits", "event", "x", "prope
 
 def read_projected(text: bytes, keys: frozenset[str]) -> tuple[list[Record | Malformed], int]:
     decoder = ProjectedDecoder(keys)
-    decoder.trial = 0  # always project: what is compared is its exactness, not its speed
+    decoder.settle(True)  # always project: what is compared is its exactness, not its speed
     return list(event_records(io.BytesIO(text), ORIGIN, decoder)), decoder.projected
 
 
@@ -253,18 +253,25 @@ def test_plain_events_are_projected_and_odd_ones_read_whole() -> None:
         b'{"type":"track","userId":"caf\xc3\xa9","skipped":"\xff"}',  # invalid UTF-8
         b'{"type":"track","userId":"u3","n":25.0}',  # an integral float: decoded whole
         b'{"type":"identify","userId":"u4","userId":"u5"}',  # the last one wins
+        b'{"type":"page","userId":"u6","messageId":"a3e123","x":[-2.5E+12]}',  # no huge exponent
+        b'{"type":"page","userId":"u7","x":{"y":[-2.5E+309]}}',  # Infinity: malformed
     ]
     text = b"\n".join(lines)
     projected, count = read_projected(text, frozenset({"userId"}) | ALWAYS)
-    assert count == 2
+    assert count == 3
     assert [type(r).__name__ for r in projected] == [
         "Record",
         "Malformed",
         "Malformed",
         "Record",
         "Record",
+        "Record",
+        "Malformed",
     ]
-    first, big, _, _, last = projected
+    first, _, _, _, last, _, _ = projected
     assert isinstance(first, Record) and first.event == {"type": "track", "userId": "u1"}
     assert isinstance(last, Record) and last.event == {"type": "identify", "userId": "u5"}
-    assert exact(big) == exact(parse(RawRecord(2, lines[1], "line", False, ORIGIN)))
+    whole = [parse(RawRecord(n, line, "line", False, ORIGIN)) for n, line in enumerate(lines, 1)]
+    assert [exact(r) for r in projected if isinstance(r, Malformed)] == [
+        exact(r) for r in whole if isinstance(r, Malformed)
+    ]

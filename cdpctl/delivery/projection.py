@@ -13,11 +13,10 @@ JMESPath expression that applies to `@` itself, or a directive this module does 
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypedDict
 
 import jmespath
 import msgspec
@@ -206,7 +205,7 @@ TRIAL = 512  # records timed both ways before a run settles on one
 
 class ProjectedDecoder:
     """Decodes the projected keys of a line and skips the rest without building it (msgspec
-    decodes into a Struct of those keys; its values are decoded whole, as `Any`).
+    decodes into a TypedDict of those keys; their values are decoded whole, as `Any`).
 
     Exactness first: the event it returns holds, for each projected key the line has, exactly
     what `jsonwire.loads` gives. msgspec checks what it skips less strictly than orjson (invalid
@@ -214,75 +213,104 @@ class ProjectedDecoder:
     msgspec refuses: the caller then decodes it whole and reports it as `parse` does.
 
     Whether it pays depends on the mapping: for one that reads the large objects of every
-    event (`context`, `properties`, `traits`), building the event from the Struct costs more
-    than orjson's whole decode. So the first TRIAL records are decoded both ways and timed,
+    event (`context`, `properties`, `traits`), skipping the rest saves less than the checks
+    above cost. So the first TRIAL records are decoded both ways and timed,
     and the run goes on with the faster. `projected` counts the records decoded projected.
     """
 
     def __init__(self, keys: frozenset[str]) -> None:
-        ordered = sorted(keys)
-        names = [f"k{index}" for index in range(len(ordered))]
-        struct = msgspec.defstruct(
-            "Projection",
-            [(name, Any, msgspec.UNSET) for name in names],
-            rename=dict(zip(names, ordered, strict=True)),
-        )
+        # A TypedDict decodes straight into a dict of the keys present, in the line's order,
+        # a repeated key keeping its first place and its last value, as orjson's dict does.
+        fields = dict.fromkeys(sorted(keys), Any)
+        shape = TypedDict("Projection", fields, total=False)  # type: ignore[misc]
+        decoder: Any = msgspec.json.Decoder(shape)
         self.keys = keys
-        self._decode = msgspec.json.Decoder(struct).decode
-        self._fields = tuple(zip(names, ordered, strict=True))
+        self._decode: Callable[[bytes], dict[str, Any]] = decoder.decode
         self.projected = 0  # records decoded projected; the others were decoded whole
-        self.trial = TRIAL  # records still to time both ways; 0 once settled
+        self.trial = TRIAL  # lines still to time both ways; 0 once settled
         self.enabled = True
         self._costs = [0, 0]  # nanoseconds: projected, whole
 
-    def __call__(self, data: bytes, bare: bytes) -> dict[str, Any] | None:
-        if self.trial:
-            return self._timed(data, bare)
-        return self._project(data, bare)
-
-    def _project(self, data: bytes, bare: bytes) -> dict[str, Any] | None:
-        if not self._exact(data, bare):
-            return None
-        try:
-            decoded = self._decode(data)
-        except (msgspec.DecodeError, RecursionError):
-            return None
-        unset = msgspec.UNSET
-        event = {}
-        for name, key in self._fields:
-            value = getattr(decoded, name)
-            if value is not unset:
-                event[key] = value
-        self.projected += 1
+    def decode(self, data: bytes, bare: bytes) -> dict[str, Any] | None:
+        """The line's projected keys, or None: decode it whole. Timed against the whole
+        decode for the first TRIAL lines; then this method is `_project` itself."""
+        self.trial -= 1
+        clock = time.perf_counter_ns
+        whole_first = self.trial % 2 == 1  # in turns: the second finds the line in the cache
+        whole = 0
+        if whole_first:
+            started = clock()
+            whole = _whole_cost(data, clock)
+        started = clock()
+        event = self._project(data, bare)
+        projected = clock() - started
+        if not whole_first:
+            whole = _whole_cost(data, clock)
+        # a declined line costs its checks and then the whole decode all the same
+        self._costs[0] += projected + (whole if event is None else 0)
+        self._costs[1] += whole
+        if not self.trial:
+            self.settle(self._costs[0] < self._costs[1])
         return event
 
-    @staticmethod
-    def _exact(data: bytes, bare: bytes) -> bool:
-        """Whether msgspec reads this line as orjson does, skipped parts included: valid UTF-8
-        (checked by Python's strict decoder, as strict as orjson's), and no positive exponent
-        of three digits (`1e400` is Infinity: orjson refuses it, msgspec skips it; `bare` is
-        `jsonwire.bare(data)`, where it reads `0e000`). A longer mantissa holds a run of 16
-        digits: such a line is decoded whole anyway (`jsonwire.needs_js_numbers`)."""
+    def settle(self, project: bool) -> None:
+        """End the trial: decode projected from now on, or (False) whole."""
+        self.trial = 0
+        self.enabled = project
+        self.decode = self._project  # type: ignore[method-assign]
+
+    def _project(self, data: bytes, bare: bytes) -> dict[str, Any] | None:
+        # Only what msgspec reads as orjson does, skipped parts included: valid UTF-8 (Python's
+        # strict decoder is as strict as orjson's), and no positive exponent of three digits
+        # (`1e400` is Infinity: orjson refuses it, msgspec skips it). A longer mantissa holds
+        # a run of 16 digits: such a line is decoded whole anyway (jsonwire.needs_js_numbers).
         if not data.isascii():
             try:
                 data.decode()
             except UnicodeDecodeError:
-                return False
-        return b"0e000" not in bare
-
-    def _timed(self, data: bytes, bare: bytes) -> dict[str, Any] | None:
-        """Decode projected, and time that against orjson's whole decode of the same line."""
-        clock = time.perf_counter_ns
-        started = clock()
-        event = self._project(data, bare)
-        middle = clock()
-        with contextlib.suppress(orjson.JSONDecodeError):
-            orjson.loads(data)
-        whole = clock() - middle
-        # a declined line costs its checks and then the whole decode all the same
-        self._costs[0] += middle - started + (whole if event is None else 0)
-        self._costs[1] += whole
-        self.trial -= 1
-        if not self.trial:
-            self.enabled = self._costs[0] < self._costs[1]
+                return None
+        if _EXPONENT(bare) is not None and _huge_exponent(bare):
+            return None
+        try:
+            event: dict[str, Any] = self._decode(data)
+        except (msgspec.DecodeError, RecursionError):
+            return None
+        self.projected += 1
         return event
+
+
+def _whole_cost(data: bytes, clock: Callable[[], int]) -> int:
+    """Nanoseconds orjson takes to decode `data` whole."""
+    started = clock()
+    try:  # noqa: SIM105 — contextlib.suppress would add its own cost to what is timed
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    return clock() - started
+
+
+_BEFORE_VALUE = frozenset(b":,{ \t\r\n")  # what precedes a value (in `bare`, "[" is "{")
+
+
+def _huge_exponent(bare: bytes) -> bool:
+    """Whether a number in the line may have a positive exponent of three digits or more:
+    `0e000` in `bare` that is the end of a number token (digits, a point, a sign back to
+    where a value starts). Inside an id (`a3e123` reads `a0e000`) it is not; inside a string
+    that looks like a number (`": 1e400"`) it counts, which only sends the line to the whole
+    decode."""
+    found = _EXPONENT(bare)
+    while found is not None:
+        start = found.start()
+        while start and bare[start - 1] in b"0.":
+            start -= 1
+        if start and bare[start - 1] == 0x2D:  # "-"
+            start -= 1
+        if not start or bare[start - 1] in _BEFORE_VALUE:
+            return True
+        found = _EXPONENT(bare, found.start() + 1)
+    return False
+
+
+# Three exponent digits or more, then what ends a number. Ids in strings (`"…a3e123b…"`) do
+# not match it, so the token check above rarely runs.
+_EXPONENT = re.compile(rb"0e000+(?:[,}\] \t\r\n]|\Z)").search

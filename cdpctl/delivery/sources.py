@@ -428,24 +428,29 @@ def event_records(
             yield parse(raw)
         return
     for number, data in _line_items(first, stream):
-        yield parse_line(number, data, origin, project if project and project.enabled else None)
+        yield parse_line(
+            number, data, origin, project.decode if project and project.enabled else None
+        )
 
 
 _EVENT_TYPES = frozenset(EVENT_TYPES)
 
 
 class Project(Protocol):
-    """Decodes only the keys a run reads (cdpctl.delivery.projection): given a line and its
-    `jsonwire.bare` form, those keys as `jsonwire.loads` gives them, or None where it cannot
-    serve the line exactly. `enabled` False: it has settled on decoding whole."""
+    """Decodes only the keys a run reads (cdpctl.delivery.projection). `decode` gives, for a
+    line and its `jsonwire.bare` form, those keys as `jsonwire.loads` gives them, or None where
+    it cannot serve the line exactly. `enabled` False: it has settled on decoding whole."""
 
     enabled: bool
 
-    def __call__(self, data: bytes, bare: bytes) -> dict[str, Any] | None: ...
+    def decode(self, data: bytes, bare: bytes) -> dict[str, Any] | None: ...
 
 
 def parse_line(
-    number: int, data: bytes | None, origin: Origin = NOWHERE, project: Project | None = None
+    number: int,
+    data: bytes | None,
+    origin: Origin = NOWHERE,
+    project: Callable[[bytes, bytes], dict[str, Any] | None] | None = None,
 ) -> Record | Malformed:
     """`parse(RawRecord(number, data, "line", …))`, with the common case fused: one pass of
     cheap checks (`jsonwire.bare`), one decode — of the keys `project` decodes, else whole by

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -275,3 +278,27 @@ def test_plain_events_are_projected_and_odd_ones_read_whole() -> None:
     assert [exact(r) for r in projected if isinstance(r, Malformed)] == [
         exact(r) for r in whole if isinstance(r, Malformed)
     ]
+
+
+def test_lines_from_a_pipe_are_read_as_they_come() -> None:
+    """A producer that has written two lines and is still running (`tail -f … | cdpctl
+    replay -`): both are read without waiting for a block to fill or the pipe to close."""
+    read_end, write_end = os.pipe()
+    watchdog = threading.Timer(10, os.close, [write_end])  # never hang: end the pipe at last
+    watchdog.start()
+    try:
+        os.write(write_end, b'{"type":"track","event":"a"}\n{"type":"track","event":"b"}\n')
+        with open(read_end, "rb") as stream:
+            records = event_records(stream, ORIGIN)
+            started = time.monotonic()
+            first, second = next(records), next(records)
+            assert time.monotonic() - started < 5  # not held until the watchdog closed it
+            assert [r.event["event"] for r in (first, second) if isinstance(r, Record)] == [
+                "a",
+                "b",
+            ]
+            watchdog.cancel()
+            os.close(write_end)
+            assert list(records) == []
+    finally:
+        watchdog.cancel()

@@ -172,7 +172,9 @@ def _line_items(first: bytes, stream: IO[bytes]) -> Iterator[tuple[int, bytes | 
             yield 1, stripped
     number = 2
     pending: bytes | None = b""  # the start of a line the next block goes on with
-    read = stream.read
+    # read1: what is there, up to a block, so a pipe's lines are judged as they come rather
+    # than once a whole block has arrived
+    read = getattr(stream, "read1", None) or stream.read
     while True:
         block = read(_BLOCK)
         if not block:

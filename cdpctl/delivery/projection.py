@@ -221,6 +221,7 @@ class ProjectedDecoder:
     def __init__(self, keys: frozenset[str]) -> None:
         # A TypedDict decodes straight into a dict of the keys present, in the line's order,
         # a repeated key keeping its first place and its last value, as orjson's dict does.
+        keys = keys | ALWAYS  # the checks every record gets read these
         fields = dict.fromkeys(sorted(keys), Any)
         shape = TypedDict("Projection", fields, total=False)  # type: ignore[misc]
         decoder: Any = msgspec.json.Decoder(shape)

@@ -105,31 +105,56 @@ def loads(data: bytes | str) -> Any:
     Infinity as a double (a 5,000-digit integer) raise JSONDecodeError, never RecursionError or
     ValueError. `read` is the same with a located one-line error for a named input."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    deep = _too_deep(raw)
-    if deep is not None:
-        raise JSONDecodeError(f"nested deeper than {MAX_DEPTH} levels", _text(data), deep)
+    brackets, walk = scan(raw)
+    if brackets > MAX_DEPTH:
+        deep = _too_deep(raw)
+        if deep is not None:
+            raise JSONDecodeError(f"nested deeper than {MAX_DEPTH} levels", _text(data), deep)
     value = orjson.loads(data)
-    if _integral_float_hint(raw) or _SIXTEEN_ZEROS in raw.translate(_DIGITS_AS_ZERO):
-        return _js_numbers(value)
-    return value
+    return js_numbers(value) if walk else value
 
 
 # 2^53 has 16 digits, so an unsafe integer holds a run of 16; digits become "0" so that one C
-# substring search finds any run (a regex takes 5 times longer on a typical event).
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+# substring search finds any run (a regex takes 5 times longer on a typical event). "[" becomes
+# "{" so that one count finds the opening brackets, "E" becomes "e" and "+" goes, so that a
+# positive exponent of three digits reads `0e000` however it is written: `bare(raw)` serves
+# every check in one pass.
+_SCAN = bytes.maketrans(b"123456789[E", b"000000000{e")
 _SIXTEEN_ZEROS = b"0" * 16
 
 
-def _js_numbers(value: Any) -> Any:
+def bare(raw: bytes) -> bytes:
+    """`raw` with every digit "0", "[" "{", "E" "e", and no "+": what the cheap checks of a
+    read (`scan`, `needs_js_numbers`) search."""
+    return raw.translate(_SCAN, b"+")
+
+
+def scan(raw: bytes) -> tuple[int, bool]:
+    """The two cheap checks every read makes, in one pass over `raw`: how many opening
+    brackets it holds (at most MAX_DEPTH: it cannot nest deeper than that), and whether its
+    parsed value must go through `js_numbers`."""
+    bare = raw.translate(_SCAN, b"+")
+    return bare.count(b"{"), needs_js_numbers(raw, bare)
+
+
+def needs_js_numbers(raw: bytes, bare: bytes) -> bool:
+    """Whether `raw` (`bare` is `bare(raw)`) may hold an integral float like `25.0`
+    or an integer beyond 2^53, which orjson and JavaScript read differently."""
+    return _integral_float_hint(raw) or _SIXTEEN_ZEROS in bare
+
+
+def js_numbers(value: Any) -> Any:
+    """`value` (as orjson parsed it) with JavaScript's numbers: integral floats below 2^53
+    become ints, integers beyond it the nearest double."""
     kind = type(value)
     if kind is float:
         return int(value) if value.is_integer() and abs(value) < _MAX_SAFE_INTEGER else value
     if kind is int:
         return value if -_MAX_SAFE_INTEGER < value < _MAX_SAFE_INTEGER else float(value)
     if kind is dict:
-        return {key: _js_numbers(item) for key, item in value.items()}
+        return {key: js_numbers(item) for key, item in value.items()}
     if kind is list:
-        return [_js_numbers(item) for item in value]
+        return [js_numbers(item) for item in value]
     return value
 
 

@@ -24,7 +24,7 @@ from typing import IO, Any, cast
 
 from cdpctl import jsonwire
 from cdpctl.delivery.locations import Origin
-from cdpctl.delivery.sources import EventSource, Malformed, RawRecord, Record, parse
+from cdpctl.delivery.sources import EventSource, Malformed, Project, RawRecord, Record
 
 EVENT_SUFFIXES = (".gz", ".ndjson", ".jsonl", ".json")
 DEAD_LETTER_SUFFIX = ".dead-letter.ndjson"
@@ -190,10 +190,13 @@ class Archive:
             self.finished(item)
 
     def records(
-        self, loads: Callable[[bytes], Any] = jsonwire.loads
+        self, loads: Callable[[bytes], Any] = jsonwire.loads, project: Project | None = None
     ) -> Iterator[Record | Malformed]:
-        for raw in self.raw():
-            yield parse(raw, loads)
+        for item in self.inputs:
+            source = item.source()
+            self._current, self._current_name = source, item.name
+            yield from source.records(loads, project)
+            self.finished(item)
 
     def finished(self, item: Input) -> None:
         """One input is read to its end (the Dask engine reports its inputs this way)."""

@@ -31,6 +31,7 @@ from cdpctl.delivery.inputs import Archive
 from cdpctl.delivery.ledger import Ledger, LedgerBusy, LedgerError, ResumeAmbiguous, hold
 from cdpctl.delivery.limits import SharedPacer
 from cdpctl.delivery.live import LiveOptions, LiveRun, RunStopped
+from cdpctl.delivery.projection import ProjectedDecoder, event_keys
 from cdpctl.delivery.recording import open_recorder
 from cdpctl.delivery.sources import RawRecord, Record, SourceError
 from cdpctl.delivery.stats import ReplayStats
@@ -137,7 +138,8 @@ def _dry(
     on_progress: Callable[[ReplayStats], None] | None,
 ) -> None:
     if plan.workers <= 1 or fork_context() is None:
-        records = filtered(plan.source.records(), plan.filters, stats)
+        project = projected_decoder(destination, plan)
+        records = filtered(plan.source.records(project=project), plan.filters, stats)
         if plan.coalesce_identify:
             records = coalesced(records, stats)
         DryJudge(destination, plan.plan)(_ticking(records, stats, on_progress), stats)
@@ -165,6 +167,20 @@ def _dry(
             for r in records
         )
     run_parallel(items, destination, jobs, stats, on_progress, plan.plan)
+
+
+def projected_decoder(destination: Destination, plan: ReplayPlan) -> ProjectedDecoder | None:
+    """What a dry run reads of each event: the keys its subscriptions' triggers and mappings
+    read (cdpctl.delivery.projection), `timestamp` for --since/--until; None — decode every
+    event whole — for a tracking plan (it checks the whole event), --coalesce-identify (it
+    sends merged events on as text) and --where (its filter is not analysed here)."""
+    filters = plan.filters
+    if plan.plan is not None or plan.coalesce_identify or filters.where is not None:
+        return None
+    extra = ("timestamp",) if filters.since or filters.until else ()
+    enabled = ((sub.trigger, sub.mapping) for sub in destination.subscriptions if sub.enabled)
+    keys = event_keys(enabled, extra)
+    return None if keys is None else ProjectedDecoder(keys)
 
 
 def _live(

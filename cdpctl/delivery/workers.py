@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdpctl.delivery.engine import DryJudge, Filters, PlanGate, filtered
-from cdpctl.delivery.sources import Malformed, RawRecord, Record, SourceError, parse
+from cdpctl.delivery.sources import (
+    Malformed,
+    RawRecord,
+    Record,
+    SourceError,
+    parse,
+    parse_line,
+)
 from cdpctl.delivery.stats import ReplayStats
 from cdpctl.pipeline import Destination
 
@@ -56,7 +63,13 @@ def _chunks(inbox: Any) -> Iterable[Chunk]:
 
 
 def _records(chunk: Chunk) -> list[Record | Malformed]:
-    return [parse(raw) for raw in chunk]
+    """`parse` of each; NDJSON lines through its fused form, `parse_line`."""
+    return [
+        parse_line(raw.number, None if raw.oversized else raw.data, raw.origin)
+        if raw.unit == "line"
+        else parse(raw)
+        for raw in chunk
+    ]
 
 
 def _die_with_parent(parent: int) -> None:

@@ -22,8 +22,18 @@ READER = "cdpctl/jsonwire.py"
 # Places that parse JSON without the reader, each with why that is safe.
 ALLOWED = {
     ("cdpctl/delivery/sources.py", "orjson.loads"): (
-        "finds where an archive's array element ends; the element is then parsed by "
-        "sources.parse, which applies the depth bound before jsonwire.loads"
+        "finds where an archive's array element ends (the element is then parsed by "
+        "sources.parse, which applies the depth bound before jsonwire.loads); parse_line is "
+        "jsonwire.loads fused with parse's checks, and hands every line it would not read "
+        "exactly as they do to parse (tests/test_read_fast.py)"
+    ),
+    ("cdpctl/delivery/projection.py", "orjson.loads"): (
+        "times orjson against the projected decode on a run's first lines; its result is not used"
+    ),
+    ("cdpctl/delivery/projection.py", "msgspec.json"): (
+        "decodes the keys a dry run reads, after the depth bound and jsonwire's number "
+        "checks; a line it cannot read exactly as jsonwire.loads does goes to parse_line's "
+        "whole path (tests/test_read_fast.py)"
     ),
     ("cdpctl/delivery/replay.py", "orjson.loads"): (
         "routes archive records to workers; sources.parse bounds depth first, and NaN or "
@@ -41,6 +51,7 @@ PARSERS = {
     ("orjson", "loads"),
     ("simplejson", "loads"),
     ("ujson", "loads"),
+    ("msgspec", "json"),
 }
 
 

@@ -31,6 +31,7 @@ from cdpctl.providers.base import (
     Request,
     Skip,
 )
+from cdpctl.providers.layouts import compile_layout
 from cdpctl.providers.payload import Preparer, prepare, preparer
 from cdpctl.secrets import Redactor, ResolvedSettings, resolve_settings
 
@@ -153,7 +154,10 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
             raise DestinationError(f"{file.path}: subscription {sub.name!r}: {error}") from error
         keys = mapped_keys(effective)
         prepare_mapped = partial(prepare, action) if keys is None else preparer(action, keys)
-        message = action.message if settings_usable else None
+        message = None
+        if settings_usable and action.layout is not None:
+            fields = frozenset(keys) if keys is not None else None
+            message = compile_layout(f"{action.name} {sub.name}", action.layout, fields)
         judge = write_judge(
             sub.name,
             parsed.root,
@@ -255,7 +259,8 @@ def finish(
     """The judgement of a mapped event, after its mapping: the framework's clean/coerce/
     validate step (`prepare_mapped`: `payload.prepare` for the mapping's keys) with the
     action's check, then its plan. With `sized`, a valid event without
-    warnings whose action declares its one request's body (`message`) is answered by the
+    warnings whose action declares its one request's body (`message`: built from the action's
+    layout, for the fields the mapping can write) is answered by the
     body's size instead of a `Ready` (the dry run counts millions of them)."""
     if type(mapped) is not dict:
         return Invalid((Diagnostic(codes.MAPPING_RUNTIME, "mapping did not produce an object"),))

@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from cdpctl import __version__, jsonwire
 from cdpctl.diagnostics import Diagnostic
+from cdpctl.providers.layouts import Entry
 from cdpctl.providers.urls import wire_url
 
 NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})()
@@ -379,10 +380,11 @@ class Action:
     batch: BatchSpec | None = None
     plan_batch: Callable[[list[dict[str, Any]], ActionContext], Plan] | None = None
     upsert: Upsert = Upsert.NONE
-    #: The JSON body of the one request `plan` sends for a payload `check` accepts, where the
-    #: action declares it (its plan builds the body with this very function); a dry run counts
-    #: such events by their body's size without building the request.
-    message: Callable[[Mapping[str, Any]], Any] | None = None
+    #: The layout of the JSON body of the one request `plan` sends for a payload `check`
+    #: accepts, where the action declares it (its plan builds the body from this very layout,
+    #: cdpctl.providers.layouts); a dry run counts such events by their body's size without
+    #: building the request.
+    layout: tuple[Entry, ...] | None = None
 
     def field(self, name: str) -> Field | None:
         for candidate in self.fields:

@@ -53,9 +53,13 @@ Entry = Pick | Copy | Rule | Fixed | Nested
 _ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "<absent>"})()
 
 
-def compile_layout(name: str, entries: tuple[Entry, ...]) -> Builder:
-    """The builder of a message laid out as `entries`: payload → the message's JSON value."""
-    writer = _Writer()
+def compile_layout(
+    name: str, entries: tuple[Entry, ...], fields: frozenset[str] | None = None
+) -> Builder:
+    """The builder of a message laid out as `entries`: payload → the message's JSON value.
+    With `fields`, for payloads that hold no other fields (a compiled mapping's): what the
+    others would add (nothing, or an empty object) is written without looking for them."""
+    writer = _Writer(fields)
     writer.lines.append("def build(p):")
     message = writer.entries(entries)
     writer.lines.append(f"    return {message}")
@@ -66,7 +70,8 @@ def compile_layout(name: str, entries: tuple[Entry, ...]) -> Builder:
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, fields: frozenset[str] | None) -> None:
+        self.fields = fields
         self.lines: list[str] = []
         self.names: dict[str, Any] = {"M": _ABSENT}
         self.count = 0
@@ -83,16 +88,17 @@ class _Writer:
         self.add(f"{target} = {{}}")
         for entry in entries:
             key = repr(entry.key)
+            if isinstance(entry, (Pick, Copy)) and not self.may_hold(entry.field):
+                if isinstance(entry, Copy):
+                    self.add(f"{target}[{key}] = {self.overlaid(entry, '{}')}")
+                continue
             if isinstance(entry, Pick):
                 value = self.name("v")
                 self.add(f"{value} = p.get({entry.field!r}, M)")
                 self.add(f"if {value} is not M: {target}[{key}] = {value}")
             elif isinstance(entry, Copy):
-                value = self.name("w")
-                self.add(f"{value} = dict(p.get({entry.field!r}) or {{}})")
-                for overlay_key, field in entry.overlay:
-                    self.add(f"if {field!r} in p: {value}[{overlay_key!r}] = p[{field!r}]")
-                self.add(f"{target}[{key}] = {value}")
+                copied = self.overlaid(entry, f"dict(p.get({entry.field!r}) or {{}})")
+                self.add(f"{target}[{key}] = {copied}")
             elif isinstance(entry, Rule):
                 rule = self.name("rule")
                 self.names[rule] = entry.rule
@@ -102,3 +108,15 @@ class _Writer:
             else:
                 self.add(f"{target}[{key}] = {self.entries(entry.entries)}")
         return target
+
+    def may_hold(self, field: str) -> bool:
+        return self.fields is None or field in self.fields
+
+    def overlaid(self, entry: Copy, base: str) -> str:
+        """A variable holding `base` with the entry's overlay fields laid over it."""
+        value = self.name("w")
+        self.add(f"{value} = {base}")
+        for overlay_key, field in entry.overlay:
+            if self.may_hold(field):
+                self.add(f"if {field!r} in p: {value}[{overlay_key!r}] = p[{field!r}]")
+        return value

@@ -863,7 +863,7 @@ def _action(
         check=partial(_check, kind),
         batch=BatchSpec(MAX_BATCH_EVENTS, MAX_BATCH_BYTES, BATCH_DOC_URL),
         plan_batch=partial(_plan_batch, kind),
-        message=BUILDERS[kind],
+        layout=LAYOUTS[kind],
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from cdpctl import codes, jsonwire, mapping, triggers
+from cdpctl.compiler import mapped_keys
 from cdpctl.delivery.engine import DryJudge, PlanGate
 from cdpctl.delivery.sources import RawRecord, Record, parse
 from cdpctl.delivery.stats import ReplayStats
@@ -41,6 +42,7 @@ from cdpctl.pipeline import (
 from cdpctl.plans import load_plan
 from cdpctl.providers import get_provider, provider_names
 from cdpctl.providers.base import ActionContext
+from cdpctl.providers.layouts import compile_layout
 from cdpctl.providers.payload import prepare
 
 ROOT = Path(__file__).parents[2]
@@ -191,27 +193,32 @@ def test_judges_mean_what_the_runtime_means(mapping_file: Path) -> None:
 
 
 def test_a_sized_answer_is_the_body_the_plan_sends() -> None:
-    """`Action.message` is what the action's plan sends, byte for byte, for every action
-    that declares it."""
+    """An action's declared layout is what its plan sends, byte for byte, and the layout
+    compiled for a mapping's fields builds the same body for every payload of that mapping."""
     declared = [
         action.name
         for provider in map(get_provider, provider_names())
         if provider is not None
         for action in provider.actions
-        if action.message is not None
+        if action.layout is not None
     ]
     assert declared
     for mapping_file in MAPPINGS:
         destination = destination_for(mapping_file)
         ctx = destination.context(dry_run=True)
         for sub in destination.subscriptions:
-            if sub.action.message is None:
+            if sub.action.layout is None:
                 continue
+            whole = compile_layout("any payload", sub.action.layout)
+            keys = mapped_keys(sub.mapping)
+            fields = None if keys is None else frozenset(keys)
+            for_mapping = compile_layout("this mapping", sub.action.layout, fields)
             for event in EVENTS:
                 verdict = evaluate(sub, event, ctx)
                 if isinstance(verdict, Ready):
                     (request,) = verdict.requests
-                    assert request.body() == jsonwire.dumps(sub.action.message(verdict.payload))
+                    assert request.body() == jsonwire.dumps(whole(verdict.payload))
+                    assert jsonwire.dumps(for_mapping(verdict.payload)) == request.body()
 
 
 def test_bulk_counts_equal_tally_over_odd_archive() -> None:

@@ -169,7 +169,7 @@ def command(
     from cdpctl.delivery.estimate import backfill_estimate
     from cdpctl.delivery.limits import RetryPolicy
     from cdpctl.delivery.live import LiveOptions
-    from cdpctl.delivery.replay import INTERRUPTED, ReplayPlan, ReplayRefused, run_replay
+    from cdpctl.delivery.replay import INTERRUPTED, ReplayOptions, ReplayRefused, run_replay
     from cdpctl.output import replay as view
     from cdpctl.triggers import TriggerSyntaxError
 
@@ -216,7 +216,7 @@ def command(
             check_writable(dead_letter_path, "--dead-letter")
     if record is not None:
         make_folder(record, "--record")
-    plan = ReplayPlan(
+    options = ReplayOptions(
         source=source,
         filters=filters,
         live=live,
@@ -228,14 +228,14 @@ def command(
         workers=workers,
         coalesce_identify=coalesce_identify,
         dask=on_dask,
-        plan=plan_gate(plan_file, plan_mode),
+        tracking_plan=plan_gate(plan_file, plan_mode),
     )
     reporter = None
     if progress:
         kind = view.RichProgress if sys.stderr.isatty() else view.PlainProgress
         reporter = kind(source.position, source.total, live=live, describe=source.describe)
     try:
-        result = run_replay(destination, plan, reporter)
+        result = run_replay(destination, options, reporter)
     except ReplayRefused as refused:
         fail(str(refused))
     estimate = None

@@ -51,7 +51,7 @@ class ReplayRefused(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class ReplayPlan:
+class ReplayOptions:
     source: Archive
     filters: Filters
     live: bool
@@ -63,7 +63,7 @@ class ReplayPlan:
     workers: int = 1  # dry runs only: a live run is one sender
     coalesce_identify: bool = False  # one identify per user (see delivery/coalesce.py)
     dask: DaskOptions | None = None  # dry runs only: judge on a Dask cluster
-    plan: PlanGate | None = None
+    tracking_plan: PlanGate | None = None  # --plan: each event checked against it
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,21 +76,21 @@ class ReplayResult:
     redactor: Redactor | None = None
 
 
-def check_ledger(plan: ReplayPlan, ledger: Ledger) -> None:
+def check_ledger(options: ReplayOptions, ledger: Ledger) -> None:
     """A live run over an existing ledger must say --resume or --force."""
-    if plan.resume or plan.live_options.force:
+    if options.resume or options.live_options.force:
         return
     rows = ledger.count()
     if rows:
         raise ReplayRefused(
-            f"{plan.state_path} already records {rows:,} outcome(s) from an earlier run; "
+            f"{options.state_path} already records {rows:,} outcome(s) from an earlier run; "
             "pass --resume to continue it (nothing acknowledged is sent twice) or --force to "
             "send everything again"
         )
 
 
 def run_replay(
-    destination: Destination, plan: ReplayPlan, progress: Any | None = None
+    destination: Destination, options: ReplayOptions, progress: Any | None = None
 ) -> ReplayResult:
     stats = ReplayStats()
     redactor = destination.redactor()
@@ -98,26 +98,26 @@ def run_replay(
     on_progress: Callable[[ReplayStats], None] | None = progress.update if progress else None
     stopped = None
     try:
-        if plan.live:
-            _live(destination, plan, stats, on_progress, redactor)
-        elif plan.dask is not None:
+        if options.live:
+            _live(destination, options, stats, on_progress, redactor)
+        elif options.dask is not None:
             from cdpctl.delivery import dask_engine
 
             try:
                 dask_engine.replay(
                     destination,
-                    plan.source,
-                    plan.filters,
-                    plan.dask,
+                    options.source,
+                    options.filters,
+                    options.dask,
                     stats,
-                    coalesce_identify=plan.coalesce_identify,
-                    plan=plan.plan,
+                    coalesce_identify=options.coalesce_identify,
+                    plan=options.tracking_plan,
                     on_progress=on_progress,
                 )
             except dask_engine.EngineError as error:
                 raise ReplayRefused(str(error)) from None
         else:
-            _dry(destination, plan, stats, on_progress)
+            _dry(destination, options, stats, on_progress)
     except KeyboardInterrupt:
         stopped = INTERRUPTED
     except (RunStopped, SourceError) as error:
@@ -125,7 +125,7 @@ def run_replay(
     finally:
         if progress is not None:
             progress.close(stats)
-    dead = plan.dead_letter_path
+    dead = options.dead_letter_path
     has_dead = dead is not None and dead.exists() and dead.stat().st_size > 0
     elapsed = time.monotonic() - started
     return ReplayResult(stats, elapsed, dead if has_dead else None, stopped, redactor)
@@ -133,49 +133,49 @@ def run_replay(
 
 def _dry(
     destination: Destination,
-    plan: ReplayPlan,
+    options: ReplayOptions,
     stats: ReplayStats,
     on_progress: Callable[[ReplayStats], None] | None,
 ) -> None:
-    if plan.workers <= 1 or fork_context() is None:
-        project = projected_decoder(destination, plan)
-        records = filtered(plan.source.records(project=project), plan.filters, stats)
-        if plan.coalesce_identify:
+    if options.workers <= 1 or fork_context() is None:
+        project = projected_decoder(destination, options)
+        records = filtered(options.source.records(project=project), options.filters, stats)
+        if options.coalesce_identify:
             records = coalesced(records, stats)
-        DryJudge(destination, plan.plan)(_ticking(records, stats, on_progress), stats)
+        DryJudge(destination, options.tracking_plan)(_ticking(records, stats, on_progress), stats)
         return
     # The parent only routes. Without filters it routes from the raw text and the workers
     # parse; otherwise it parses with plain orjson (routing needs no JavaScript number
     # semantics) to filter and route by the exact userId. Coalescing identifies happens here
     # too, on events parsed as JavaScript does, as the merged traits are sent on as text.
-    route_raw = plan.filters == Filters() and not plan.coalesce_identify
-    jobs = [WorkerJob(index, reads=route_raw) for index in range(plan.workers)]
+    route_raw = options.filters == Filters() and not options.coalesce_identify
+    jobs = [WorkerJob(index, reads=route_raw) for index in range(options.workers)]
     if route_raw:
         items: Iterable[tuple[int, RawRecord]] = (
-            (quick_partition(r.data, plan.workers), r) for r in plan.source.raw()
+            (quick_partition(r.data, options.workers), r) for r in options.source.raw()
         )
     else:
-        loads = jsonwire.loads if plan.coalesce_identify else orjson.loads
-        records = filtered(plan.source.records(loads), plan.filters, stats)
-        if plan.coalesce_identify:
+        loads = jsonwire.loads if options.coalesce_identify else orjson.loads
+        records = filtered(options.source.records(loads), options.filters, stats)
+        if options.coalesce_identify:
             records = coalesced(records, stats)
         items = (
             (
-                partition_of(r.event, plan.workers),
+                partition_of(r.event, options.workers),
                 RawRecord(r.number, r.raw, r.unit, False, r.origin),
             )
             for r in records
         )
-    run_parallel(items, destination, jobs, stats, on_progress, plan.plan)
+    run_parallel(items, destination, jobs, stats, on_progress, options.tracking_plan)
 
 
-def projected_decoder(destination: Destination, plan: ReplayPlan) -> ProjectedDecoder | None:
+def projected_decoder(destination: Destination, options: ReplayOptions) -> ProjectedDecoder | None:
     """What a dry run reads of each event: the keys its subscriptions' triggers and mappings
     read (cdpctl.delivery.projection), `timestamp` for --since/--until; None — decode every
     event whole — for a tracking plan (it checks the whole event), --coalesce-identify (it
     sends merged events on as text) and --where (its filter is not analysed here)."""
-    filters = plan.filters
-    if plan.plan is not None or plan.coalesce_identify or filters.where is not None:
+    filters = options.filters
+    if options.tracking_plan is not None or options.coalesce_identify or filters.where is not None:
         return None
     extra = ("timestamp",) if filters.since or filters.until else ()
     enabled = ((sub.trigger, sub.mapping) for sub in destination.subscriptions if sub.enabled)
@@ -185,46 +185,46 @@ def projected_decoder(destination: Destination, plan: ReplayPlan) -> ProjectedDe
 
 def _live(
     destination: Destination,
-    plan: ReplayPlan,
+    options: ReplayOptions,
     stats: ReplayStats,
     on_progress: Callable[[ReplayStats], None] | None,
     redactor: Redactor,
 ) -> None:
-    assert plan.dead_letter_path is not None
+    assert options.dead_letter_path is not None
     try:
-        lock = hold(plan.state_path)
+        lock = hold(options.state_path)
     except (LedgerBusy, LedgerError) as busy:
         raise ReplayRefused(str(busy)) from None
     try:
         try:
-            ledger = Ledger(plan.state_path)
+            ledger = Ledger(options.state_path)
         except LedgerError as error:
             raise ReplayRefused(str(error)) from None
-        dead_letters = DeadLetters(plan.dead_letter_path, redactor)
+        dead_letters = DeadLetters(options.dead_letter_path, redactor)
         run = LiveRun(
             destination=destination,
-            options=plan.live_options,
+            options=options.live_options,
             ledger=ledger,
             dead_letters=dead_letters,
             pacer=SharedPacer(
                 destination.paced_rate(
-                    plan.live_options.requests_per_second, plan.live_options.headroom
+                    options.live_options.requests_per_second, options.live_options.headroom
                 )
             ),
             stats=stats,
             redactor=redactor,
-            recorder=open_recorder(plan.record_dir),
+            recorder=open_recorder(options.record_dir),
             on_progress=on_progress,
-            plan=plan.plan,
+            plan=options.tracking_plan,
         )
         try:
             try:
-                check_ledger(plan, ledger)
+                check_ledger(options, ledger)
                 run.bind()
             except (LedgerError, ResumeAmbiguous) as error:
                 raise ReplayRefused(str(error)) from None
-            records = filtered(plan.source.records(), plan.filters, stats, run.malformed)
-            if plan.coalesce_identify:
+            records = filtered(options.source.records(), options.filters, stats, run.malformed)
+            if options.coalesce_identify:
                 records = coalesced(records, stats)
             asyncio.run(run.run(records))
         finally:

@@ -286,8 +286,8 @@ def test_a_projected_dry_run_reports_what_a_whole_one_does(
     decoders: list[projection.ProjectedDecoder] = []
     chosen = replay.projected_decoder
 
-    def forced(destination: Destination, plan: replay.ReplayPlan) -> Any:
-        decoder = chosen(destination, plan)
+    def forced(destination: Destination, options: replay.ReplayOptions) -> Any:
+        decoder = chosen(destination, options)
         assert decoder is not None
         decoder.settle(True)  # always project, whatever the timing says
         decoders.append(decoder)
@@ -295,7 +295,7 @@ def test_a_projected_dry_run_reports_what_a_whole_one_does(
 
     monkeypatch.setattr(replay, "projected_decoder", forced)
     projected = run_cli(command)
-    monkeypatch.setattr(replay, "projected_decoder", lambda destination, plan: None)
+    monkeypatch.setattr(replay, "projected_decoder", lambda destination, options: None)
     whole = run_cli(command)
     assert projected.exit_code == whole.exit_code == 1  # the malformed lines
     summaries = [json.loads(result.stdout) for result in (projected, whole)]

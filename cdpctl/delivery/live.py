@@ -42,6 +42,8 @@ from cdpctl.secrets import Redactor
 
 BATCH_LINGER = 1.0  # seconds a lane waits for more events before sending a partial batch
 LANE_PENDING = 1000  # events a lane may hold in unsent batches (bounds memory)
+CHUNK_RECORDS = 64  # records judged between hand-overs of their work to the lanes
+LANE_CHUNKS = 16  # chunks (of at most CHUNK_RECORDS × subscriptions events) a lane queues
 FLUSH_OUTCOMES = 512  # outcomes written to the ledger in one transaction…
 FLUSH_SECONDS = 0.1  # …or after this long, whichever comes first
 PROGRESS_SECONDS = 0.5  # how often the progress view hears of the counters while sending
@@ -148,7 +150,8 @@ class LiveRun:
             self._transport = transport
             ctx = self.destination.context(dry_run=False)
             lanes = [
-                asyncio.Queue[_Work | None](maxsize=256) for _ in range(self.options.concurrency)
+                asyncio.Queue[list[_Work] | None](maxsize=LANE_CHUNKS)
+                for _ in range(self.options.concurrency)
             ]
             tasks = [asyncio.create_task(self._lane(queue, transport, ctx)) for queue in lanes]
             tasks.append(asyncio.create_task(self._produce(records, lanes)))
@@ -187,6 +190,9 @@ class LiveRun:
         return True
 
     async def _produce(self, records: Iterable[Record], lanes: list[asyncio.Queue[Any]]) -> None:
+        """Judge each record and hand its Ready work to its user's lane. Work is handed over in
+        chunks, one per lane every CHUNK_RECORDS records (the loop yields there anyway), so a
+        lane pays one queue hop per chunk, not per event."""
         destination_name = self.destination.file.name
         ctx = self.destination.context(dry_run=True)  # the verdict a dry run would give
         subscriptions = [
@@ -194,30 +200,41 @@ class LiveRun:
             for s in self.destination.subscriptions
             if s.enabled
         ]
-        for count, record in enumerate(records, start=1):
-            if self.plan is not None and not self.plan.admits(record, self.stats):
+        width = len(lanes)
+        chunks: list[list[_Work]] = [[] for _ in lanes]
+        accepted = self._accepted
+        tally = self.stats.tally
+        plan = self.plan
+        count = 0
+        for record in records:
+            count += 1
+            if plan is not None and not plan.admits(record, self.stats):
                 self._block(record)
                 continue
             event = record.event
+            lane = -1
             for sub, counters, identity in subscriptions:
                 verdict = evaluate(sub, event, ctx)
-                self.stats.tally(counters, verdict, record)
-                if isinstance(verdict, Invalid):
-                    key = event_key(destination_name, identity, record)
-                    self._refuse(sub, record, verdict, key)
-                elif isinstance(verdict, Ready):
+                tally(counters, verdict, record)
+                if type(verdict) is Ready:
                     key = event_key(destination_name, identity, record)
                     if self._due(key, sub, record, counters, verdict):
-                        self._accepted.add(key)
+                        accepted.add(key)
                         self.stats.queued += 1
-                        lane = lanes[partition_of(event, len(lanes))]
-                        await lane.put(_Work(sub, verdict.payload, record, key))
-            if count % 64 == 0:
+                        if lane < 0:
+                            lane = partition_of(event, width)
+                        chunks[lane].append(_Work(sub, verdict.payload, record, key))
+                elif type(verdict) is Invalid:
+                    key = event_key(destination_name, identity, record)
+                    self._refuse(sub, record, verdict, key)
+            if count % CHUNK_RECORDS == 0:
+                await _hand_over(chunks, lanes)
                 await asyncio.sleep(0)
                 self._flush()
                 self._progress()
-        for lane in lanes:
-            await lane.put(None)
+        await _hand_over(chunks, lanes)
+        for queue in lanes:
+            await queue.put(None)
 
     async def _tick(self) -> None:
         """Progress while the lanes send what was read (the producer may be long done)."""
@@ -300,13 +317,15 @@ class LiveRun:
         self._outcome(Outcome(key, states.FAILED, reason=self._clip(reason)))
 
     async def _lane(
-        self, queue: asyncio.Queue[_Work | None], transport: Transport, ctx: ActionContext
+        self, queue: asyncio.Queue[list[_Work] | None], transport: Transport, ctx: ActionContext
     ) -> None:
         """One lane: its events in order; batches flush when full, when their oldest event has
         waited BATCH_LINGER, or when the lane holds LANE_PENDING events (flat memory)."""
         pending: dict[str, list[_Work]] = {}
         started: dict[str, float] = {}
+        limits: dict[str, int] = {}  # batch size per batched subscription
         held = 0
+        batching = self.options.batching
 
         async def flush(name: str) -> None:
             nonlocal held
@@ -316,32 +335,43 @@ class LiveRun:
             await self._send(batch, transport, ctx, batched=True)
 
         while True:
-            timeout = None
             if pending:
                 timeout = max(0.0, min(started.values()) + BATCH_LINGER - time.monotonic())
-            try:
-                work = await asyncio.wait_for(queue.get(), timeout)
-            except (asyncio.TimeoutError, TimeoutError):
-                work = _NOTHING
-            if work is None:
+                try:
+                    chunk = await asyncio.wait_for(queue.get(), timeout)
+                except (asyncio.TimeoutError, TimeoutError):
+                    chunk = _NOTHING
+            else:
+                chunk = await queue.get()
+            if chunk is None:
                 for name in list(pending):
                     await flush(name)
                 return
-            if work is not _NOTHING:
-                action = work.sub.action
-                if not (self.options.batching and action.batch is not None and action.plan_batch):
-                    await self._send([work], transport, ctx, batched=False)
-                    continue
-                if work.sub.name not in pending:
-                    pending[work.sub.name] = []
-                    started[work.sub.name] = time.monotonic()
-                pending[work.sub.name].append(work)
-                held += 1
-                limit = min(
-                    self.options.batch_size or action.batch.max_events, action.batch.max_events
-                )
-                if len(pending[work.sub.name]) >= limit:
-                    await flush(work.sub.name)
+            if chunk is not _NOTHING:
+                for work in chunk:
+                    name = work.sub.name
+                    limit = limits.get(name)
+                    if limit is None:
+                        action = work.sub.action
+                        if batching and action.batch is not None and action.plan_batch:
+                            limit = min(
+                                self.options.batch_size or action.batch.max_events,
+                                action.batch.max_events,
+                            )
+                        else:
+                            limit = 0
+                        limits[name] = limit
+                    if not limit:
+                        await self._send([work], transport, ctx, batched=False)
+                        continue
+                    batch = pending.get(name)
+                    if batch is None:
+                        batch = pending[name] = []
+                        started[name] = time.monotonic()
+                    batch.append(work)
+                    held += 1
+                    if len(batch) >= limit:
+                        await flush(name)
             now = time.monotonic()
             for name in [n for n, t in started.items() if now - t >= BATCH_LINGER]:
                 await flush(name)
@@ -543,6 +573,14 @@ def repeat_is_harmless(action: Action, verdict: Ready) -> bool:
         or (request.repeat or action.repeat) is not Repeat.NOT_IDEMPOTENT
         for request in verdict.requests
     )
+
+
+async def _hand_over(chunks: list[list[_Work]], lanes: list[asyncio.Queue[Any]]) -> None:
+    """Put each lane's gathered work on its queue as one chunk, and start new chunks."""
+    for position, chunk in enumerate(chunks):
+        if chunk:
+            chunks[position] = []
+            await lanes[position].put(chunk)
 
 
 async def _supervise(tasks: list[asyncio.Task[None]]) -> None:

@@ -181,10 +181,14 @@ class Ledger:
             ).fetchone()
         return row[0] if row is not None else None
 
-    def mark_sending(self, keys: Iterable[Key]) -> None:
-        """Durably record intent before the first request of these events goes out."""
+    def mark_sending(self, keys: Iterable[Key], settled: Sequence[Outcome] = ()) -> None:
+        """Durably record intent before the first request of these events goes out, in one
+        transaction with `settled`: outcomes of earlier events whose answers are in (so one
+        commit serves both)."""
         now = time.time()
         with self._guard(), self._transaction():
+            if settled:
+                self._db.executemany(_RECORD, _outcome_rows(settled, now))
             self._db.executemany(
                 "INSERT INTO outcomes (destination, subscription, message_id, state, updated) "
                 "VALUES (?, ?, ?, 'sending', ?) ON CONFLICT DO UPDATE SET state='sending', "
@@ -201,31 +205,11 @@ class Ledger:
                 [(k.destination, k.subscription, k.message_id) for k in keys],
             )
 
-    def record(self, outcomes: Iterable[Outcome]) -> None:
-        now = time.time()
-        rows = [
-            (
-                o.key.destination,
-                o.key.subscription,
-                o.key.message_id,
-                o.state,
-                o.attempts,
-                o.status,
-                o.reason,
-                now,
-            )
-            for o in outcomes
-        ]
-        if not rows:
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        if not outcomes:
             return
         with self._guard(), self._transaction():
-            self._db.executemany(
-                "INSERT INTO outcomes (destination, subscription, message_id, state, attempts, "
-                "status, reason, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
-                "SET state=excluded.state, attempts=excluded.attempts, status=excluded.status, "
-                "reason=excluded.reason, updated=excluded.updated",
-                rows,
-            )
+            self._db.executemany(_RECORD, _outcome_rows(outcomes, time.time()))
 
     def bind(self, destination: str, current: Sequence[Subscription]) -> list[str]:
         """Each current subscription's identity in this ledger (in `current`'s order), matched
@@ -338,6 +322,30 @@ class _Transaction:
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+_RECORD = (
+    "INSERT INTO outcomes (destination, subscription, message_id, state, attempts, status, "
+    "reason, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+    "state=excluded.state, attempts=excluded.attempts, status=excluded.status, "
+    "reason=excluded.reason, updated=excluded.updated"
+)
+
+
+def _outcome_rows(outcomes: Sequence[Outcome], now: float) -> list[tuple[Any, ...]]:
+    return [
+        (
+            o.key.destination,
+            o.key.subscription,
+            o.key.message_id,
+            o.state,
+            o.attempts,
+            o.status,
+            o.reason,
+            now,
+        )
+        for o in outcomes
+    ]
 
 
 class LedgerBusy(Exception):

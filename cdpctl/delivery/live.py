@@ -36,7 +36,7 @@ from cdpctl.delivery.transport import (
     deliver,
 )
 from cdpctl.pipeline import CompiledSubscription, Destination, Invalid, Ready, evaluate
-from cdpctl.providers.base import SAFE_METHODS, Action, ActionContext, Repeat
+from cdpctl.providers.base import SAFE_METHODS, Action, ActionContext, Repeat, Request
 from cdpctl.requestview import exchange_view
 from cdpctl.secrets import Redactor
 
@@ -84,6 +84,7 @@ class _Work:
     payload: dict[str, Any]
     record: Record
     key: Key
+    planned: tuple[Request, ...]  # the requests the dry run planned for it (`Ready.requests`)
 
 
 def subscription_identity(sub: CompiledSubscription) -> Subscription:
@@ -223,7 +224,9 @@ class LiveRun:
                         self.stats.queued += 1
                         if lane < 0:
                             lane = partition_of(event, width)
-                        chunks[lane].append(_Work(sub, verdict.payload, record, key))
+                        chunks[lane].append(
+                            _Work(sub, verdict.payload, record, key, verdict.requests)
+                        )
                 elif type(verdict) is Invalid:
                     key = event_key(destination_name, identity, record)
                     self._refuse(sub, record, verdict, key)
@@ -393,14 +396,13 @@ class LiveRun:
                 nonlocal marked
                 if not marked:
                     marked = True
-                    self.ledger.mark_sending([work.key for work in batch])
-                    if self._written is not None:
-                        for work in batch:
-                            self._written.add(work.key)
-                    for work in batch:
-                        self._in_flight[work.key] = work
+                    self._mark_sending(batch)
 
-            if batched and action.plan_batch is not None:
+            if batched and action.plan_batch_planned is not None:
+                payloads = [work.payload for work in batch]
+                planned = [work.planned for work in batch]
+                plan = action.plan_batch_planned(payloads, planned, ctx)
+            elif batched and action.plan_batch is not None:
                 plan = action.plan_batch([work.payload for work in batch], ctx)
             else:
                 plan = action.plan(batch[0].payload, ctx)
@@ -408,23 +410,30 @@ class LiveRun:
                 plan, transport, repeat=action.repeat, events=len(batch), on_wire=on_wire
             )
             self._learn_secrets(ctx)
-            for work in batch:
-                self._record_exchanges(work, outcome.exchanges)
+            if self.recorder is not None:
+                for work in batch:
+                    self._record_exchanges(work, outcome.exchanges)
             again = []
             refused = []
+            in_flight = self._in_flight
+            settled = self._outcomes
+            delivered = 0
             for work, item in zip(batch, outcome.items, strict=True):
-                counters = self.stats.sub(work.sub.name)
                 if item.delivered:
-                    done = Outcome(work.key, states.DELIVERED, item.attempts, item.status)
-                    self._settle(work, done)
-                    counters.delivered += 1
+                    # the common case, inline: the key was marked sending (so it is in the
+                    # filter of written keys) and is in flight
+                    key = work.key
+                    if in_flight.pop(key, None) is None and self._written is not None:
+                        self._written.add(key)
+                    settled.append(Outcome(key, states.DELIVERED, item.attempts, item.status))
+                    delivered += 1
                 elif item.in_doubt:
                     reason = item.failure.message if item.failure else "in doubt"
                     self._settle(
                         work,
                         Outcome(work.key, states.IN_DOUBT, item.attempts, None, self._clip(reason)),
                     )
-                    counters.in_doubt += 1
+                    self.stats.sub(work.sub.name).in_doubt += 1
                     self.stats.note_in_doubt(work.key.message_id, work.record)
                     self.stats.note_error(
                         codes.DELIVERY_IN_DOUBT, _reason_shape(self._clip(reason)), work.record
@@ -433,6 +442,11 @@ class LiveRun:
                     again.append(work)
                 else:
                     refused.append((work, item))
+            if delivered:  # a batch is one subscription's
+                self.stats.sub(batch[0].sub.name).delivered += delivered
+                self.stats.settled_in_run += delivered
+                if len(settled) >= FLUSH_OUTCOMES:
+                    self._flush(force=True)
             for position, (work, item) in enumerate(refused):
                 try:
                     self._fail(work, item)
@@ -481,10 +495,33 @@ class LiveRun:
         self.stats.sub(work.sub.name).failed += 1
         self.stats.note_error(codes.DELIVERY_FAILED, _reason_shape(self._clip(reason)), work.record)
 
+    def _mark_sending(self, batch: list[_Work]) -> None:
+        """Record intent before the bytes leave: the batch's keys `sending`, in the same
+        transaction as the outcomes settled since the last write (their answers are in, so
+        writing them now keeps the order and saves a transaction)."""
+        outcomes, self._outcomes = self._outcomes, []
+        keys = [work.key for work in batch]
+        try:
+            self.ledger.mark_sending(keys, settled=outcomes)
+        except BaseException:
+            self._outcomes[:0] = outcomes  # still to be written
+            raise
+        self._flushed_at = time.monotonic()
+        self._forget_accepted(outcomes)
+        written = self._written
+        in_flight = self._in_flight
+        for work in batch:
+            in_flight[work.key] = work
+            if written is not None:
+                written.add(work.key)
+
     def _settle(self, work: _Work, outcome: Outcome) -> None:
-        self._in_flight.pop(work.key, None)
+        if self._in_flight.pop(work.key, None) is None and self._written is not None:
+            self._written.add(work.key)  # never marked sending, so not in the filter yet
         self.stats.settled_in_run += 1
-        self._outcome(outcome)
+        self._outcomes.append(outcome)
+        if len(self._outcomes) >= FLUSH_OUTCOMES:
+            self._flush(force=True)
 
     def _settle_in_flight(self) -> None:
         """What was on the wire when the run stopped: in doubt, counted and recorded."""
@@ -516,8 +553,13 @@ class LiveRun:
             self.ledger.record(outcomes)
         except LedgerError as error:
             raise RunStopped(str(error)) from None
+        self._forget_accepted(outcomes)
+
+    def _forget_accepted(self, outcomes: list[Outcome]) -> None:
+        """Outcomes in the ledger: a repeat of their event is now found there."""
+        accepted = self._accepted
         for outcome in outcomes:
-            self._accepted.discard(outcome.key)
+            accepted.discard(outcome.key)
 
     def _clip(self, reason: str) -> str:
         """Redacted first, then cut: a secret straddling the cut cannot leave in part."""

@@ -591,21 +591,28 @@ class SeenFilter:
     that started on an empty ledger looks up only the keys it may have written itself."""
 
     BITS = 1 << 24
+    MASK = BITS - 1
 
     def __init__(self) -> None:
         self._bits = bytearray(self.BITS // 8)
 
-    def _probes(self, key: Key) -> tuple[int, int, int]:
-        value = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
-        mask = self.BITS - 1
-        return value & mask, (value >> 24) & mask, (value >> 40 | value << 24) & mask
-
     def add(self, key: Key) -> None:
-        for bit in self._probes(key):
-            self._bits[bit >> 3] |= 1 << (bit & 7)
+        value = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
+        mask, bits = self.MASK, self._bits
+        for bit in (value & mask, (value >> 24) & mask, (value >> 40 | value << 24) & mask):
+            bits[bit >> 3] |= 1 << (bit & 7)
 
     def may_hold(self, key: Key) -> bool:
-        return all(self._bits[bit >> 3] & (1 << (bit & 7)) for bit in self._probes(key))
+        value = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
+        mask, bits = self.MASK, self._bits
+        bit = value & mask
+        if not bits[bit >> 3] & (1 << (bit & 7)):
+            return False
+        bit = (value >> 24) & mask
+        if not bits[bit >> 3] & (1 << (bit & 7)):
+            return False
+        bit = (value >> 40 | value << 24) & mask
+        return bool(bits[bit >> 3] & (1 << (bit & 7)))
 
 
 def repeat_is_harmless(action: Action, verdict: Ready) -> bool:

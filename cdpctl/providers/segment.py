@@ -812,7 +812,8 @@ def _deliver(kind: str, region: Region, settings: Mapping[str, Any], items: Item
     # Each message was serialised to size the batches: the body is those bytes, joined.
     reply = yield request.with_wire(b'{"batch":[' + b",".join(w for _, _, w in items) + b"]}")
     if reply.ok:
-        return {index: ItemResult(True, reply.status) for index, _, _ in items}
+        accepted = ItemResult(True, reply.status)  # a value: one for the whole batch
+        return {index: accepted for index, _, _ in items}
     if reply.status == 400 and len(items) > 1:
         middle = len(items) // 2
         first = yield from _deliver(kind, region, settings, items[:middle])

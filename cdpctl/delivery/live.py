@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,7 +42,9 @@ from cdpctl.requestview import exchange_view
 from cdpctl.secrets import Redactor
 
 BATCH_LINGER = 1.0  # seconds a lane waits for more events before sending a partial batch
-LANE_PENDING = 1000  # events a lane may hold in unsent batches (bounds memory)
+LANE_PENDING = 2000  # events a lane may hold in unsent batches (bounds memory)
+#: `{"batch":[]}`: a batch's bytes beyond its items' (and a comma between two)
+BATCH_ENVELOPE = len(b'{"batch":[]}')
 CHUNK_RECORDS = 64  # records judged between hand-overs of their work to the lanes
 LANE_CHUNKS = 16  # chunks (of at most CHUNK_RECORDS × subscriptions events) a lane queues
 FLUSH_OUTCOMES = 512  # outcomes written to the ledger in one transaction…
@@ -85,6 +88,7 @@ class _Work:
     record: Record
     key: Key
     planned: tuple[Request, ...]  # the requests the dry run planned for it (`Ready.requests`)
+    size: int  # their body bytes: a batch is sent once the next event would not fit
 
 
 def subscription_identity(sub: CompiledSubscription) -> Subscription:
@@ -224,9 +228,9 @@ class LiveRun:
                         self.stats.queued += 1
                         if lane < 0:
                             lane = partition_of(event, width)
-                        chunks[lane].append(
-                            _Work(sub, verdict.payload, record, key, verdict.requests)
-                        )
+                        planned = verdict.requests
+                        size = sum(len(request.body()) for request in planned)
+                        chunks[lane].append(_Work(sub, verdict.payload, record, key, planned, size))
                 elif type(verdict) is Invalid:
                     key = event_key(destination_name, identity, record)
                     self._refuse(sub, record, verdict, key)
@@ -326,14 +330,15 @@ class LiveRun:
         waited BATCH_LINGER, or when the lane holds LANE_PENDING events (flat memory)."""
         pending: dict[str, list[_Work]] = {}
         started: dict[str, float] = {}
-        limits: dict[str, int] = {}  # batch size per batched subscription
+        filled: dict[str, int] = {}  # body bytes of the pending batch
+        limits: dict[str, tuple[int, int]] = {}  # (events, bytes) per batched subscription
         held = 0
-        batching = self.options.batching
 
         async def flush(name: str) -> None:
             nonlocal held
             batch = pending.pop(name)
             started.pop(name)
+            filled.pop(name)
             held -= len(batch)
             await self._send(batch, transport, ctx, batched=True)
 
@@ -355,31 +360,39 @@ class LiveRun:
                     name = work.sub.name
                     limit = limits.get(name)
                     if limit is None:
-                        action = work.sub.action
-                        if batching and action.batch is not None and action.plan_batch:
-                            limit = min(
-                                self.options.batch_size or action.batch.max_events,
-                                action.batch.max_events,
-                            )
-                        else:
-                            limit = 0
-                        limits[name] = limit
-                    if not limit:
+                        limit = limits[name] = self._batch_limits(work.sub.action)
+                    if not limit[0]:
                         await self._send([work], transport, ctx, batched=False)
                         continue
+                    if name in pending and filled[name] + work.size + 1 > limit[1]:
+                        await flush(name)  # full by size: the next event would not fit
                     batch = pending.get(name)
                     if batch is None:
                         batch = pending[name] = []
                         started[name] = time.monotonic()
+                        filled[name] = BATCH_ENVELOPE
                     batch.append(work)
+                    filled[name] += work.size + 1
                     held += 1
-                    if len(batch) >= limit:
+                    if len(batch) >= limit[0]:
                         await flush(name)
             now = time.monotonic()
             for name in [n for n, t in started.items() if now - t >= BATCH_LINGER]:
                 await flush(name)
             while held > LANE_PENDING:
                 await flush(max(pending, key=lambda n: len(pending[n])))
+
+    def _batch_limits(self, action: Action) -> tuple[int, int]:
+        """(events, body bytes) a batch of `action` holds before it is sent; (0, 0) when its
+        events are sent one by one. Bytes count only where a batch item is the event's own
+        single-call body (`plan_batch_planned`): elsewhere the batch plan packs by size."""
+        spec = action.batch
+        if not (self.options.batching and spec is not None and action.plan_batch):
+            return 0, 0
+        events = min(self.options.batch_size or spec.max_events, spec.max_events)
+        if action.plan_batch_planned is None or spec.max_bytes is None:
+            return events, sys.maxsize
+        return events, spec.max_bytes
 
     async def _send(
         self, batch: list[_Work], transport: Transport, ctx: ActionContext, *, batched: bool

@@ -649,7 +649,7 @@ def _collector_for_a_run() -> Iterator[None]:
     """CPython's cycle collector, tuned for a run that holds thousands of events in its lanes:
     what start-up built (modules, the compiled mapping) is frozen out of its scans, and it runs
     after GC_ALLOCATIONS net new objects instead of 700. Reference counting frees everything
-    else as before; without this the collector took a fifth of a live replay's CPU, scanning
+    else as before; without this the collector took 15–20% of a live replay's CPU, scanning
     the same pending payloads again and again. Restored when the run ends."""
     thresholds = gc.get_threshold()
     gc.freeze()

@@ -485,8 +485,16 @@ async def deliver(
         return Outcome((), (item,) * events)
     attempts = exchanges[-1].attempts if exchanges else 0
     if isinstance(value, list):  # a batch plan's per-event results
+        delivered: dict[int | None, ItemOutcome] = {}  # values: one per status, shared
+
+        def accepted(status: int | None) -> ItemOutcome:
+            item = delivered.get(status)
+            if item is None:
+                item = delivered[status] = ItemOutcome(True, attempts, status)
+            return item
+
         items = tuple(
-            ItemOutcome(True, attempts, result.status)
+            accepted(result.status)
             if result.ok
             else ItemOutcome(
                 False,

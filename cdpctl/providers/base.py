@@ -379,6 +379,12 @@ class Action:
     check: Callable[[dict[str, Any], Mapping[str, Any]], list[Diagnostic]] | None = None
     batch: BatchSpec | None = None
     plan_batch: Callable[[list[dict[str, Any]], ActionContext], Plan] | None = None
+    #: `plan_batch` given also, per payload, the requests its own plan made in the dry run
+    #: (`Ready.requests`), whose bodies the batch reuses instead of building them again: the
+    #: same bytes, serialised once (a live replay judges every event as a dry run does)
+    plan_batch_planned: (
+        Callable[[list[dict[str, Any]], list[tuple[Request, ...]], ActionContext], Plan] | None
+    ) = None
     upsert: Upsert = Upsert.NONE
     #: The layout of the JSON body of the one request `plan` sends for a payload `check`
     #: accepts, where the action declares it (its plan builds the body from this very layout,

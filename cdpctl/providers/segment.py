@@ -792,7 +792,8 @@ def _deliver(kind: str, region: Region, settings: Mapping[str, Any], items: Item
     # Each message was serialised to size the batches: the body is those bytes, joined.
     reply = yield request.with_wire(b'{"batch":[' + b",".join(w for _, _, w in items) + b"]}")
     if reply.ok:
-        return {index: ItemResult(True, reply.status) for index, _, _ in items}
+        accepted = ItemResult(True, reply.status)  # a value: one for the whole batch
+        return {index: accepted for index, _, _ in items}
     if reply.status == 400 and len(items) > 1:
         middle = len(items) // 2
         first = yield from _deliver(kind, region, settings, items[:middle])
@@ -802,9 +803,16 @@ def _deliver(kind: str, region: Region, settings: Mapping[str, Any], items: Item
     return {index: failed for index, _, _ in items}
 
 
-def _plan_batch(kind: str, payloads: list[dict[str, Any]], ctx: ActionContext) -> Plan:
+def _plan_batch(
+    kind: str,
+    payloads: list[dict[str, Any]],
+    ctx: ActionContext,
+    planned: list[tuple[Request, ...]] | None = None,
+) -> Plan:
     """`POST /batch` requests for many payloads; returns one `ItemResult` per payload. Events
-    over 32 KB, or without an identifier, fail alone without being sent."""
+    over 32 KB, or without an identifier, fail alone without being sent. With `planned` (each
+    payload's single-call request from the dry run), each message and its bytes are taken from
+    there: a batch item is exactly the single call's body."""
     region = region_for(ctx.settings)
     results: dict[int, ItemResult] = {}
     sendable: Items = []
@@ -813,8 +821,12 @@ def _plan_batch(kind: str, payloads: list[dict[str, Any]], ctx: ActionContext) -
         if not has_identifier(payload):
             results[index] = ItemResult(False, reason=MISSING_ID_ERROR)
             continue
-        message = BUILDERS[kind](payload)
-        wire = jsonwire.dumps(message)
+        single = planned[index] if planned is not None else ()
+        if len(single) == 1 and isinstance(single[0].json, dict):
+            message, wire = single[0].json, single[0].body()
+        else:
+            message = BUILDERS[kind](payload)
+            wire = jsonwire.dumps(message)
         if len(wire) > MAX_EVENT_BYTES:
             results[index] = ItemResult(False, reason=_too_large(len(wire)))
             continue
@@ -831,6 +843,15 @@ def _plan_batch(kind: str, payloads: list[dict[str, Any]], ctx: ActionContext) -
         # A refused write key refuses every later batch too: fail them without sending.
         rejected = next((r for r in outcome.values() if r.status in (401, 403)), None)
     return [results[index] for index in range(len(payloads))]
+
+
+def _plan_batch_planned(
+    kind: str,
+    payloads: list[dict[str, Any]],
+    planned: list[tuple[Request, ...]],
+    ctx: ActionContext,
+) -> Plan:
+    return _plan_batch(kind, payloads, ctx, planned)
 
 
 def _test_authentication(ctx: ActionContext) -> Plan:
@@ -864,6 +885,7 @@ def _action(
         batch=BatchSpec(MAX_BATCH_EVENTS, MAX_BATCH_BYTES, BATCH_DOC_URL),
         plan_batch=partial(_plan_batch, kind),
         layout=LAYOUTS[kind],
+        plan_batch_planned=partial(_plan_batch_planned, kind),
     )
 
 

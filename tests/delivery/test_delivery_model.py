@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from helpers import plan_requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -117,3 +118,99 @@ def test_an_id_learnt_from_a_provider_is_carried_only_when_it_is_plain(value: ob
             assert value not in refused.reason
     dry = ActionContext(settings={})
     assert learnt_id("<contactId>", "the contact", dry) == "<contactId>"
+
+
+SEGMENT_FORWARD = """\
+version: 1
+destination:
+  provider: segment
+  settings:
+    source_write_key: ${SEGMENT_WRITE_KEY}
+subscriptions:
+  - {name: identify, trigger: type = "identify", action: sendIdentify}
+  - {name: track, trigger: type = "track", action: sendTrack}
+  - {name: page, trigger: type = "page", action: sendPage}
+"""
+
+
+CUSTOMERIO_BATCHED = """\
+version: 1
+destination:
+  provider: customerio
+  settings:
+    siteId: ${CIO_SITE_ID}
+    apiKey: ${CIO_API_KEY}
+subscriptions:
+  - {name: events, trigger: type = "track", action: trackEvent}
+  - {name: people, trigger: type = "identify", action: createUpdatePerson}
+"""
+
+
+@pytest.mark.parametrize("mapping", [SEGMENT_FORWARD, CUSTOMERIO_BATCHED], ids=["segment", "cio"])
+def test_a_batch_reusing_the_dry_runs_bodies_sends_the_same_bytes(
+    mapping: str, tmp_path: Path
+) -> None:
+    """A live replay hands a batch plan each event's single-call request from the dry run, so
+    each message is built and serialised once: the batches must be byte for byte the ones
+    built from the payloads alone, and each item exactly the single call's body."""
+    from cdpctl import jsonwire
+    from cdpctl.pipeline import Ready, dry_run, evaluate, load_destination
+
+    (tmp_path / "mapping.yaml").write_text(mapping)
+    destination = load_destination(
+        str(tmp_path / "mapping.yaml"),
+        {
+            "SEGMENT_WRITE_KEY": "write-key-123456",
+            "CIO_SITE_ID": "site-id-123456",
+            "CIO_API_KEY": "api-key-123456",
+        },
+    )
+    ctx = destination.context(dry_run=True)
+    numbers = [1e21, -0.0, 0.1 + 0.2, 5e-7, 12, 2**53 + 1, "€ and \u2028"]
+    events = []
+    for i in range(120):
+        kind = ("identify", "track", "page")[i % 3]
+        events.append(
+            {
+                "type": kind,
+                "messageId": f"m-{i}",
+                "userId": f"user-{i % 7}",
+                "timestamp": "2024-05-01T09:00:00.000Z",
+                "event": "Order Completed",
+                "name": "Home",
+                "traits": {"email": f"u{i}@example.com", "score": numbers[i % len(numbers)]},
+                "properties": {"total": numbers[(i + 3) % len(numbers)], "big": "x" * (i * 40)},
+                "context": {"page": {"path": "/", "url": "https://example.com/"}},
+            }
+        )
+    compared = 0
+    read = sum(
+        1
+        for sub in destination.subscriptions
+        for e in events
+        if sub.trigger == f'type = "{e["type"]}"'
+    )
+    for sub in destination.subscriptions:
+        ready = [v for v in (evaluate(sub, e, ctx) for e in events) if isinstance(v, Ready)]
+        assert ready, sub.name
+        assert sub.action.plan_batch is not None and sub.action.plan_batch_planned is not None
+        payloads = [v.payload for v in ready]
+        built = dry_run(sub.action.plan_batch(payloads, ctx))
+        reused = dry_run(sub.action.plan_batch_planned(payloads, [v.requests for v in ready], ctx))
+        assert [r.body() for r in reused] == [r.body() for r in built]
+        assert reused[0].json["batch"][0] is ready[0].requests[0].json  # reused, not rebuilt
+        singles = [v.requests[0].body() for v in ready]
+        assert b"".join(r.body() for r in built) == b"".join(
+            b'{"batch":[' + b",".join(singles[i : i + n]) + b"]}"
+            for i, n in _chunk_starts([len(jsonwire.loads(r.body())["batch"]) for r in built])
+        )
+        compared += len(payloads)
+    assert compared == read
+
+
+def _chunk_starts(sizes: list[int]) -> list[tuple[int, int]]:
+    starts, at = [], 0
+    for size in sizes:
+        starts.append((at, size))
+        at += size
+    return starts

@@ -41,7 +41,7 @@ from cdpctl.providers.customerio.api import (
     headers,
     track_host,
 )
-from cdpctl.providers.customerio.batch import make_plan_batch
+from cdpctl.providers.customerio.batch import make_plan_batch, make_plan_batch_planned
 from cdpctl.providers.customerio.dates import (
     UNIX_TEXT,
     convert_attribute_dates,
@@ -570,6 +570,7 @@ def _entity_action(
         check=_check(rules),
         batch=BATCH,
         plan_batch=make_plan_batch(rules.build, split_by_action=split_batches),
+        plan_batch_planned=make_plan_batch_planned(rules.build, split_by_action=split_batches),
     )
 
 

@@ -123,66 +123,102 @@ def make_plan_batch(
 
     def plan_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> Plan:
         entities = [build(payload) for payload in payloads]
-        results: list[ItemResult] = [ItemResult(False, None, "not sent")] * len(entities)
-        if not entities:
-            return results
-        host = track_host(ctx.settings)
-        auth = headers(ctx.settings)
-        if payloads[0].get("enable_batching") is False:
-            for index, entity in enumerate(entities):
-                reply = yield Request(
-                    "POST",
-                    ENTITY.url(host),
-                    auth,
-                    json=entity,
-                    purpose=f"{entity['type']} {entity['action']}",
-                    handles=final_statuses(),
-                    sees_failure=True,
-                )
-                results[index] = (
-                    ItemResult(True, reply.status) if reply.ok else _whole_failure(reply)
-                )
-            return results
-        groups: dict[str, list[int]] = {}
-        for index, entity in enumerate(entities):
-            key = str(entity["action"]) if split_by_action else ""
-            groups.setdefault(key, []).append(index)
-        refused: ItemResult | None = None
-        for members in groups.values():
-            sizes = [len(jsonwire.dumps(entities[index])) for index in members]
-            chunks, oversized = pack(sizes, batch_size(payloads[0]))
-            for position in oversized:
-                results[members[position]] = ItemResult(
-                    False,
-                    None,
-                    f"entity is {sizes[position]} bytes; a Customer.io batch body must be "
-                    f"under {MAX_BATCH_BYTES + 1} bytes",
-                )
-            for chunk in chunks:
-                indexes = [members[position] for position in chunk]
-                if refused is not None:
-                    for index in indexes:
-                        results[index] = refused
-                    continue
-                reply = yield Request(
-                    "POST",
-                    BATCH.url(host),
-                    auth,
-                    json={"batch": [entities[index] for index in indexes]},
-                    purpose=f"batch of {len(indexes)} entities",
-                    handles=final_statuses(),
-                    sees_failure=True,
-                )
-                if reply.ok:
-                    outcomes = read_multistatus(reply, len(indexes))
-                else:
-                    whole = _whole_failure(reply)
-                    outcomes = [whole] * len(indexes)
-                    if reply.status in (401, 403):
-                        # Credentials are wrong for every chunk: do not send the rest.
-                        refused = ItemResult(False, reply.status, "not sent: " + whole.reason)
-                for index, outcome in zip(indexes, outcomes, strict=True):
-                    results[index] = outcome
-        return results
+        wires = [jsonwire.dumps(entity) for entity in entities]
+        return (yield from _plan_entities(payloads, entities, wires, ctx, split_by_action))
 
     return plan_batch
+
+
+def make_plan_batch_planned(
+    build: Callable[[dict[str, Any]], Entity], *, split_by_action: bool = False
+) -> Callable[[list[dict[str, Any]], list[tuple[Request, ...]], ActionContext], Plan]:
+    """`make_plan_batch`'s plan, given each payload's single-event request from the dry run
+    (`Action.plan_batch_planned`): its entity and bytes are the batch item, built once."""
+
+    def plan_batch(
+        payloads: list[dict[str, Any]], planned: list[tuple[Request, ...]], ctx: ActionContext
+    ) -> Plan:
+        entities, wires = [], []
+        for payload, single in zip(payloads, planned, strict=True):
+            if len(single) == 1 and isinstance(single[0].json, dict):
+                entities.append(single[0].json)
+                wires.append(single[0].body())
+            else:
+                entity = build(payload)
+                entities.append(entity)
+                wires.append(jsonwire.dumps(entity))
+        return (yield from _plan_entities(payloads, entities, wires, ctx, split_by_action))
+
+    return plan_batch
+
+
+def _plan_entities(
+    payloads: list[dict[str, Any]],
+    entities: list[Entity],
+    wires: list[bytes],
+    ctx: ActionContext,
+    split_by_action: bool,
+) -> Plan:
+    """The requests for `entities` (each serialised once, as `wires`): batches, or one
+    request each without batching."""
+    results: list[ItemResult] = [ItemResult(False, None, "not sent")] * len(entities)
+    if not entities:
+        return results
+    host = track_host(ctx.settings)
+    auth = headers(ctx.settings)
+    if payloads[0].get("enable_batching") is False:
+        for index, entity in enumerate(entities):
+            reply = yield Request(
+                "POST",
+                ENTITY.url(host),
+                auth,
+                json=entity,
+                purpose=f"{entity['type']} {entity['action']}",
+                handles=final_statuses(),
+                sees_failure=True,
+            ).with_wire(wires[index])
+            results[index] = ItemResult(True, reply.status) if reply.ok else _whole_failure(reply)
+        return results
+    groups: dict[str, list[int]] = {}
+    for index, entity in enumerate(entities):
+        key = str(entity["action"]) if split_by_action else ""
+        groups.setdefault(key, []).append(index)
+    refused: ItemResult | None = None
+    for members in groups.values():
+        sizes = [len(wires[index]) for index in members]
+        chunks, oversized = pack(sizes, batch_size(payloads[0]))
+        for position in oversized:
+            results[members[position]] = ItemResult(
+                False,
+                None,
+                f"entity is {sizes[position]} bytes; a Customer.io batch body must be "
+                f"under {MAX_BATCH_BYTES + 1} bytes",
+            )
+        for chunk in chunks:
+            indexes = [members[position] for position in chunk]
+            if refused is not None:
+                for index in indexes:
+                    results[index] = refused
+                continue
+            # The body is each entity's own bytes, joined: what serialising the batch gives.
+            body = b'{"batch":[' + b",".join(wires[index] for index in indexes) + b"]}"
+            reply = yield Request(
+                "POST",
+                BATCH.url(host),
+                auth,
+                json={"batch": [entities[index] for index in indexes]},
+                purpose=f"batch of {len(indexes)} entities",
+                handles=final_statuses(),
+                sees_failure=True,
+            ).with_wire(body)
+            if reply.ok:
+                outcomes = read_multistatus(reply, len(indexes))
+            else:
+                whole = _whole_failure(reply)
+                outcomes = [whole] * len(indexes)
+                if reply.status in (401, 403):
+                    # Credentials are wrong for every chunk: do not send the rest.
+                    refused = ItemResult(False, reply.status, "not sent: " + whole.reason)
+            for index, outcome in zip(indexes, outcomes, strict=True):
+                results[index] = outcome
+    return results

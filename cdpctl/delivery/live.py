@@ -13,16 +13,15 @@ is recorded in doubt.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import gc
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from cdpctl import codes
+from cdpctl.delivery import collector
 from cdpctl.delivery import ledger as states
 from cdpctl.delivery.deadletter import DeadLetterError, DeadLetters
 from cdpctl.delivery.engine import PlanGate, event_key, partition_of, raw_id
@@ -48,7 +47,6 @@ LANE_PENDING = 2000  # events a lane may hold in unsent batches (bounds memory)
 #: `{"batch":[]}`: a batch's bytes beyond its items' (and a comma between two)
 BATCH_ENVELOPE = len(b'{"batch":[]}')
 CHUNK_RECORDS = 64  # records judged between hand-overs of their work to the lanes
-GC_ALLOCATIONS = 200_000  # net new objects between two runs of the cycle collector (see below)
 LANE_CHUNKS = 16  # chunks (of at most CHUNK_RECORDS × subscriptions events) a lane queues
 FLUSH_OUTCOMES = 512  # outcomes written to the ledger in one transaction…
 FLUSH_SECONDS = 0.1  # …or after this long, whichever comes first
@@ -139,7 +137,7 @@ class LiveRun:
 
     async def run(self, records: Iterable[Record]) -> None:
         """Send what `records` make Ready; `bind` first (it may refuse the run)."""
-        with _collector_for_a_run():
+        with collector.for_a_run():
             await self._run(records)
 
     async def _run(self, records: Iterable[Record]) -> None:
@@ -642,23 +640,6 @@ def repeat_is_harmless(action: Action, verdict: Ready) -> bool:
         or (request.repeat or action.repeat) is not Repeat.NOT_IDEMPOTENT
         for request in verdict.requests
     )
-
-
-@contextlib.contextmanager
-def _collector_for_a_run() -> Iterator[None]:
-    """CPython's cycle collector, tuned for a run that holds thousands of events in its lanes:
-    what start-up built (modules, the compiled mapping) is frozen out of its scans, and it runs
-    after GC_ALLOCATIONS net new objects instead of 700. Reference counting frees everything
-    else as before; without this the collector took 15–20% of a live replay's CPU, scanning
-    the same pending payloads again and again. Restored when the run ends."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(GC_ALLOCATIONS, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 async def _hand_over(chunks: list[list[_Work]], lanes: list[asyncio.Queue[Any]]) -> None:

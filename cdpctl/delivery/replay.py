@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from cdpctl import jsonwire
+from cdpctl.delivery import collector
 from cdpctl.delivery.coalesce import coalesced
 from cdpctl.delivery.deadletter import DeadLetters
 from cdpctl.delivery.engine import (
@@ -142,7 +143,9 @@ def _dry(
         records = filtered(options.source.records(project=project), options.filters, stats)
         if options.coalesce_identify:
             records = coalesced(records, stats)
-        DryJudge(destination, options.tracking_plan)(_ticking(records, stats, on_progress), stats)
+        with collector.for_a_run():
+            judge = DryJudge(destination, options.tracking_plan)
+            judge(_ticking(records, stats, on_progress), stats)
         return
     # The parent only routes. Without filters it routes from the raw text and the workers
     # parse; otherwise it parses with plain orjson (routing needs no JavaScript number

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from cdpctl.delivery import collector
 from cdpctl.delivery.engine import DryJudge, Filters, PlanGate, filtered
 from cdpctl.delivery.sources import (
     Malformed,
@@ -113,6 +114,13 @@ def _worker(
 
 
 def _work(
+    job: WorkerJob, destination: Destination, plan: PlanGate | None, inbox: Any, outbox: Any
+) -> None:
+    with collector.for_a_run():
+        _judge_chunks(job, destination, plan, inbox, outbox)
+
+
+def _judge_chunks(
     job: WorkerJob, destination: Destination, plan: PlanGate | None, inbox: Any, outbox: Any
 ) -> None:
     stats = ReplayStats()

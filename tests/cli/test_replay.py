@@ -9,54 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
+from archives import ENV, LOOPS, live, make_events, summary, write_ndjson
 from helpers import run_cli
 
-from cdpctl.sandbox.providers.loops import API_KEY
 from cdpctl.sandbox.server import Faults
 
 ROOT = Path(__file__).parents[2]
-LOOPS = str(ROOT / "examples" / "loops.yaml")
-ENV = {"LOOPS_API_KEY": API_KEY}
-
-
-def make_events(count: int, *, start: int = 0) -> list[dict]:
-    events = []
-    for i in range(start, start + count):
-        user = f"user-{i % 37}"
-        if i % 3 == 0:
-            events.append(
-                {
-                    "type": "identify",
-                    "userId": user,
-                    "messageId": f"m-{i}",
-                    "timestamp": f"2024-05-{1 + i % 28:02d}T10:00:00Z",
-                    "traits": {"email": f"{user}@example.com", "firstName": "Ann"},
-                }
-            )
-        else:
-            events.append(
-                {
-                    "type": "track",
-                    "event": "Order Completed",
-                    "userId": user,
-                    "messageId": f"m-{i}",
-                    "timestamp": f"2024-05-{1 + i % 28:02d}T10:00:00Z",
-                    "properties": {"order_id": f"o-{i}", "total": 10.5, "products": [1]},
-                    "context": {"traits": {"email": f"{user}@example.com"}},
-                }
-            )
-    return events
-
-
-def write_ndjson(path: Path, events: list[dict], extra_lines: tuple[str, ...] = ()) -> Path:
-    lines = [json.dumps(e) for e in events] + list(extra_lines)
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def summary(result) -> dict:
-    assert result.stdout.strip(), result.output
-    return json.loads(result.stdout)
 
 
 def test_dry_run_counts_per_subscription_and_reports_malformed_lines(tmp_path: Path) -> None:
@@ -131,27 +89,6 @@ def test_invalid_where_is_a_usage_error(tmp_path: Path, where: str, message: str
     result = run_cli(["replay", str(events), "-m", LOOPS, "--where", where])
     assert result.exit_code == 2
     assert "--where" in result.stderr and message in result.stderr
-
-
-def live(events: Path, sandbox, *extra: str, env: dict | None = None):
-    return run_cli(
-        [
-            "replay",
-            str(events),
-            "-m",
-            LOOPS,
-            "--live",
-            "--endpoint",
-            sandbox.url,
-            "--format",
-            "json",
-            "--no-progress",
-            "--rate",
-            "1000",
-            *extra,
-        ],
-        env=env or ENV,
-    )
 
 
 def test_live_replay_delivers_everything_and_guards_the_ledger(tmp_path: Path, sandbox) -> None:

@@ -7,12 +7,12 @@ and every event a dry run would send is either delivered or refused by the provi
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from archives import mixed_events
 from helpers import run_cli
 
 from cdpctl.sandbox.server import load_emulators
@@ -22,50 +22,6 @@ EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
 EMULATORS = {emulator.name: emulator for emulator in load_emulators()}
 VERDICT_COLUMNS = ("matched", "no_match", "invalid", "skipped", "would_send")
 SAMPLES = ("identify", "track", "page", "screen", "group", "alias")
-
-
-def mixed_events(count: int, seed: int = 7) -> list[dict[str, Any]]:
-    """Seeded Segment events of every call type, with the gaps real archives have: missing
-    emails and ids, odd names, events an SFMC classic mapping configures and ones it does not."""
-    rng = random.Random(seed)
-    names = ["Order Completed", "Product Viewed", "Signed Up", "Cart Viewed", "Email Opened"]
-    events = []
-    for i in range(count):
-        kind = rng.choice(("identify", "track", "track", "track", "page", "screen", "group"))
-        user = f"user-{rng.randrange(300)}"
-        event: dict[str, Any] = {
-            "type": kind,
-            "messageId": f"m-{seed}-{i:06d}",
-            "timestamp": f"2024-05-{1 + i % 28:02d}T09:{i % 60:02d}:00.000Z",
-            "context": {"ip": "203.0.113.7", "library": {"name": "analytics.js"}},
-        }
-        if rng.random() < 0.9:
-            event["userId"] = user
-        else:
-            event["anonymousId"] = f"anon-{i}"
-        traits = {"firstName": rng.choice(["Ada", "Jöe", ""]), "plan": "pro"}
-        if rng.random() < 0.8:
-            traits["email"] = f"{user}@example.com"
-        if rng.random() < 0.3:
-            traits["phone"] = "+447700900123"
-        if kind == "identify":
-            event["traits"] = traits
-        elif kind == "track":
-            event["event"] = rng.choice(names)
-            event["properties"] = {
-                "order_id": f"o-{i}",
-                "total": round(rng.uniform(1, 500), 2),
-                "email": traits.get("email"),
-            }
-            event["context"]["traits"] = traits
-        elif kind in ("page", "screen"):
-            event["name"] = rng.choice(["Pricing", "Home"])
-            event["properties"] = {"path": "/pricing"}
-        else:
-            event["groupId"] = f"g-{rng.randrange(20)}"
-            event["traits"] = {"name": "Acme"}
-        events.append(event)
-    return events
 
 
 def sandbox_mapping(provider: str, tmp_path: Path, endpoint: str) -> tuple[Path, dict[str, str]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from archives import ENV, LOOPS, make_events, summary, write_ndjson
 from helpers import run_cli
-from test_replay import ENV, LOOPS, make_events, summary, write_ndjson
 
 from cdpctl.delivery import coalesce
 from cdpctl.delivery.locations import Origin

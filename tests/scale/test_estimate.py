@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
+from archives import ENV, LOOPS, live, make_events, summary, write_ndjson
 from helpers import run_cli
-from test_replay import ENV, LOOPS, live, make_events, summary, write_ndjson
 
 from cdpctl.delivery.estimate import backfill_estimate
 from cdpctl.delivery.stats import ReplayStats

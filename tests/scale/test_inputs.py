@@ -10,8 +10,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from archives import ENV, LOOPS, live, make_events, summary, write_ndjson
 from helpers import run_cli
-from test_replay import ENV, LOOPS, live, make_events, summary, write_ndjson
 
 from cdpctl.delivery.inputs import Archive, InputError, expand
 from cdpctl.delivery.stats import ReplayStats

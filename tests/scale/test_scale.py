@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from archives import mixed_events
 from helpers import run_cli
-from test_pipeline_agreement import mixed_events
 
 ROOT = Path(__file__).parents[2]
 LOOPS = str(ROOT / "examples" / "loops.yaml")

@@ -37,3 +37,6 @@ echo "== measuring"
 
 echo "== the generated fast path, on ordinary and fallback-heavy events"
 "$VENV/bin/python" "$BENCH/fastpath.py" --events "$1"
+
+echo "== diff against a dry-run replay"
+"$VENV/bin/python" "$BENCH/diff.py" --events "$1"

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from cdpctl.delivery.locations import Location
 from cdpctl.delivery.sources import Malformed, Record
 from cdpctl.diagnostics import format_json_path
@@ -138,15 +140,36 @@ def _same_request(before: Request, after: Request) -> bool:
     return before.body() == after.body()
 
 
-def _same_traffic(before: Verdict, after: Verdict) -> bool:
-    """Whether two verdicts send the same bytes (False when that takes a closer look)."""
-    if isinstance(before, Skipped) and isinstance(after, Skipped):
+def _same_json(left: Any, right: Any) -> bool:
+    """Whether two JSON values serialise to the same bytes (so their views are equal)."""
+    if left is right:
         return True
-    if isinstance(before, Ready) and isinstance(after, Ready):
-        return len(before.requests) == len(after.requests) and all(
-            _same_request(b, a) for b, a in zip(before.requests, after.requests, strict=True)
-        )
-    return False
+    try:
+        return orjson.dumps(left) == orjson.dumps(right)
+    except TypeError:  # not plain JSON data: compared in full
+        return False
+
+
+def _unlike(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two objects without the members that serialise alike in both, objects in both
+    trimmed likewise: `diff` finds the same changes in the same order in what is left (it
+    compares objects by key, so an equal member adds nothing; arrays are kept whole, as it
+    compares them by position)."""
+    left: dict[str, Any] = {}
+    right: dict[str, Any] = {}
+    for key, value in before.items():
+        if key not in after:
+            left[key] = value
+            continue
+        theirs = after[key]
+        if isinstance(value, dict) and isinstance(theirs, dict):
+            left[key], right[key] = _unlike(value, theirs)
+        elif not _same_json(value, theirs):
+            left[key], right[key] = value, theirs
+    for key, value in after.items():
+        if key not in before:
+            right[key] = value
+    return left, right
 
 
 def _same_value(left: Any, right: Any) -> bool:
@@ -194,11 +217,10 @@ class Reviewer:
     Each event is decoded once (by the caller) and judged by both files' subscriptions. A
     subscription defined alike in both files (same trigger, action and mapping under the same
     settings) is judged once and reused, while its action keeps nothing for later requests of
-    the event (an empty `ActionContext.cache`). Verdicts whose requests put the same bytes on
-    the wire are unchanged without building a view; the field-by-field diff is built only for
-    subscriptions whose traffic differs. Both files judge an event at the same instant (one
-    clock reading per event), so a request that carries the time cannot differ by when it was
-    judged."""
+    the event (an empty `ActionContext.cache`). Requests that put the same bytes on the wire
+    are unchanged without building their views; the field-by-field diff is built only for the
+    requests that differ. Both files judge an event at the same instant (one clock reading per
+    event), so a request that carries the time cannot differ by when it was judged."""
 
     def __init__(
         self, old: Destination, new: Destination, clock: Callable[[], float] = time.time
@@ -260,15 +282,58 @@ class Reviewer:
                 found.append((name, NO_LONGER_MATCHED, ()))
             elif isinstance(old, Invalid) and isinstance(new, Invalid):
                 found.append((name, INVALID_BOTH, ()))
-            elif old is new or (self.same_redaction and _same_traffic(old, new)):
+            elif old is new:  # judged once: a subscription defined alike in both files
                 found.append((name, UNCHANGED, ()))
             else:
-                changes = tuple(diff(_view(old, self.old_redactor), _view(new, self.new_redactor)))
+                changes = self.changes(old, new)
                 found.append((name, CHANGED if changes else UNCHANGED, changes))
         for name in after:
             if name not in before:
                 found.append((name, NEWLY_MATCHED, ()))
         return found
+
+    def changes(self, old: Verdict, new: Verdict) -> tuple[Change, ...]:
+        """Field-by-field differences of two matched verdicts' views. Requests that put the
+        same bytes on the wire have equal views (under equal redaction), so only the others
+        are viewed and compared, each at its place in the request list."""
+        if isinstance(old, Skipped) and isinstance(new, Skipped):
+            return ()  # both views are {"requests": []}
+        if (
+            self.same_redaction
+            and isinstance(old, Ready)
+            and isinstance(new, Ready)
+            and len(old.requests) == len(new.requests)
+        ):
+            found: list[Change] = []
+            for index, (before, after) in enumerate(zip(old.requests, new.requests, strict=True)):
+                if not _same_request(before, after):
+                    found += self._request_changes(before, after, ("requests", index))
+            return tuple(found)
+        return tuple(diff(_view(old, self.old_redactor), _view(new, self.new_redactor)))
+
+    def _request_changes(
+        self, before: Request, after: Request, path: tuple[str | int, ...]
+    ) -> list[Change]:
+        """The differences of two requests' views (same redaction). When only their JSON
+        object bodies differ, the members alike in both are left out before viewing (see
+        `_unlike`): a large body with one changed field is not redacted and walked whole."""
+        body, other = before.json, after.json
+        if (
+            isinstance(body, dict)
+            and isinstance(other, dict)
+            and before.form is None
+            and after.form is None
+            and before.content is None
+            and after.content is None
+            and before.method == after.method
+            and before.url == after.url
+            and before.headers == after.headers
+        ):
+            body, other = _unlike(body, other)
+            return diff(
+                self.old_redactor.value(body), self.new_redactor.value(other), (*path, "json")
+            )
+        return diff(_sent(before, self.old_redactor), _sent(after, self.new_redactor), path)
 
 
 def compare_event(

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 import yaml
 from helpers import run_cli
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from cdpctl.delivery.sources import EventSource, Malformed
 from cdpctl.diffing import diff
 from cdpctl.output.review import render_json, render_text
 from cdpctl.pipeline import Destination, Invalid, Ready, Skipped, evaluate_all, load_destination
-from cdpctl.providers.base import ActionContext
+from cdpctl.providers.base import ActionContext, Request
 from cdpctl.requestview import request_view
 from cdpctl.review import (
     CHANGED,
@@ -28,6 +30,7 @@ from cdpctl.review import (
     SAME_TRAFFIC,
     UNCHANGED,
     EventDiff,
+    Reviewer,
     ReviewSummary,
     SubscriptionDiff,
     collect_changed,
@@ -278,3 +281,54 @@ def test_limit_stops_reading_like_replay(tmp_path: Path) -> None:
     whole = run_cli(["diff", example, example, str(archive), "-f", "json"])
     assert whole.exit_code == 2
     assert "the rest was not processed" in whole.output
+
+
+SECRET = ENV["LOOPS_API_KEY"]
+_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([0.5, 1.0, 2.0]),
+    st.sampled_from(["a", "b", "a b", SECRET, f"key {SECRET}", "ü"]),
+)
+_keys = st.sampled_from(["a", "b", "c", "d", "x y", SECRET])
+_json = st.recursive(
+    _leaves,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_keys, inner, max_size=4),
+    max_leaves=12,
+)
+_bodies = st.dictionaries(_keys, _json, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=_bodies, after=_bodies, same_url=st.booleans())
+@example(before={"a": True, "b": {"c": 1}}, after={"a": 1, "b": {"c": 1.0}}, same_url=True)
+@example(
+    before={"a": {"b": [1, {"c": "x"}], "d": "y"}, "e": 1},
+    after={"x y": 2, "a": {"d": "y", "b": [1, {"c": "z"}], SECRET: 3}},
+    same_url=True,
+)
+def test_changes_between_two_requests_are_those_of_their_full_views(
+    before: dict[str, Any], after: dict[str, Any], same_url: bool
+) -> None:
+    """Only members that differ are viewed, yet the changes (their places, values, order and
+    redaction) are those of comparing both requests' whole redacted views."""
+    destination = load_destination(str(ROOT / "examples" / "loops.yaml"), ENV)
+    reviewer = Reviewer(destination, destination)
+    redactor = destination.redactor()
+    headers = (("Authorization", f"Bearer {SECRET}"),)
+    old = Request("POST", "https://api.example.test/v1/a", headers, json=before)
+    url = old.url if same_url else "https://api.example.test/v1/b"
+    new = Request("POST", url, headers, json=after)
+
+    def view(request: Request) -> dict[str, Any]:
+        sent = request_view(request, redactor)
+        sent.pop("purpose", None)
+        return {"requests": [sent]}
+
+    expected = diff(view(old), view(new))
+    found = reviewer.changes(Ready({}, (old,)), Ready({}, (new,)))
+    assert [(c.path, c.expected, c.actual) for c in found] == [
+        (c.path, c.expected, c.actual) for c in expected
+    ]
+    assert SECRET not in repr(found)

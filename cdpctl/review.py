@@ -25,7 +25,7 @@ from cdpctl.pipeline import (
     Verdict,
     evaluate,
 )
-from cdpctl.providers.base import ActionContext, Request
+from cdpctl.providers.base import Request
 from cdpctl.requestview import request_view
 from cdpctl.secrets import Redactor
 
@@ -253,7 +253,8 @@ class Reviewer:
             return now
 
         old_subs = self.old.subscriptions
-        ctx = ActionContext(settings=self.old.settings.values, clock=clock, dry_run=True)
+        ctx = self.old.context(dry_run=True)
+        ctx.clock = clock
         before: dict[str, Verdict] = {}
         reusable: list[Verdict | None] = [None] * len(old_subs)
         for index, sub in enumerate(old_subs):
@@ -263,7 +264,8 @@ class Reviewer:
                 reusable[index] = verdict
             if not isinstance(verdict, _UNMATCHED):
                 before[sub.name] = verdict
-        ctx = ActionContext(settings=self.new.settings.values, clock=clock, dry_run=True)
+        ctx = self.new.context(dry_run=True)
+        ctx.clock = clock
         after: dict[str, Verdict] = {}
         twins = self.twins
         for index, sub in enumerate(self.new.subscriptions):
@@ -334,13 +336,6 @@ class Reviewer:
                 self.old_redactor.value(body), self.new_redactor.value(other), (*path, "json")
             )
         return diff(_sent(before, self.old_redactor), _sent(after, self.new_redactor), path)
-
-
-def compare_event(
-    old: Destination, new: Destination, event: dict[str, Any], location: Location
-) -> EventDiff:
-    """One event's comparison (see `Reviewer`, which prepares this once for many events)."""
-    return _event_diff(Reviewer(old, new).judge(event), event, location)
 
 
 def _event_diff(

@@ -4,6 +4,7 @@ reports must be what comparing every request's full redacted view reports."""
 from __future__ import annotations
 
 import copy
+import functools
 import gzip
 import json
 from collections.abc import Callable, Iterator
@@ -300,6 +301,11 @@ _json = st.recursive(
 _bodies = st.dictionaries(_keys, _json, max_size=5)
 
 
+@functools.cache
+def _loops() -> Destination:
+    return load_destination(str(ROOT / "examples" / "loops.yaml"), ENV)
+
+
 @settings(max_examples=300, deadline=None)
 @given(before=_bodies, after=_bodies, same_url=st.booleans())
 @example(before={"a": True, "b": {"c": 1}}, after={"a": 1, "b": {"c": 1.0}}, same_url=True)
@@ -313,7 +319,7 @@ def test_changes_between_two_requests_are_those_of_their_full_views(
 ) -> None:
     """Only members that differ are viewed, yet the changes (their places, values, order and
     redaction) are those of comparing both requests' whole redacted views."""
-    destination = load_destination(str(ROOT / "examples" / "loops.yaml"), ENV)
+    destination = _loops()
     reviewer = Reviewer(destination, destination)
     redactor = destination.redactor()
     headers = (("Authorization", f"Bearer {SECRET}"),)

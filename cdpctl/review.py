@@ -237,13 +237,17 @@ class Reviewer:
             and _same_value(old.settings.values, new.settings.values)
         )
         # new subscription index → the old one it is a twin of
-        self.twins: list[int | None] = [None] * len(new.subscriptions)
+        twins: list[int | None] = [None] * len(new.subscriptions)
         if same_settings:
             for index, sub in enumerate(new.subscriptions):
-                self.twins[index] = next(
+                twins[index] = next(
                     (i for i, o in enumerate(old.subscriptions) if _same_definition(o, sub)),
                     None,
                 )
+        twinned = set(twins)
+        self._old = [(i, sub, i in twinned) for i, sub in enumerate(old.subscriptions)]
+        self._new = list(zip(new.subscriptions, twins, strict=True))
+        self._context = old.context(dry_run=True)  # the old file's, while it keeps nothing
 
     def judge(self, event: dict[str, Any]) -> list[tuple[str, str, tuple[Change, ...]]]:
         """(subscription, verdict, changes) for every subscription matched by either file."""
@@ -252,29 +256,34 @@ class Reviewer:
         def clock() -> float:
             return now
 
-        old_subs = self.old.subscriptions
-        ctx = self.old.context(dry_run=True)
+        ctx = self._context
+        if ctx.cache or ctx.secrets_found:  # else as good as new: nothing else in it changes
+            ctx = self._context = self.old.context(dry_run=True)
         ctx.clock = clock
         before: dict[str, Verdict] = {}
-        reusable: list[Verdict | None] = [None] * len(old_subs)
-        for index, sub in enumerate(old_subs):
-            pristine = not ctx.cache and not ctx.secrets_found
-            verdict = evaluate(sub, event, ctx)
-            if pristine and not ctx.cache and not ctx.secrets_found:
-                reusable[index] = verdict
-            if not isinstance(verdict, _UNMATCHED):
-                before[sub.name] = verdict
-        ctx = self.new.context(dry_run=True)
-        ctx.clock = clock
-        after: dict[str, Verdict] = {}
-        twins = self.twins
-        for index, sub in enumerate(self.new.subscriptions):
-            twin = twins[index]
-            reused = reusable[twin] if twin is not None else None
-            if reused is not None and not ctx.cache and not ctx.secrets_found:
-                verdict = reused
+        reusable: list[Verdict | None] = [None] * len(self._old)
+        for index, sub, twinned in self._old:
+            if twinned and not ctx.cache and not ctx.secrets_found:
+                verdict = evaluate(sub, event, ctx)
+                if not ctx.cache and not ctx.secrets_found:  # it kept nothing for later
+                    reusable[index] = verdict
             else:
                 verdict = evaluate(sub, event, ctx)
+            if not isinstance(verdict, _UNMATCHED):
+                before[sub.name] = verdict
+        after: dict[str, Verdict] = {}
+        fresh = None  # the new file's context, made when a subscription is judged in it
+        for sub, twin in self._new:
+            reused = reusable[twin] if twin is not None else None
+            if reused is not None and (
+                fresh is None or (not fresh.cache and not fresh.secrets_found)
+            ):
+                verdict = reused
+            else:
+                if fresh is None:
+                    fresh = self.new.context(dry_run=True)
+                    fresh.clock = clock
+                verdict = evaluate(sub, event, fresh)
             if not isinstance(verdict, _UNMATCHED):
                 after[sub.name] = verdict
         found: list[tuple[str, str, tuple[Change, ...]]] = []

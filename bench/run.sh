@@ -35,3 +35,5 @@ done
 echo "== measuring"
 "$VENV/bin/python" "$BENCH/suite.py" "$@"
 
+echo "== diff against a dry-run replay"
+"$VENV/bin/python" "$BENCH/diff.py" --events "$1"

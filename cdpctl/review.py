@@ -1,18 +1,33 @@
-"""Render the same events through two mapping files and compare the requests they produce."""
+"""Judge the same events with two mapping files and compare the requests they produce."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from cdpctl.delivery.locations import Location
 from cdpctl.delivery.sources import Malformed, Record
 from cdpctl.diagnostics import format_json_path
 from cdpctl.diffing import Change, diff
-from cdpctl.pipeline import Destination, Invalid, Ready, Skipped, evaluate_all
+from cdpctl.pipeline import (
+    CompiledSubscription,
+    Destination,
+    Disabled,
+    Invalid,
+    NoMatch,
+    Ready,
+    Skipped,
+    Verdict,
+    evaluate,
+)
+from cdpctl.providers.base import Request
 from cdpctl.requestview import request_view
+from cdpctl.secrets import Redactor
 
 CHANGED = "changed"
 UNCHANGED = "unchanged"
@@ -96,7 +111,7 @@ def field_name(path: tuple[str | int, ...]) -> str:
     return format_json_path(tuple(parts)).replace("['*']", "[*]")
 
 
-def _sent(request: Any, redactor: Any) -> dict[str, Any]:
+def _sent(request: Request, redactor: Redactor) -> dict[str, Any]:
     """What goes on the wire (method, URL, headers, body), redacted: a request view without
     its description (`purpose`), which is not sent."""
     view = request_view(request, redactor)
@@ -104,63 +119,243 @@ def _sent(request: Any, redactor: Any) -> dict[str, Any]:
     return view
 
 
-def _rendered(destination: Destination, event: dict[str, Any]) -> dict[str, Any]:
-    """Per matched subscription: the requests it sends (secrets redacted; none when skipped),
-    or its errors when the event is invalid."""
-    redactor = destination.redactor()
-    views: dict[str, Any] = {}
-    ctx = destination.context(dry_run=True)
-    for sub, verdict in evaluate_all(destination, event, ctx, explain=False):
-        if isinstance(verdict, Invalid):
-            views[sub.name] = {
-                "invalid": [f"{d.code} {d.message}" for d in verdict.diagnostics if d.is_error]
-            }
-        elif isinstance(verdict, Skipped):
-            views[sub.name] = {"requests": []}
-        elif isinstance(verdict, Ready):
-            views[sub.name] = {"requests": [_sent(r, redactor) for r in verdict.requests]}
-    return views
+def _view(verdict: Verdict, redactor: Redactor) -> dict[str, Any]:
+    """A matched subscription's side of a comparison: the requests it sends (secrets
+    redacted; none when skipped), or its errors when the event is invalid."""
+    if isinstance(verdict, Invalid):
+        return {"invalid": [f"{d.code} {d.message}" for d in verdict.diagnostics if d.is_error]}
+    if isinstance(verdict, Ready):
+        return {"requests": [_sent(r, redactor) for r in verdict.requests]}
+    return {"requests": []}
 
 
-def compare_event(
-    old: Destination, new: Destination, event: dict[str, Any], location: Location
-) -> EventDiff:
-    before = _rendered(old, event)
-    after = _rendered(new, event)
-    found = []
-    for name in [*before, *(n for n in after if n not in before)]:
-        if name not in after:
-            found.append(SubscriptionDiff(name, NO_LONGER_MATCHED))
-        elif name not in before:
-            found.append(SubscriptionDiff(name, NEWLY_MATCHED))
-        elif "invalid" in before[name] and "invalid" in after[name]:
-            found.append(SubscriptionDiff(name, INVALID_BOTH))
-        else:
-            changes = tuple(diff(before[name], after[name]))
-            found.append(SubscriptionDiff(name, CHANGED if changes else UNCHANGED, changes))
-    message_id = event.get("messageId")
-    return EventDiff(location, message_id if isinstance(message_id, str) else None, tuple(found))
+def _same_request(before: Request, after: Request) -> bool:
+    """Whether two requests put the same bytes on the wire: method, URL, headers and body."""
+    if before.method != after.method or before.url != after.url:
+        return False
+    if before.form != after.form or before.content != after.content:
+        return False
+    if before.headers != after.headers and before.wire_headers() != after.wire_headers():
+        return False
+    return before.body() == after.body()
 
 
-def review(
-    old: Destination,
-    new: Destination,
-    records: Iterable[Record | Malformed],
-    summary: ReviewSummary,
-) -> Iterator[EventDiff]:
-    """Every event's comparison (lazily), counting verdicts into `summary` as it goes."""
-    for record in records:
-        summary.events += 1
-        if isinstance(record, Malformed):
-            summary.malformed += 1
+def _same_json(left: Any, right: Any) -> bool:
+    """Whether two JSON values serialise to the same bytes (so their views are equal)."""
+    if left is right:
+        return True
+    try:
+        return orjson.dumps(left) == orjson.dumps(right)
+    except TypeError:  # not plain JSON data: compared in full
+        return False
+
+
+def _unlike(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two objects without the members that serialise alike in both, objects in both
+    trimmed likewise: `diff` finds the same changes in the same order in what is left (it
+    compares objects by key, so an equal member adds nothing; arrays are kept whole, as it
+    compares them by position)."""
+    left: dict[str, Any] = {}
+    right: dict[str, Any] = {}
+    for key, value in before.items():
+        if key not in after:
+            left[key] = value
             continue
-        result = compare_event(old, new, record.event, record.where)
-        for sub in result.subscriptions:
-            summary.verdicts[(sub.subscription, sub.verdict)] += 1
-            for where, kind in {(field_name(c.path), c.kind) for c in sub.changes}:
-                summary.fields[(sub.subscription, where, kind)] += 1
-        summary.changed_events += result.changed
-        yield result
+        theirs = after[key]
+        if isinstance(value, dict) and isinstance(theirs, dict):
+            left[key], right[key] = _unlike(value, theirs)
+        elif not _same_json(value, theirs):
+            left[key], right[key] = value, theirs
+    for key, value in after.items():
+        if key not in before:
+            right[key] = value
+    return left, right
+
+
+def _same_value(left: Any, right: Any) -> bool:
+    """Equal and of the same types all the way down, keys in the same order (`True == 1` and
+    `{"a": 1, "b": 2} == {"b": 2, "a": 1}` in Python, but they map events differently)."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return list(left) == list(right) and all(_same_value(left[k], right[k]) for k in left)
+    if isinstance(left, (list, tuple)):
+        return len(left) == len(right) and all(
+            _same_value(a, b) for a, b in zip(left, right, strict=True)
+        )
+    return bool(left == right)
+
+
+def _same_definition(before: CompiledSubscription, after: CompiledSubscription) -> bool:
+    """Whether two subscriptions judge every event alike: the same name, trigger, action and
+    mapping (under the same provider settings, checked by the caller): each compiles into the
+    same judge."""
+    return (
+        before.name == after.name
+        and before.id == after.id
+        and before.enabled == after.enabled
+        and before.trigger == after.trigger
+        and before.action is after.action
+        and before.defaulted == after.defaulted
+        and _same_value(before.mapping, after.mapping)
+    )
+
+
+def _same_redaction(before: Redactor, after: Redactor) -> bool:
+    return before.pairs == after.pairs and [(p.pattern, label) for p, label in before.short] == [
+        (p.pattern, label) for p, label in after.short
+    ]
+
+
+#: A verdict of a subscription that was not matched: absent from both sides' comparison.
+_UNMATCHED = (Disabled, NoMatch)
+
+
+class Reviewer:
+    """Judges events with two mapping files and compares what they send, prepared once.
+
+    Each event is decoded once (by the caller) and judged by both files' subscriptions. A
+    subscription defined alike in both files (same trigger, action and mapping under the same
+    settings) is judged once and reused, while its action keeps nothing for later requests of
+    the event (an empty `ActionContext.cache`). Requests that put the same bytes on the wire
+    are unchanged without building their views; the field-by-field diff is built only for the
+    requests that differ. Both files judge an event at the same instant (one clock reading per
+    event), so a request that carries the time cannot differ by when it was judged."""
+
+    def __init__(
+        self, old: Destination, new: Destination, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.old = old
+        self.new = new
+        self.clock = clock
+        self.old_redactor = old.redactor()
+        self.new_redactor = new.redactor()
+        self.same_redaction = _same_redaction(self.old_redactor, self.new_redactor)
+        same_settings = (
+            old.provider is new.provider
+            and self.same_redaction
+            and _same_value(old.settings.values, new.settings.values)
+        )
+        # new subscription index → the old one it is a twin of
+        twins: list[int | None] = [None] * len(new.subscriptions)
+        if same_settings:
+            for index, sub in enumerate(new.subscriptions):
+                twins[index] = next(
+                    (i for i, o in enumerate(old.subscriptions) if _same_definition(o, sub)),
+                    None,
+                )
+        twinned = set(twins)
+        self._old = [(i, sub, i in twinned) for i, sub in enumerate(old.subscriptions)]
+        self._new = list(zip(new.subscriptions, twins, strict=True))
+        self._context = old.context(dry_run=True)  # the old file's, while it keeps nothing
+
+    def judge(self, event: dict[str, Any]) -> list[tuple[str, str, tuple[Change, ...]]]:
+        """(subscription, verdict, changes) for every subscription matched by either file."""
+        now = self.clock()
+
+        def clock() -> float:
+            return now
+
+        ctx = self._context
+        if ctx.cache or ctx.secrets_found:  # else as good as new: nothing else in it changes
+            ctx = self._context = self.old.context(dry_run=True)
+        ctx.clock = clock
+        before: dict[str, Verdict] = {}
+        reusable: list[Verdict | None] = [None] * len(self._old)
+        for index, sub, twinned in self._old:
+            if twinned and not ctx.cache and not ctx.secrets_found:
+                verdict = evaluate(sub, event, ctx)
+                if not ctx.cache and not ctx.secrets_found:  # it kept nothing for later
+                    reusable[index] = verdict
+            else:
+                verdict = evaluate(sub, event, ctx)
+            if not isinstance(verdict, _UNMATCHED):
+                before[sub.name] = verdict
+        after: dict[str, Verdict] = {}
+        fresh = None  # the new file's context, made when a subscription is judged in it
+        for sub, twin in self._new:
+            reused = reusable[twin] if twin is not None else None
+            if reused is not None and (
+                fresh is None or (not fresh.cache and not fresh.secrets_found)
+            ):
+                verdict = reused
+            else:
+                if fresh is None:
+                    fresh = self.new.context(dry_run=True)
+                    fresh.clock = clock
+                verdict = evaluate(sub, event, fresh)
+            if not isinstance(verdict, _UNMATCHED):
+                after[sub.name] = verdict
+        found: list[tuple[str, str, tuple[Change, ...]]] = []
+        for name, old in before.items():
+            new = after.get(name)
+            if new is None:
+                found.append((name, NO_LONGER_MATCHED, ()))
+            elif isinstance(old, Invalid) and isinstance(new, Invalid):
+                found.append((name, INVALID_BOTH, ()))
+            elif old is new:  # judged once: a subscription defined alike in both files
+                found.append((name, UNCHANGED, ()))
+            else:
+                changes = self.changes(old, new)
+                found.append((name, CHANGED if changes else UNCHANGED, changes))
+        for name in after:
+            if name not in before:
+                found.append((name, NEWLY_MATCHED, ()))
+        return found
+
+    def changes(self, old: Verdict, new: Verdict) -> tuple[Change, ...]:
+        """Field-by-field differences of two matched verdicts' views. Requests that put the
+        same bytes on the wire have equal views (under equal redaction), so only the others
+        are viewed and compared, each at its place in the request list."""
+        if isinstance(old, Skipped) and isinstance(new, Skipped):
+            return ()  # both views are {"requests": []}
+        if (
+            self.same_redaction
+            and isinstance(old, Ready)
+            and isinstance(new, Ready)
+            and len(old.requests) == len(new.requests)
+        ):
+            found: list[Change] = []
+            for index, (before, after) in enumerate(zip(old.requests, new.requests, strict=True)):
+                if not _same_request(before, after):
+                    found += self._request_changes(before, after, ("requests", index))
+            return tuple(found)
+        return tuple(diff(_view(old, self.old_redactor), _view(new, self.new_redactor)))
+
+    def _request_changes(
+        self, before: Request, after: Request, path: tuple[str | int, ...]
+    ) -> list[Change]:
+        """The differences of two requests' views (same redaction). When only their JSON
+        object bodies differ, the members alike in both are left out before viewing (see
+        `_unlike`): a large body with one changed field is not redacted and walked whole."""
+        body, other = before.json, after.json
+        if (
+            isinstance(body, dict)
+            and isinstance(other, dict)
+            and before.form is None
+            and after.form is None
+            and before.content is None
+            and after.content is None
+            and before.method == after.method
+            and before.url == after.url
+            and before.headers == after.headers
+        ):
+            body, other = _unlike(body, other)
+            return diff(
+                self.old_redactor.value(body), self.new_redactor.value(other), (*path, "json")
+            )
+        return diff(_sent(before, self.old_redactor), _sent(after, self.new_redactor), path)
+
+
+def _event_diff(
+    found: list[tuple[str, str, tuple[Change, ...]]], event: dict[str, Any], location: Location
+) -> EventDiff:
+    message_id = event.get("messageId")
+    return EventDiff(
+        location,
+        message_id if isinstance(message_id, str) else None,
+        tuple(SubscriptionDiff(name, verdict, changes) for name, verdict, changes in found),
+    )
 
 
 def collect_changed(
@@ -170,9 +365,35 @@ def collect_changed(
     summary: ReviewSummary,
     shown: list[EventDiff],
     show: int,
+    clock: Callable[[], float] = time.time,
 ) -> None:
     """Review every record into `summary`, keeping the first `show` changed events in
     `shown` (filled as it goes, so what came before a broken archive is kept)."""
-    for event_diff in review(old, new, records, summary):
-        if event_diff.changed and len(shown) < show:
-            shown.append(event_diff)
+    reviewer = Reviewer(old, new, clock)
+    judge = reviewer.judge
+    verdicts = summary.verdicts
+    fields = summary.fields
+    same = frozenset(SAME_TRAFFIC)
+    events = malformed = changed_events = 0
+    try:
+        for record in records:
+            events += 1
+            if isinstance(record, Malformed):
+                malformed += 1
+                continue
+            found = judge(record.event)
+            changed = False
+            for name, verdict, changes in found:
+                verdicts[(name, verdict)] += 1
+                if verdict not in same:
+                    changed = True
+                    for where, kind in {(field_name(c.path), c.kind) for c in changes}:
+                        fields[(name, where, kind)] += 1
+            if changed:
+                changed_events += 1
+                if len(shown) < show:
+                    shown.append(_event_diff(found, record.event, record.where))
+    finally:  # also when the archive breaks off: what was read is counted
+        summary.events += events
+        summary.malformed += malformed
+        summary.changed_events += changed_events

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from itertools import islice
 
 import typer
 
@@ -80,7 +81,7 @@ def command(
         else:
             records = source.records()
             if limit is not None:
-                records = (r for i, r in enumerate(records) if i < limit)
+                records = islice(records, limit)
             collect_changed(old, new, records, summary, shown, show)
     except SourceError as error:
         fail(str(error))

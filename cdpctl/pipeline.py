@@ -25,10 +25,10 @@ from cdpctl.providers.base import (
     Action,
     ActionContext,
     ActionFailed,
-    Plan,
     Provider,
     Reply,
     Request,
+    RequestPlan,
     Skip,
 )
 from cdpctl.providers.layouts import compile_layout
@@ -315,7 +315,7 @@ def refused(error: mapping.MappingError) -> Invalid:
     return Invalid((Diagnostic(codes.MAPPING_RUNTIME, f"mapping failed: {error}"),))
 
 
-def dry_run(plan: Plan) -> list[Request]:
+def dry_run(plan: RequestPlan) -> list[Request]:
     """Drive a plan with each request's declared dry-run reply; return every request yielded."""
     requests: list[Request] = []
     try:

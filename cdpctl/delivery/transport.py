@@ -36,7 +36,15 @@ from cdpctl.delivery.limits import (
     parse_retry_after,
 )
 from cdpctl.diagnostics import Diagnostic
-from cdpctl.providers.base import SAFE_METHODS, ActionFailed, Plan, Repeat, Reply, Request, Skip
+from cdpctl.providers.base import (
+    SAFE_METHODS,
+    ActionFailed,
+    Repeat,
+    Reply,
+    Request,
+    RequestPlan,
+    Skip,
+)
 
 #: Bytes of an answer kept for the plan, the views and the dead letter; the rest is not read
 #: (the connection is closed instead), so a huge or endless answer costs neither memory nor time.
@@ -364,7 +372,7 @@ Send = Callable[[Request], Awaitable[tuple[Reply, tuple[Attempt, ...]]]]
 
 
 async def drive(
-    plan: Plan, send: Send, clock: Callable[[], float] = time.perf_counter
+    plan: RequestPlan, send: Send, clock: Callable[[], float] = time.perf_counter
 ) -> tuple[list[Exchange], Any]:
     """Run a plan to completion, sending each yielded request with `send`.
 
@@ -450,7 +458,7 @@ class Outcome:
 
 
 async def deliver(
-    plan: Plan,
+    plan: RequestPlan,
     transport: Transport,
     *,
     repeat: Repeat = Repeat.NOT_IDEMPOTENT,

@@ -330,7 +330,9 @@ class ActionContext:
             self.secrets_found.append(value)
 
 
-Plan = Generator[Request, Reply, Any]
+#: An action's request plan: it yields each request, is sent each reply, and returns when the
+#: event is done (a tracking plan is something else: cdpctl.plans).
+RequestPlan = Generator[Request, Reply, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,18 +374,19 @@ class Action:
     title: str
     description: str
     fields: tuple[Field, ...]
-    plan: Callable[[dict[str, Any], ActionContext], Plan]
+    plan: Callable[[dict[str, Any], ActionContext], RequestPlan]
     #: what a repeat of the action's write does (see Repeat); declared by every action
     repeat: Repeat
     default_trigger: str = ""
     check: Callable[[dict[str, Any], Mapping[str, Any]], list[Diagnostic]] | None = None
     batch: BatchSpec | None = None
-    plan_batch: Callable[[list[dict[str, Any]], ActionContext], Plan] | None = None
+    plan_batch: Callable[[list[dict[str, Any]], ActionContext], RequestPlan] | None = None
     #: `plan_batch` given also, per payload, the requests its own plan made in the dry run
     #: (`Ready.requests`), whose bodies the batch reuses instead of building them again: the
     #: same bytes, serialised once (a live replay judges every event as a dry run does)
     plan_batch_planned: (
-        Callable[[list[dict[str, Any]], list[tuple[Request, ...]], ActionContext], Plan] | None
+        Callable[[list[dict[str, Any]], list[tuple[Request, ...]], ActionContext], RequestPlan]
+        | None
     ) = None
     upsert: Upsert = Upsert.NONE
     #: The layout of the JSON body of the one request `plan` sends for a payload `check`
@@ -425,7 +428,7 @@ class Provider:
     segment_slugs: tuple[str, ...] = ()
     derived_secrets: Callable[[Mapping[str, Any]], list[str]] = field(default=lambda settings: [])
     check_settings: Callable[[Mapping[str, Any]], list[Diagnostic]] | None = None
-    test_authentication: Callable[[ActionContext], Plan] | None = None
+    test_authentication: Callable[[ActionContext], RequestPlan] | None = None
 
     def action(self, name: str) -> Action | None:
         for candidate in self.actions:

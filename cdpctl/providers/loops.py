@@ -17,11 +17,11 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     Format,
-    Plan,
     Provider,
     RateLimit,
     Repeat,
     Request,
+    RequestPlan,
     Setting,
     Upsert,
 )
@@ -299,7 +299,7 @@ def _check_contact(payload: dict[str, Any], settings: Mapping[str, Any]) -> list
     return problems + warnings
 
 
-def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     yield Request(
         "PUT",
         CONTACT_UPDATE.url(HOST),
@@ -377,7 +377,7 @@ def _check_event(payload: dict[str, Any], settings: Mapping[str, Any]) -> list[D
     )
 
 
-def _plan_event(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_event(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     yield Request(
         "POST",
         EVENT_SEND.url(HOST),
@@ -387,7 +387,7 @@ def _plan_event(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     )
 
 
-def _test_authentication(ctx: ActionContext) -> Plan:
+def _test_authentication(ctx: ActionContext) -> RequestPlan:
     yield Request("GET", API_KEY_CHECK.url(HOST), _headers(ctx.settings), purpose="check API key")
 
 

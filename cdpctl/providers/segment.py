@@ -27,12 +27,12 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     ItemResult,
-    Plan,
     Provider,
     RateLimit,
     Repeat,
     Reply,
     Request,
+    RequestPlan,
     Setting,
     unanswered,
 )
@@ -724,7 +724,7 @@ def batch_failure(reply: Reply) -> ItemResult:
 _ACCEPTED = Reply(200, {"success": True})
 
 
-def _plan_single(kind: str, payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_single(kind: str, payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     region = region_for(ctx.settings)
     if not has_identifier(payload):
         raise ActionFailed(MISSING_ID_ERROR, status=400)
@@ -808,7 +808,7 @@ def _plan_batch(
     payloads: list[dict[str, Any]],
     ctx: ActionContext,
     planned: list[tuple[Request, ...]] | None = None,
-) -> Plan:
+) -> RequestPlan:
     """`POST /batch` requests for many payloads; returns one `ItemResult` per payload. Events
     over 32 KB, or without an identifier, fail alone without being sent. With `planned` (each
     payload's single-call request from the dry run), each message and its bytes are taken from
@@ -850,11 +850,11 @@ def _plan_batch_planned(
     payloads: list[dict[str, Any]],
     planned: list[tuple[Request, ...]],
     ctx: ActionContext,
-) -> Plan:
+) -> RequestPlan:
     return _plan_batch(kind, payloads, ctx, planned)
 
 
-def _test_authentication(ctx: ActionContext) -> Plan:
+def _test_authentication(ctx: ActionContext) -> RequestPlan:
     key = ctx.settings.get("source_write_key", "")
     reply = yield Request(
         "GET",

@@ -6,7 +6,7 @@ Endpoints and limits: `api`; entities: `entity`; actions: `actions`; batches: `b
 
 from __future__ import annotations
 
-from cdpctl.providers.base import ActionContext, Plan, Provider, Request, Setting
+from cdpctl.providers.base import ActionContext, Provider, Request, RequestPlan, Setting
 from cdpctl.providers.customerio.actions import ACTIONS
 from cdpctl.providers.customerio.api import (
     AUTH,
@@ -23,7 +23,7 @@ from cdpctl.providers.customerio.api import (
 )
 
 
-def _test_authentication(ctx: ActionContext) -> Plan:
+def _test_authentication(ctx: ActionContext) -> RequestPlan:
     """Segment checks the credentials against the US host, whatever the region."""
     reply = yield Request(
         "GET",

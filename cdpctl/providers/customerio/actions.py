@@ -20,9 +20,9 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     Format,
-    Plan,
     Repeat,
     Request,
+    RequestPlan,
 )
 from cdpctl.providers.customerio.api import (
     BATCH_DOC_URL,
@@ -518,8 +518,8 @@ def _check(rules: Rules) -> Callable[[Payload, Mapping[str, Any]], list[Diagnost
 # --- plans ----------------------------------------------------------------------------------
 
 
-def _plan(build: Callable[[Payload], Entity]) -> Callable[[Payload, ActionContext], Plan]:
-    def plan(payload: Payload, ctx: ActionContext) -> Plan:
+def _plan(build: Callable[[Payload], Entity]) -> Callable[[Payload, ActionContext], RequestPlan]:
+    def plan(payload: Payload, ctx: ActionContext) -> RequestPlan:
         entity = build(payload)
         reply = yield Request(
             "POST",
@@ -535,7 +535,7 @@ def _plan(build: Callable[[Payload], Entity]) -> Callable[[Payload, ActionContex
     return plan
 
 
-def _plan_metrics(payload: Payload, ctx: ActionContext) -> Plan:
+def _plan_metrics(payload: Payload, ctx: ActionContext) -> RequestPlan:
     reply = yield Request(
         "POST",
         DELIVERY_METRICS.url(track_host(ctx.settings)),

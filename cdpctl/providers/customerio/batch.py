@@ -11,9 +11,9 @@ from cdpctl import jsonwire
 from cdpctl.providers.base import (
     ActionContext,
     ItemResult,
-    Plan,
     Reply,
     Request,
+    RequestPlan,
     is_retryable,
     unanswered,
 )
@@ -113,7 +113,7 @@ def _whole_failure(reply: Reply) -> ItemResult:
 
 def make_plan_batch(
     build: Callable[[dict[str, Any]], Entity], *, split_by_action: bool = False
-) -> Callable[[list[dict[str, Any]], ActionContext], Plan]:
+) -> Callable[[list[dict[str, Any]], ActionContext], RequestPlan]:
     """A `plan_batch` for an action whose events become entities through `build`.
 
     `split_by_action` sends one batch per entity action (createUpdateObject's `identify` and
@@ -121,7 +121,7 @@ def make_plan_batch(
     `/api/v2/entity` on its own.
     """
 
-    def plan_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> Plan:
+    def plan_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> RequestPlan:
         entities = [build(payload) for payload in payloads]
         wires = [jsonwire.dumps(entity) for entity in entities]
         return (yield from _plan_entities(payloads, entities, wires, ctx, split_by_action))
@@ -131,13 +131,13 @@ def make_plan_batch(
 
 def make_plan_batch_planned(
     build: Callable[[dict[str, Any]], Entity], *, split_by_action: bool = False
-) -> Callable[[list[dict[str, Any]], list[tuple[Request, ...]], ActionContext], Plan]:
+) -> Callable[[list[dict[str, Any]], list[tuple[Request, ...]], ActionContext], RequestPlan]:
     """`make_plan_batch`'s plan, given each payload's single-event request from the dry run
     (`Action.plan_batch_planned`): its entity and bytes are the batch item, built once."""
 
     def plan_batch(
         payloads: list[dict[str, Any]], planned: list[tuple[Request, ...]], ctx: ActionContext
-    ) -> Plan:
+    ) -> RequestPlan:
         entities, wires = [], []
         for payload, single in zip(payloads, planned, strict=True):
             if len(single) == 1 and isinstance(single[0].json, dict):
@@ -158,7 +158,7 @@ def _plan_entities(
     wires: list[bytes],
     ctx: ActionContext,
     split_by_action: bool,
-) -> Plan:
+) -> RequestPlan:
     """The requests for `entities` (each serialised once, as `wires`): batches, or one
     request each without batching."""
     results: list[ItemResult] = [ItemResult(False, None, "not sent")] * len(entities)

@@ -7,7 +7,7 @@ actions (`actions`).
 
 from __future__ import annotations
 
-from cdpctl.providers.base import ActionContext, Plan, Provider, Request, Setting
+from cdpctl.providers.base import ActionContext, Provider, Request, RequestPlan, Setting
 from cdpctl.providers.dotdigital import api
 from cdpctl.providers.dotdigital.actions import ACTIONS
 from cdpctl.providers.dotdigital.rules import DATA_FIELD_TYPES_PATTERN
@@ -40,7 +40,7 @@ SETTINGS = (
 )
 
 
-def _test_authentication(ctx: ActionContext) -> Plan:
+def _test_authentication(ctx: ActionContext) -> RequestPlan:
     yield Request(
         "GET",
         api.DATA_FIELDS.url(api.api_host(ctx.settings)),

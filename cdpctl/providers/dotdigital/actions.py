@@ -19,10 +19,10 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     Format,
-    Plan,
     Repeat,
     Reply,
     Request,
+    RequestPlan,
     Upsert,
     learnt_id,
 )
@@ -456,7 +456,7 @@ def data_fields_request(payload: Mapping[str, Any], settings: Mapping[str, Any])
     )
 
 
-def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     data_fields = None
     if "dataFields" in payload:
         reply = yield data_fields_request(payload, ctx.settings)
@@ -493,7 +493,7 @@ ENROL_FIELDS = (
 )
 
 
-def _plan_enrol(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_enrol(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     url = api.CONTACT_PATCH.url(
         api.api_host(ctx.settings),
         channel=payload["channelIdentifier"],
@@ -532,7 +532,7 @@ REMOVE_FIELDS = (
 )
 
 
-def _plan_remove(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_remove(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     url = api.CONTACT.url(
         api.api_host(ctx.settings),
         channel=payload["channelIdentifier"],
@@ -642,7 +642,7 @@ def campaign_request(
     )
 
 
-def _plan_campaign(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_campaign(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     reply = yield Request(
         "GET",
         api.CONTACT.url(api.api_host(ctx.settings), channel="email", value=payload["email"]),
@@ -726,7 +726,7 @@ def _check_transactional_sms(
     return problems
 
 
-def _plan_sms(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_sms(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     digits = clean_mobile_number(payload["to"])
     yield Request(
         "POST",
@@ -755,7 +755,7 @@ def transactional_sms_body(payload: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _plan_transactional_sms(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_transactional_sms(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     yield Request(
         "POST",
         api.CPAAS_MESSAGES.url(api.api_host(ctx.settings)),
@@ -858,7 +858,7 @@ def transactional_email_body(payload: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _plan_transactional_email(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_transactional_email(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     yield Request(
         "POST",
         api.TRANSACTIONAL_EMAIL.url(api.api_host(ctx.settings)),

@@ -16,10 +16,10 @@ from cdpctl.providers.base import (
     Action,
     ActionContext,
     BatchSpec,
-    Plan,
     Provider,
     Repeat,
     Request,
+    RequestPlan,
     Setting,
     Upsert,
 )
@@ -41,7 +41,7 @@ def _check_settings(settings: Mapping[str, Any]) -> list[Diagnostic]:
     ]
 
 
-def _test_authentication(ctx: ActionContext) -> Plan:
+def _test_authentication(ctx: ActionContext) -> RequestPlan:
     yield Request(
         "GET",
         api.ACCOUNT.url(api.base_url(ctx.settings)),

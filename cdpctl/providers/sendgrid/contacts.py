@@ -23,10 +23,10 @@ from cdpctl.providers.base import (
     FieldType,
     Format,
     ItemResult,
-    Plan,
     Repeat,
     Reply,
     Request,
+    RequestPlan,
     is_retryable,
     learnt_id,
     unanswered,
@@ -651,7 +651,7 @@ def _upsert_all(ctx: ActionContext, items: list[_Item]) -> Step:
     return results
 
 
-def plan_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> Plan:
+def plan_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> RequestPlan:
     """Upserts for many payloads, then the list removals of those upserted; returns one
     `ItemResult` per payload."""
     results: dict[int, ItemResult] = {}
@@ -671,7 +671,7 @@ def plan_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> Plan:
     return [results[index] for index in range(len(payloads))]
 
 
-def plan(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def plan(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     """One contact through the batch plan; a failed item ends the plan as a failure."""
     (result,) = yield from plan_batch([payload], ctx)
     if not result.ok:

@@ -22,9 +22,9 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     Format,
-    Plan,
     Reply,
     Request,
+    RequestPlan,
 )
 from cdpctl.providers.payload import format_problem, is_iso8601
 from cdpctl.providers.sendgrid import api
@@ -380,7 +380,7 @@ def check(
 # --- plan --------------------------------------------------------------------------------------
 
 
-def plan(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def plan(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     try:
         body = mail_body(payload)
     except ValueError as invalid:

@@ -13,7 +13,7 @@ from urllib.parse import quote_plus
 
 from cdpctl import codes
 from cdpctl.diagnostics import Diagnostic, Severity
-from cdpctl.providers.base import ActionContext, Plan, Provider, Setting
+from cdpctl.providers.base import ActionContext, Provider, RequestPlan, Setting
 from cdpctl.providers.sfmc import actions, api, auth, classic
 
 
@@ -44,7 +44,7 @@ def _check_settings(settings: Mapping[str, Any]) -> list[Diagnostic]:
     return problems + classic.settings_problems(settings)
 
 
-def _test_authentication(ctx: ActionContext) -> Plan:
+def _test_authentication(ctx: ActionContext) -> RequestPlan:
     """Get a token: proves subdomain, client id/secret and account id together."""
     yield from auth.access_token(ctx, refresh=True)
 

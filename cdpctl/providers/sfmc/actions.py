@@ -19,10 +19,10 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     ItemResult,
-    Plan,
     Repeat,
     Reply,
     Request,
+    RequestPlan,
     Upsert,
     learnt_id,
 )
@@ -199,7 +199,7 @@ def contact_request(
     )
 
 
-def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_contact(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     subdomain = checked_subdomain(ctx.settings)
     reply = yield from authorized(
         ctx, lambda token: contact_request(subdomain, payload["contactKey"], token)
@@ -356,8 +356,10 @@ def _contact_key_warning(payload: Mapping[str, Any]) -> list[Diagnostic]:
 DeOf = Callable[[Mapping[str, Any]], str | None]
 
 
-def _rowset_plan(de_of: DeOf, missing: str) -> Callable[[dict[str, Any], ActionContext], Plan]:
-    def plan(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _rowset_plan(
+    de_of: DeOf, missing: str
+) -> Callable[[dict[str, Any], ActionContext], RequestPlan]:
+    def plan(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
         de = de_of(payload)
         if de is None:
             raise ActionFailed(missing, status=400, retryable=False)
@@ -383,8 +385,8 @@ def _batch_size(payloads: list[dict[str, Any]], indexes: list[int]) -> int:
 
 def _rowset_batch_plan(
     de_of: DeOf, missing: str
-) -> Callable[[list[dict[str, Any]], ActionContext], Plan]:
-    def plan_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> Plan:
+) -> Callable[[list[dict[str, Any]], ActionContext], RequestPlan]:
+    def plan_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> RequestPlan:
         """Rows grouped by data extension (cdpctl decision: Segment sends a whole batch to the
         first row's one), `batch_size` rows per call; a row with enable_batching false goes
         alone. Returns one result per payload."""
@@ -455,7 +457,7 @@ def api_event_request(subdomain: str, body: dict[str, Any], token: str) -> Reque
     )
 
 
-def _plan_api_event(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_api_event(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     subdomain = checked_subdomain(ctx.settings)
     # Segment sends the mapped payload as it is (camelCase; SFMC accepts it).
     body = {key: value for key, value in payload.items() if key in _API_EVENT_KEYS}
@@ -528,7 +530,7 @@ def async_request(
     )
 
 
-def _plan_async(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_async(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     de = v2_de(payload)
     if de is None:
         raise ActionFailed(NOT_CONNECTED_MESSAGE, status=400, retryable=False)
@@ -579,7 +581,7 @@ def async_batch(
     max_rows: int,
     max_bytes: int,
     results: list[ItemResult | None],
-) -> Plan:
+) -> RequestPlan:
     """Submit rows to one data extension in as many requests as the limits need, filling
     `results` (Segment's async submit rules, §2.6 b). A request that fails, even after the
     transport's retries, fails its own rows only."""
@@ -607,7 +609,7 @@ def async_batch(
             results[index] = result
 
 
-def settle_async(job_id: str, count: int, ctx: ActionContext) -> Plan:
+def settle_async(job_id: str, count: int, ctx: ActionContext) -> RequestPlan:
     """The rows' real outcomes: poll the accepted async request until it settles (cdpctl
     decision — Segment counts an accepted submit as delivered, so rows SFMC rejects later
     would be lost without a trace)."""
@@ -635,7 +637,7 @@ def _limit(payload: Mapping[str, Any], name: str, default: int, low: int, high: 
     return int(min(max(value, low), high))
 
 
-def _plan_async_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> Plan:
+def _plan_async_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> RequestPlan:
     results: list[ItemResult | None] = [None] * len(payloads)
     groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for index, payload in enumerate(payloads):
@@ -809,7 +811,7 @@ def row_result(item: Any) -> ItemResult:
     return ItemResult(False, 400, message)
 
 
-def plan_poll(job_id: str, upload_count: int, ctx: ActionContext, wait: float = 0.0) -> Plan:
+def plan_poll(job_id: str, upload_count: int, ctx: ActionContext, wait: float = 0.0) -> RequestPlan:
     """Ask SFMC about an async request (`/status`, then `/results` when some rows failed);
     returns a `PollOutcome`. For a poller that calls it until the job settles."""
     subdomain = checked_subdomain(ctx.settings)

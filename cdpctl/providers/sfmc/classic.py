@@ -27,10 +27,10 @@ from cdpctl.providers.base import (
     Field,
     FieldType,
     ItemResult,
-    Plan,
     Repeat,
     Reply,
     Request,
+    RequestPlan,
     Skip,
     Upsert,
     is_retryable,
@@ -499,7 +499,7 @@ def _creates_contacts(settings: Mapping[str, Any]) -> bool:
     return not settings.get("doNotCreateOrUpdateContacts") and not _batching(settings)
 
 
-def _send_row(ctx: ActionContext, row: ClassicRow) -> Plan:
+def _send_row(ctx: ActionContext, row: ClassicRow) -> RequestPlan:
     subdomain = checked_subdomain(ctx.settings)
     if _batching(ctx.settings):
         de = api.de_by_key(row.external_key)
@@ -511,7 +511,7 @@ def _send_row(ctx: ActionContext, row: ClassicRow) -> Plan:
     api.judge(reply)
 
 
-def _plan_identify(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_identify(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     row = _built_or_raise(identify_row(payload, ctx.settings)).row
     assert row is not None
     if _creates_contacts(ctx.settings):
@@ -525,13 +525,13 @@ def _plan_identify(payload: dict[str, Any], ctx: ActionContext) -> Plan:
     yield from _send_row(ctx, row)
 
 
-def _plan_track(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_track(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     row = _built_or_raise(track_row(payload, ctx.settings)).row
     assert row is not None
     yield from _send_row(ctx, row)
 
 
-def _plan_api_event(payload: dict[str, Any], ctx: ActionContext) -> Plan:
+def _plan_api_event(payload: dict[str, Any], ctx: ActionContext) -> RequestPlan:
     body = _built_or_raise(api_event_body(payload, ctx.settings)).body
     assert body is not None
     subdomain = checked_subdomain(ctx.settings)
@@ -541,8 +541,8 @@ def _plan_api_event(payload: dict[str, Any], ctx: ActionContext) -> Plan:
 
 def _batch_plan(
     build: RowBuilder, *, contacts: bool
-) -> Callable[[list[dict[str, Any]], ActionContext], Plan]:
-    def plan_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> Plan:
+) -> Callable[[list[dict[str, Any]], ActionContext], RequestPlan]:
+    def plan_batch(payloads: list[dict[str, Any]], ctx: ActionContext) -> RequestPlan:
         """Rows grouped by Data Extension: the async API when batching is on, else /rowset
         calls of up to 10 rows (cdpctl decision). Identify creates each contact first."""
         results: list[ItemResult | None] = [None] * len(payloads)
@@ -591,7 +591,7 @@ def _create_contacts(
     subdomain: str,
     rows: list[tuple[int, ClassicRow]],
     results: list[ItemResult | None],
-) -> Plan:
+) -> RequestPlan:
     """One contact request per row (SFMC has no batch for it); rows whose contact fails are
     not upserted. Returns the rows that remain."""
     kept = []

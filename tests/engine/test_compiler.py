@@ -3,7 +3,7 @@
 The oracle here composes the very runtime pieces directly — the compiled trigger, the compiled
 mapping, the framework's clean/coerce/validate step, the action's check and plan — without
 generated code. Every subscription of every fixture mapping is judged on every fixture event
-and on thousands of odd variants of them (nulls, "", missing keys, wrong types, non-object
+and on 2,000 odd variants of them (nulls, "", missing keys, wrong types, non-object
 context, huge and tiny floats, lists): `evaluate` must give the oracle's verdict, a `sized`
 answer the oracle's one request body size, and the dry run's bulk counts what `tally` counts.
 """
@@ -138,7 +138,7 @@ def _env_names(text: str) -> set[str]:
     return set(re.findall(r"\$\{([A-Z0-9_]+)\}", text))
 
 
-EVENTS = base_events() + odd_events(3000)
+EVENTS = base_events() + odd_events(2000)
 
 
 def oracle(sub: CompiledSubscription, event: dict[str, Any], ctx: ActionContext) -> Verdict:

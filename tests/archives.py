@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from helpers import run_cli
+from helpers import replay_command, run_cli
 
 from cdpctl.sandbox.providers.loops import API_KEY
 
@@ -59,21 +59,7 @@ def summary(result) -> dict:
 
 def live(events: Path, sandbox, *extra: str, env: dict | None = None):
     return run_cli(
-        [
-            "replay",
-            str(events),
-            "-m",
-            LOOPS,
-            "--live",
-            "--endpoint",
-            sandbox.url,
-            "--format",
-            "json",
-            "--no-progress",
-            "--rate",
-            "1000",
-            *extra,
-        ],
+        replay_command(events, LOOPS, sandbox.url, "--rate", "1000", *extra),
         env=env or ENV,
     )
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers import replay_command
+
 from cdpctl.sandbox.providers.customerio import API_KEY, SITE_ID
 from cdpctl.sandbox.providers.loops import API_KEY as LOOPS_KEY
 from cdpctl.sandbox.providers.segment import WRITE_KEY
@@ -174,22 +176,9 @@ def run_round(
         sys.executable,
         "-m",
         "cdpctl",
-        "replay",
-        str(events),
-        "-m",
-        str(mapping),
-        "--live",
-        "--endpoint",
-        sandbox.url,
-        "--rate",
-        "2000",
-        "--timeout",
-        "1",
-        "--max-attempts",
-        "3",
-        "--no-progress",
-        "--format",
-        "json",
+        *replay_command(
+            events, mapping, sandbox.url, "--rate", "2000", "--timeout", "1", "--max-attempts", "3"
+        ),
     ]
     if not case.batched:
         args.append("--no-batch")

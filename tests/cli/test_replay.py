@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from archives import ENV, LOOPS, live, make_events, summary, write_ndjson
-from helpers import run_cli
+from helpers import replay_command, run_cli
 
 from cdpctl.sandbox.server import Faults
 
@@ -132,24 +132,17 @@ def test_failures_go_to_a_dead_letter_file_that_replays_as_is(tmp_path: Path, sa
     assert "revoked-key" not in dead.read_text()
 
     again = run_cli(
-        [
-            "replay",
-            str(dead),
-            "-m",
+        replay_command(
+            dead,
             LOOPS,
-            "--live",
-            "--endpoint",
             sandbox.url,
-            "--format",
-            "json",
-            "--no-progress",
             "--rate",
             "1000",
             "--state",
             str(tmp_path / "retry.sqlite"),
             "--dead-letter",
             str(tmp_path / "retry-dead.ndjson"),
-        ],
+        ),
         env=ENV,
     )
     report = summary(again)

@@ -359,21 +359,7 @@ def test_forty_dotdigital_contacts_at_the_default_pace_get_no_429(tmp_path: Path
             )
         )
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cdpctl",
-                "replay",
-                str(events),
-                "-m",
-                str(mapping),
-                "--live",
-                "--endpoint",
-                server.url,
-                "--format",
-                "json",
-                "--no-progress",
-            ],
+            [sys.executable, "-m", "cdpctl", *replay_command(events, mapping, server.url)],
             env={**os.environ, "DD_USER": USERNAME, "DD_PASSWORD": PASSWORD},
             capture_output=True,
             text=True,

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import SEGMENT_MAPPING, run_cli
+from helpers import SEGMENT_MAPPING, replay_command, run_cli
 
 from cdpctl.sandbox.providers.segment import WRITE_KEY
 from cdpctl.sandbox.server import Faults
@@ -94,13 +94,9 @@ def test_faulty_sandbox_every_event_acknowledged_once_or_dead_lettered(
         )
     )
     result = run_cli(
-        [
-            "replay",
-            str(events),
-            "-m",
-            str(mapping),
-            "--live",
-            "--endpoint",
+        replay_command(
+            events,
+            mapping,
             sandbox.url,
             "--rate",
             "2000",
@@ -108,11 +104,8 @@ def test_faulty_sandbox_every_event_acknowledged_once_or_dead_lettered(
             "8",
             "--max-attempts",
             "6",
-            "--format",
-            "json",
-            "--no-progress",
             *mode,
-        ],
+        ),
         env=ENV,
     )
     report = json.loads(result.stdout)
@@ -146,21 +139,9 @@ def test_sigkill_mid_replay_then_resume_sends_nothing_twice_and_loses_nothing(
         sys.executable,
         "-m",
         "cdpctl",
-        "replay",
-        str(events),
-        "-m",
-        str(mapping),
-        "--live",
-        "--endpoint",
-        sandbox.url,
-        "--no-batch",
-        "--rate",
-        "400",
-        "--concurrency",
-        "8",
-        "--no-progress",
-        "--format",
-        "json",
+        *replay_command(
+            events, mapping, sandbox.url, "--no-batch", "--rate", "400", "--concurrency", "8"
+        ),
     ]
     process = subprocess.Popen(
         command, env={**os.environ, **ENV}, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -176,22 +157,7 @@ def test_sigkill_mid_replay_then_resume_sends_nothing_twice_and_loses_nothing(
     assert 300 <= before < len(ids), "killed mid-run"
 
     resumed = run_cli(
-        [
-            "replay",
-            str(events),
-            "-m",
-            str(mapping),
-            "--live",
-            "--endpoint",
-            sandbox.url,
-            "--no-batch",
-            "--rate",
-            "2000",
-            "--resume",
-            "--format",
-            "json",
-            "--no-progress",
-        ],
+        replay_command(events, mapping, sandbox.url, "--no-batch", "--rate", "2000", "--resume"),
         env=ENV,
     )
     report = json.loads(resumed.stdout)
@@ -219,23 +185,9 @@ def test_configured_rate_of_20_rps_is_never_exceeded_over_10_seconds(
     events = tmp_path / "events.ndjson"
     write_events(events, 221)
     result = run_cli(
-        [
-            "replay",
-            str(events),
-            "-m",
-            str(mapping),
-            "--live",
-            "--endpoint",
-            sandbox.url,
-            "--no-batch",
-            "--rate",
-            "20",
-            "--concurrency",
-            "8",
-            "--format",
-            "json",
-            "--no-progress",
-        ],
+        replay_command(
+            events, mapping, sandbox.url, "--no-batch", "--rate", "20", "--concurrency", "8"
+        ),
         env=ENV,
     )
     assert result.exit_code == 0, result.output
@@ -262,19 +214,7 @@ def test_retry_after_http_date_pauses_the_destination(
     )
     started = time.monotonic()
     result = run_cli(
-        [
-            "replay",
-            str(events),
-            "-m",
-            str(mapping),
-            "--live",
-            "--endpoint",
-            sandbox.url,
-            "--no-batch",
-            "--format",
-            "json",
-            "--no-progress",
-        ],
+        replay_command(events, mapping, sandbox.url, "--no-batch"),
         env=ENV,
     )
     assert result.exit_code == 0, result.output

@@ -134,21 +134,28 @@ def set_keys(text: str, index: int, values: Mapping[str, Any], after: str = "nam
 
 def item_block(text: str, index: int) -> list[str] | None:
     """The lines of subscription `index`, with the comment lines right above it."""
-    document = _reparse(text)
-    if document is None:
+    found = _item_span(text, index)
+    if found is None:
         return None
-    layout = _Layout(text, document)
-    item = layout.item(index)
-    if item is None:
-        return None
-    start = item.start
-    while start > 0 and layout.lines[start - 1].strip().startswith("#"):
-        start -= 1
-    return layout.lines[start : item.end + 1]
+    lines, start, end = found
+    return lines[start:end]
 
 
 def remove_item(text: str, index: int) -> str | None:
     """The text without subscription `index` (and the comments right above it)."""
+    found = _item_span(text, index)
+    if found is None:
+        return None
+    lines, start, end = found
+    blank_before = start > 0 and not lines[start - 1].strip()
+    if blank_before and end < len(lines) and not lines[end].strip():
+        end += 1  # one blank line separated it from its neighbours: keep one
+    return "\n".join(lines[:start] + lines[end:]) + "\n"
+
+
+def _item_span(text: str, index: int) -> tuple[list[str], int, int] | None:
+    """The text's lines and where subscription `index` starts (its comment lines right above
+    it included) and ends (exclusive); None when the text or the item cannot be read."""
     document = _reparse(text)
     if document is None:
         return None
@@ -159,11 +166,7 @@ def remove_item(text: str, index: int) -> str | None:
     start = item.start
     while start > 0 and layout.lines[start - 1].strip().startswith("#"):
         start -= 1
-    end = item.end + 1
-    blank_before = start > 0 and not layout.lines[start - 1].strip()
-    if blank_before and end < len(layout.lines) and not layout.lines[end].strip():
-        end += 1  # one blank line separated it from its neighbours: keep one
-    return "\n".join(layout.lines[:start] + layout.lines[end:]) + "\n"
+    return layout.lines, start, item.end + 1
 
 
 def append_items(text: str, blocks: list[list[str]], dash_column: int = 2) -> str | None:

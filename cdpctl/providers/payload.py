@@ -31,8 +31,12 @@ E164_HINT = "prefix with the international dialling code, e.g. +447000000001"
 def prepare(
     action: Action, payload: Mapping[str, Any], settings: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[Diagnostic]]:
-    """Clean and coerce a mapped payload, returning it with every problem found."""
-    return preparer(action, tuple(payload))(dict(payload), settings)
+    """Clean and coerce a mapped payload, returning it with every problem found. One
+    generated function per action serves any payload (no compiling per event): keys that are
+    not fields of the action are dropped first, and the rest are cleaned in place."""
+    fields = _compiled(action).fields
+    own = {key: value for key, value in payload.items() if key in fields}
+    return preparer(action, action.field_names)(own, settings)
 
 
 #: Cleans a mapped payload *in place* and returns it with every problem found.

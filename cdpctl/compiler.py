@@ -40,7 +40,6 @@ Judge = Callable[..., Any]
 class CompiledJudge:
     function: Judge
     event_type: str | None  # the only event type the trigger can match, if it requires one
-    source: str  # the generated code, for tests and debugging
 
 
 def write_judge(
@@ -81,7 +80,7 @@ def write_judge(
     namespace = dict(source.namespace)
     name = label.replace("\x00", "\\x00")  # a code object's name cannot hold NUL
     exec(compile(text, f"<judge {name}>", "exec"), namespace)
-    return CompiledJudge(namespace["judge"], required_type(trigger), text)
+    return CompiledJudge(namespace["judge"], required_type(trigger))
 
 
 def _plain_object(mapping: Any) -> bool:

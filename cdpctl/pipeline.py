@@ -62,7 +62,6 @@ class CompiledSubscription:
     # answers None (no match), a Verdict, or with `sized` an int (see `finish`).
     judge: Judge
     event_type: str | None  # the only event type its trigger can match, if it requires one
-    code: str  # the judge's generated source, for tests and debugging
     mapping: dict[str, Any]
     defaulted: tuple[str, ...]
     trigger_warnings: tuple[triggers.TriggerWarning, ...] = ()  # what Segment reads differently
@@ -176,7 +175,6 @@ def compile_destination(file: MappingFile, environ: Mapping[str, str]) -> Destin
                 enabled=sub.enabled,
                 judge=judge.function,
                 event_type=judge.event_type,
-                code=judge.source,
                 mapping=effective,
                 defaulted=defaulted,
                 trigger_warnings=parsed.warnings,

@@ -315,7 +315,7 @@ def _other_event(predicate: Predicate, event: Any) -> bool:
 
 
 def compile_tree(node: Node) -> CompiledTrigger:
-    """Compile a whole tree into its entry predicate (any event value; dicts on the fast path)."""
+    """Compile a whole tree into its entry predicate (any event value; dicts read directly)."""
     root = compile_node(node)
     inner = root.predicate
 

@@ -227,17 +227,9 @@ def test_bulk_counts_equal_tally_over_odd_archive() -> None:
     records = _records()
     for mapping_file in MAPPINGS:
         destination = destination_for(mapping_file)
-        one_by_one = ReplayStats()
-        ctx = destination.context(dry_run=True)
-        for record in records:
-            for sub in destination.subscriptions:
-                if sub.enabled:
-                    one_by_one.tally(
-                        one_by_one.sub(sub.name), evaluate(sub, record.event, ctx), record
-                    )
         bulk = ReplayStats()
         DryJudge(destination)(records, bulk)
-        assert bulk.as_dict() == one_by_one.as_dict(), mapping_file.name
+        assert bulk.as_dict() == _one_by_one(destination, records).as_dict(), mapping_file.name
 
 
 @pytest.mark.parametrize("block", [False, True], ids=["warn", "block"])
@@ -246,19 +238,25 @@ def test_a_tracking_plan_gates_the_dry_run_event_by_event(block: bool) -> None:
     records = _records()
     for mapping_file in MAPPINGS:
         destination = destination_for(mapping_file)
-        one_by_one = ReplayStats()
-        ctx = destination.context(dry_run=True)
-        for record in records:
-            if plan.admits(record, one_by_one):
-                for sub in destination.subscriptions:
-                    if sub.enabled:
-                        one_by_one.tally(
-                            one_by_one.sub(sub.name), evaluate(sub, record.event, ctx), record
-                        )
         bulk = ReplayStats()
         DryJudge(destination, plan)(records, bulk)
         assert bulk.plan_violating > 0
-        assert bulk.as_dict() == one_by_one.as_dict(), mapping_file.name
+        expected = _one_by_one(destination, records, plan)
+        assert bulk.as_dict() == expected.as_dict(), mapping_file.name
+
+
+def _one_by_one(
+    destination: Destination, records: list[Record], plan: PlanGate | None = None
+) -> ReplayStats:
+    """Every admitted event's verdicts, each counted by `tally`."""
+    stats = ReplayStats()
+    ctx = destination.context(dry_run=True)
+    for record in records:
+        if plan is None or plan.admits(record, stats):
+            for sub in destination.subscriptions:
+                if sub.enabled:
+                    stats.tally(stats.sub(sub.name), evaluate(sub, record.event, ctx), record)
+    return stats
 
 
 def _records() -> list[Record]:

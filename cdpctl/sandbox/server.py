@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -299,6 +300,8 @@ class SandboxServer(ThreadingHTTPServer):
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.log = log
+        #: the latest serving errors, one line each (what `log` is told, when there is one)
+        self.errors: deque[str] = deque(maxlen=100)
         self.state = SandboxState(emulators or load_emulators())
         self.state.reset()
         self.state_file = state_file
@@ -340,10 +343,8 @@ class SandboxServer(ThreadingHTTPServer):
         if isinstance(error, (ConnectionError, TimeoutError)):
             return
         line = f"sandbox: error serving {client_address}: {type(error).__name__}: {error}"
-        if self.log is not None:
-            self.log(line)
-        else:
-            sys.stderr.write(line + "\n")
+        self.errors.append(line)
+        self.note(line)
 
     def save(self) -> None:
         if self.state_file is not None:

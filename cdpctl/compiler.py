@@ -13,7 +13,7 @@ generated code calls them as a template engine's compiled templates call their r
 
 `judge` answers None when the trigger does not match and otherwise what `finish` answers: a
 verdict, or with `sized` (the dry run's bulk counting) the body size of the one request a
-`Ready` event sends, when the action declares that body (`Action.message`).
+`Ready` event sends, when the action declares that body's layout (`Action.layout`).
 """
 
 from __future__ import annotations
